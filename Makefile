@@ -1,0 +1,55 @@
+# Two commands matter: `make run` and `make test` (see README).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+RUNTIME := $(VENV)/.runtime-installed
+DEV := $(VENV)/.dev-installed
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run test test-unit test-http test-browser bench messages lint clean
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(RUNTIME): requirements.txt pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+$(DEV): requirements-dev.txt $(RUNTIME)
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+run: $(RUNTIME)
+	$(BIN)/clinic migrate
+	$(BIN)/clinic init
+	$(BIN)/clinic serve
+
+test: $(DEV)
+	$(BIN)/python -m pytest -q
+
+test-unit: $(DEV)
+	$(BIN)/python -m pytest -q tests/unit
+
+test-http: $(DEV)
+	$(BIN)/python -m pytest -q tests/http
+
+test-browser: $(DEV)
+	$(BIN)/python -m pytest -q tests/browser
+
+bench: $(DEV)
+	$(BIN)/python -m bench
+
+# Extract translatable text and merge it into both catalogues (then fill in msgstr).
+messages: $(DEV)
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _ -o clinic/locale/messages.pot --no-location --omit-header .
+	$(BIN)/pybabel update -i clinic/locale/messages.pot -d clinic/locale --no-fuzzy-matching --omit-header
+	$(BIN)/python -m clinic.i18n_tools fill-english
+
+lint: $(DEV)
+	$(BIN)/ruff check clinic tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Offline-first electronic medical record for Indonesian primary care."""

@@ -1,0 +1,3 @@
+from clinic.cli import main
+
+raise SystemExit(main())

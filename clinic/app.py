@@ -1,0 +1,110 @@
+"""The application: one list of routes, middleware and error handlers, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from databases import Database
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from clinic import routes
+from clinic.accounts.sessions import SessionCodec, SessionMiddleware
+from clinic.config import Settings
+from clinic.db import make_database
+from clinic.i18n import _
+from clinic.security import SecurityMiddleware
+from clinic.text import N_
+from clinic.templating import STATIC_DIR, render
+from clinic.web import wants_json
+
+
+class VersionedStaticFiles(StaticFiles):
+    """Files asked for with a content hash (?v=...) are kept for a year; others are revalidated."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if response.status_code == 200:
+            versioned = b"v=" in scope.get("query_string", b"")
+            response.headers["cache-control"] = (
+                "public, max-age=31536000, immutable" if versioned else "no-cache"
+            )
+        return response
+
+
+ERROR_TITLES = {
+    400: N_("The request could not be understood"),
+    403: N_("You do not have access to this page"),
+    404: N_("Page not found"),
+    405: N_("This action is not allowed here"),
+    413: N_("The data sent is too large"),
+    500: N_("Something went wrong on the server"),
+}
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    detail = exc.detail if isinstance(exc, HTTPException) and exc.detail and status == 400 else None
+    if wants_json(request):
+        return JSONResponse({"error": str(status), "message": detail or _(ERROR_TITLES.get(status, "Error"))}, status)
+    return render(request, "error.html",
+                  {"status": status, "title": _(ERROR_TITLES.get(status, "Error")), "detail": detail},
+                  status_code=status)
+
+
+async def cross_site_refused(scope: Scope, receive: Receive, send: Send) -> None:
+    request = Request(scope, receive)
+    response = render(request, "error.html", {
+        "status": 403, "title": _(ERROR_TITLES[403]),
+        "detail": _("Requests from another site are refused."),
+    }, status_code=403)
+    await response(scope, receive, send)
+
+
+def check_declared(all_routes: list[BaseRoute]) -> None:
+    """Every route must declare who may use it (clinic.web.page); an undeclared one is a bug."""
+    for route in all_routes:
+        if isinstance(route, Route) and not hasattr(route.endpoint, "__roles__"):
+            raise RuntimeError(f"route {route.path} declares no roles")
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
+    settings = settings or Settings.from_env()
+    db = db or make_database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if not db.is_connected:
+            await db.connect()
+        try:
+            yield
+        finally:
+            await db.disconnect()
+
+    all_routes: list[BaseRoute] = [*routes.ROUTES, Mount("/static", VersionedStaticFiles(directory=STATIC_DIR),
+                                                          name="static")]
+    check_declared(all_routes)
+    codec = SessionCodec(settings.secret_key, int(settings.session_hours * 3600))
+    app = Starlette(
+        routes=all_routes,
+        middleware=[
+            Middleware(GZipMiddleware, minimum_size=500),
+            Middleware(SecurityMiddleware, forbidden=cross_site_refused),
+            Middleware(SessionMiddleware, db=db, codec=codec),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: http_error},
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+    )
+    app.state.db = db
+    app.state.settings = settings
+    app.state.sessions = codec
+    return app

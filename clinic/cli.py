@@ -1,0 +1,196 @@
+"""The `clinic` command: migrate, serve, users, demo data, first-run setup."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from clinic.config import ConfigError, Settings, normalize_database_url
+from clinic.web import ROLES
+
+
+def database_url() -> str:
+    return normalize_database_url(os.environ.get("DATABASE_URL", "sqlite:///clinic.db"))
+
+
+def with_db(action: Callable[[Any], Awaitable[int]]) -> int:
+    from clinic.db import make_database
+
+    async def run() -> int:
+        db = make_database(database_url())
+        await db.connect()
+        try:
+            return await action(db)
+        finally:
+            await db.disconnect()
+
+    return asyncio.run(run())
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from clinic.migrate import upgrade
+
+    upgrade(database_url())
+    print("Database is at the latest schema.")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    Settings.from_env()  # fail early, with a clear message, on bad configuration
+    uvicorn.run(
+        "clinic.main:app", host=args.host, port=args.port, proxy_headers=True,
+        forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+        workers=args.workers, log_level="info",
+    )
+    return 0
+
+
+def read_password() -> str:
+    password = os.environ.get("CLINIC_PASSWORD")
+    if password:
+        return password
+    if not sys.stdin.isatty():
+        raise ConfigError("Set CLINIC_PASSWORD or run from a terminal to type the password.")
+    first = getpass.getpass("Password: ")
+    if first != getpass.getpass("Password again: "):
+        raise ConfigError("The two passwords differ.")
+    return first
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    from clinic.accounts import queries
+    from clinic.accounts.handlers import check_username
+    from clinic.accounts.passwords import MIN_LENGTH
+
+    username = args.username.strip().lower()
+    if problem := check_username(username):
+        raise ConfigError(f"Username {username!r}: {problem}")
+    password = read_password()
+    if len(password) < MIN_LENGTH:
+        raise ConfigError(f"The password needs at least {MIN_LENGTH} characters.")
+
+    async def add(db: Any) -> int:
+        try:
+            await queries.create_user(db, username=username, full_name=args.name or username,
+                                      role=args.role, password=password)
+        except queries.UsernameTaken as exc:
+            raise ConfigError(f"User {username!r} already exists.") from exc
+        print(f"User {username} ({args.role}) added.")
+        return 0
+
+    return with_db(add)
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    from clinic.accounts import queries
+
+    async def disable(db: Any) -> int:
+        row = await queries.get_user_by_username(db, args.username.strip().lower())
+        if row is None:
+            raise ConfigError(f"No user {args.username!r}.")
+        await queries.set_active(db, row["id"], False)
+        print(f"User {row['username']} disabled; their sessions have ended.")
+        return 0
+
+    return with_db(disable)
+
+
+def cmd_user_reset(args: argparse.Namespace) -> int:
+    from clinic.accounts import queries
+    from clinic.accounts.passwords import one_time_password
+
+    async def reset(db: Any) -> int:
+        row = await queries.get_user_by_username(db, args.username.strip().lower())
+        if row is None:
+            raise ConfigError(f"No user {args.username!r}.")
+        password = one_time_password()
+        await queries.set_password(db, row["id"], password, must_change=True)
+        print(f"One-time password for {row['username']}: {password}")
+        return 0
+
+    return with_db(reset)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """First run: an admin with a printed one-time password, and demo data on request."""
+    from clinic.accounts import queries
+    from clinic.accounts.passwords import one_time_password
+
+    async def init(db: Any) -> int:
+        if await queries.count_users(db) > 0:
+            return 0
+        password = one_time_password()
+        await queries.create_user(db, username="admin", full_name="Administrator", role="admin",
+                                  password=password, must_change_password=True)
+        print("\n  An administrator account was created.")
+        print("    username: admin")
+        print(f"    one-time password: {password}")
+        print("  You will be asked to choose a new password at the first sign-in.\n")
+        if sys.stdin.isatty():
+            answer = input("  Add demo patients and visits so you can try the app? [y/N] ").strip().lower()
+            if answer in ("y", "yes", "ya"):
+                from clinic.demo import add_demo_data
+
+                print(await add_demo_data(db))
+        else:
+            print("  (Demo data: run `.venv/bin/clinic demo`.)\n")
+        return 0
+
+    return with_db(init)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from clinic.demo import add_demo_data
+
+    async def demo(db: Any) -> int:
+        print(await add_demo_data(db, patients=args.patients))
+        return 0
+
+    return with_db(demo)
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="clinic", description="Offline-first medical record for primary care.")
+    sub = root.add_subparsers(dest="command", required=True)
+    sub.add_parser("migrate", help="bring the database to the latest schema").set_defaults(func=cmd_migrate)
+    serve = sub.add_parser("serve", help="run the web app")
+    serve.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=int(os.environ.get("WEB_CONCURRENCY", "1")))
+    serve.set_defaults(func=cmd_serve)
+    sub.add_parser("init", help="first run: create the admin account").set_defaults(func=cmd_init)
+    demo = sub.add_parser("demo", help="add realistic demo patients and visits")
+    demo.add_argument("--patients", type=int, default=40)
+    demo.set_defaults(func=cmd_demo)
+
+    user = sub.add_parser("user", help="manage user accounts").add_subparsers(dest="user_command", required=True)
+    add = user.add_parser("add", help="add a user (password from CLINIC_PASSWORD or a prompt)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--name", default="")
+    add.set_defaults(func=cmd_user_add)
+    disable = user.add_parser("disable", help="disable a user and end their sessions")
+    disable.add_argument("username")
+    disable.set_defaults(func=cmd_user_disable)
+    reset = user.add_parser("reset-password", help="give a user a new one-time password")
+    reset.add_argument("username")
+    reset.set_defaults(func=cmd_user_reset)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as exc:
+        print(f"clinic: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,87 @@
+"""One `databases.Database` for the app, on SQLite (embedded default) or PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+from databases import Database
+
+# Explicit adapters: the implicit sqlite3 date/datetime adapters are deprecated (Python 3.12).
+sqlite3.register_adapter(dt.datetime, lambda value: value.isoformat(timespec="microseconds"))
+sqlite3.register_adapter(dt.date, lambda value: value.isoformat())
+sqlite3.register_adapter(Decimal, str)
+
+
+class ClinicSQLiteConnection(sqlite3.Connection):
+    """`databases` opens a new SQLite connection per query outside a transaction, so
+    per-connection settings are applied here, on every connection it opens."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.execute("PRAGMA foreign_keys = ON")
+        self.execute("PRAGMA busy_timeout = 15000")
+        self.execute("PRAGMA synchronous = NORMAL")
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_database(url: str, **options: Any) -> Database:
+    if is_sqlite(url):
+        return Database(url, factory=ClinicSQLiteConnection, timeout=15, **options)
+    return Database(url, min_size=1, max_size=10, **options)
+
+
+@asynccontextmanager
+async def write_transaction(db: Database) -> AsyncIterator[None]:
+    """A transaction that takes SQLite's write lock at once (like BEGIN IMMEDIATE), so two
+    writers queue on busy_timeout instead of failing on a read-to-write lock upgrade."""
+    async with db.transaction():
+        if is_sqlite(str(db.url)):
+            await db.execute("UPDATE counters SET value = value WHERE name = 'write_lock'")
+        yield
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def parse_uuid(text: str | None) -> str | None:
+    """The canonical lowercase form of a UUID, or None when `text` is not one."""
+    if not text:
+        return None
+    try:
+        return str(uuid.UUID(text.strip()))
+    except ValueError:
+        return None
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def as_datetime(value: Any) -> dt.datetime | None:
+    """Timestamps come back as datetime from PostgreSQL and as ISO text from SQLite."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    parsed = dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def as_date(value: Any) -> dt.date | None:
+    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def as_decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))

@@ -1,0 +1,25 @@
+"""Schema migrations (Alembic, in migrations/), run through the app's own async drivers."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.config import Config
+
+from clinic.config import ROOT
+
+
+def alembic_url(database_url: str) -> str:
+    if database_url.startswith("sqlite:"):
+        return "sqlite+aiosqlite:" + database_url[len("sqlite:") :]
+    return "postgresql+asyncpg:" + database_url[len("postgresql:") :]
+
+
+def alembic_config(database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", alembic_url(database_url).replace("%", "%%"))
+    return config
+
+
+def upgrade(database_url: str) -> None:
+    command.upgrade(alembic_config(database_url), "head")

@@ -1,0 +1,62 @@
+"""Cross-site request refusal and security headers, as one pure ASGI middleware."""
+
+from __future__ import annotations
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; "
+    "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+    "x-frame-options": "DENY",
+    "permissions-policy": "camera=(), microphone=(), geolocation=()",
+    "cross-origin-opener-policy": "same-origin",
+}
+
+
+def is_cross_site(scope: Scope) -> bool:
+    """Modern browsers say where a request came from (Sec-Fetch-Site); older ones send Origin.
+    No token: a token in a cached form would go stale while a tablet is offline for hours."""
+    headers = Headers(scope=scope)
+    site = headers.get("sec-fetch-site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = headers.get("origin")
+    if origin is None:
+        return False
+    host = headers.get("host", "")
+    scheme = scope.get("scheme", "http")
+    return origin not in (f"{scheme}://{host}",)
+
+
+class SecurityMiddleware:
+    def __init__(self, app: ASGIApp, forbidden: ASGIApp) -> None:
+        self.app = app
+        self.forbidden = forbidden
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS.items():
+                    headers.setdefault(name, value)
+                # Signed-in pages hold patient data: never kept by the browser's HTTP cache or a proxy.
+                if scope.get("user") is not None and "cache-control" not in headers:
+                    headers["cache-control"] = "no-store"
+            await send(message)
+
+        if scope["method"] not in SAFE_METHODS and is_cross_site(scope):
+            await self.forbidden(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)

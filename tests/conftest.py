@@ -1,0 +1,126 @@
+"""Shared fixtures: real SQLite and real PostgreSQL databases, migrated once per session."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from clinic.accounts.passwords import hash_password
+from clinic.migrate import upgrade
+
+PASSWORD = "correct horse battery"
+ROLES = ("admin", "doctor", "nurse", "registration")
+# Fixed ids so tests can refer to the seeded users.
+USER_IDS = {role: str(uuid.UUID(int=i + 1)) for i, role in enumerate(ROLES)}
+USER_IDS["doctor2"] = str(uuid.UUID(int=9))
+
+
+def postgres_server() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url and os.environ.get("CI"):
+        raise RuntimeError("CI must run the PostgreSQL tests: set TEST_DATABASE_URL")
+    return url
+
+
+def with_database(server_url: str, name: str) -> str:
+    base, _, _ = server_url.rpartition("/")
+    return f"{base}/{name}"
+
+
+async def _admin_sql(server_url: str, *statements: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(server_url.replace("postgresql://", "postgres://", 1))
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def _seed_users(url: str, password_hash: str) -> None:
+    from clinic.db import make_database, utcnow
+
+    db = make_database(url)
+    await db.connect()
+    try:
+        names = {"admin": "Admin Puskesmas", "doctor": "dr. Sari Wulandari", "nurse": "Ns. Budi Santoso",
+                 "registration": "Dewi Lestari", "doctor2": "dr. Ahmad Fauzi"}
+        for key, user_id in USER_IDS.items():
+            await db.execute(
+                """INSERT INTO users (id, username, full_name, role, password_hash, active, must_change_password,
+                                      session_version, created_at, updated_at)
+                   VALUES (:id, :u, :n, :r, :h, :a, :m, 1, :now, :now)""",
+                {"id": user_id, "u": key, "n": names[key], "r": key.rstrip("2"), "h": password_hash,
+                 "a": True, "m": False, "now": utcnow()},
+            )
+    finally:
+        await db.disconnect()
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory, password_hash: str) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    asyncio.run(_seed_users(url, password_hash))
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template(password_hash: str) -> Iterator[str]:
+    server = postgres_server()
+    if not server:
+        pytest.skip("TEST_DATABASE_URL is not set")
+    name = f"clinic_test_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_admin_sql(server, f"CREATE DATABASE {name}"))
+    url = with_database(server, name)
+    upgrade(url)
+    asyncio.run(_seed_users(url, password_hash))
+    yield url
+    asyncio.run(_admin_sql(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+CLEARED_TABLES = "access_log, visit_revisions, visits, patient_revisions, patients, login_failures"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path, password_hash: str) -> Iterator[str]:
+    """A migrated database with the seeded users, fresh for each test, on each backend."""
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "clinic.db"
+        shutil.copy(template, path)
+        yield f"sqlite:///{path}"
+        return
+    url: str = request.getfixturevalue("postgres_template")
+    yield url
+    # TRUNCATE (unlike DELETE) does not fire the append-only row triggers.
+    asyncio.run(_reset_postgres(url))
+
+
+async def _reset_postgres(url: str) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(f"TRUNCATE {CLEARED_TABLES} RESTART IDENTITY")
+        await conn.execute("UPDATE counters SET value = 0")
+        await conn.execute(
+            "UPDATE users SET active = true, must_change_password = false, session_version = 1, role = "
+            "CASE WHEN username = 'doctor2' THEN 'doctor' ELSE username END"
+        )
+        await conn.execute("DELETE FROM users WHERE username NOT IN ('admin','doctor','nurse','registration','doctor2')")
+    finally:
+        await conn.close()
