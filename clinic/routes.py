@@ -7,12 +7,20 @@ from starlette.responses import Response
 
 from clinic import health
 from clinic.accounts import handlers as accounts
-from clinic.web import ADMINS, PUBLIC, SIGNED_IN, page, redirect
+from clinic.audit import handlers as audit
+from clinic.patients import handlers as patients
+from clinic.visits import handlers as visits
+from clinic.web import ADMINS, CLINICAL, PUBLIC, RECORDS, REGISTRY_WRITE, SIGNED_IN, page, redirect
+
+CORRECTORS = CLINICAL | ADMINS  # the service then allows only the visit's author or an admin
 
 
 async def home(request: Request) -> Response:
     return redirect("/patients")
 
+
+P = "/patients/{patient_id}"
+V = P + "/visits/{visit_id}"
 
 ROUTES = [
     page("/healthz", health.healthz, roles=PUBLIC),
@@ -24,7 +32,23 @@ ROUTES = [
     page("/account/password", accounts.password_form, roles=SIGNED_IN),
     page("/account/password", accounts.change_password, roles=SIGNED_IN, methods=["POST"],
          name="change_password_post"),
+    # The registry: registration staff, nurses and doctors write; the admin reads.
+    page("/patients", patients.patient_list, roles=RECORDS),
+    page("/patients", patients.create_patient, roles=REGISTRY_WRITE, methods=["POST"]),
+    page("/patients/new", patients.new_patient_form, roles=REGISTRY_WRITE),
+    page(P, patients.show_patient, roles=RECORDS),
+    page(P, patients.update_patient, roles=REGISTRY_WRITE, methods=["POST"]),
+    page(P + "/edit", patients.edit_patient_form, roles=REGISTRY_WRITE),
+    # Clinical notes: doctors and nurses; corrections also by an admin.
+    page(P + "/visits/new", visits.new_visit_form, roles=CLINICAL),
+    page(P + "/visits", visits.create_visit, roles=CLINICAL, methods=["POST"]),
+    page(V + "/correct", visits.correct_form, roles=CORRECTORS),
+    page(V + "/revisions", visits.correct_visit, roles=CORRECTORS, methods=["POST"]),
+    page(V + "/print", visits.print_visit, roles=CLINICAL | ADMINS),
+    page("/icd10", visits.icd_search, roles=CLINICAL | ADMINS),
+    # Administration.
     page("/admin/users", accounts.users_page, roles=ADMINS),
     page("/admin/users", accounts.add_user, roles=ADMINS, methods=["POST"], name="add_user"),
     page("/admin/users/{user_id}", accounts.update_user, roles=ADMINS, methods=["POST"]),
+    page("/admin/access-log", audit.access_log, roles=ADMINS),
 ]

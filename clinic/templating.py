@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import cache
 from pathlib import Path
+from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from starlette.requests import Request
@@ -13,6 +16,9 @@ from starlette.templating import Jinja2Templates
 
 from clinic import i18n
 from clinic.config import ROOT
+from clinic.patients.validation import FIELD_LABELS
+from clinic.rules.vitals import CONSCIOUSNESS, VITALS
+from clinic.visits.validation import ROUTES
 from clinic.web import role_label
 
 TEMPLATE_DIR = ROOT / "templates"
@@ -28,6 +34,53 @@ def static_version(name: str) -> str:
 def static_url(name: str) -> str:
     # The content hash in the URL lets browsers keep static files for a year.
     return f"/static/{name}?v={static_version(name)}"
+
+
+def translated(choices: Any) -> list[tuple[str, str]]:
+    return [(value, i18n.gettext(label)) for value, label in choices]
+
+
+def format_datetime(value: Any) -> str:
+    from clinic.db import as_datetime
+
+    moment = as_datetime(value)
+    if moment is None:
+        return ""
+    local = moment.astimezone(facility_zone())
+    return local.strftime("%d-%m-%Y %H:%M ") + (local.tzname() or "")
+
+
+@cache
+def facility_zone() -> ZoneInfo:
+    # Times are stored in UTC and shown in the facility's zone (WIB, WITA or WIT).
+    return ZoneInfo(os.environ.get("CLINIC_TIMEZONE", "Asia/Jakarta"))
+
+
+def abnormal(spec: Any, value: Any) -> bool:
+    if value is None or spec.normal_min is None:
+        return False
+    return not (spec.normal_min <= value <= spec.normal_max)
+
+
+def format_number(value: Any) -> str:
+    if value is None:
+        return ""
+    text = format(Decimal(str(value)).normalize(), "f")
+    return text.replace(".", ",") if i18n.get_locale() == "id" else text
+
+
+def icd_describe(code: str) -> str:
+    from clinic.rules import icd10
+
+    try:
+        return icd10.describe(code)
+    except ValueError:
+        return ""
+
+
+def _label(choices: Any, value: Any) -> str:
+    label = dict(choices).get(value)
+    return i18n.gettext(label) if label else (value or "")
 
 
 def _context(request: Request) -> dict[str, Any]:
@@ -51,6 +104,15 @@ def make_environment() -> jinja2.Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["static_url"] = static_url
     env.globals["role_name"] = role_label
+    env.globals["translated"] = translated
+    env.globals["abnormal"] = abnormal
+    env.globals["field_labels"] = FIELD_LABELS
+    env.filters["datetime"] = format_datetime
+    env.filters["number"] = format_number
+    env.globals["icd_describe"] = icd_describe
+    env.globals["vitals_specs"] = VITALS
+    env.globals["consciousness_label"] = lambda value: _label(CONSCIOUSNESS, value)
+    env.globals["route_label"] = lambda value: _label(ROUTES, value)
     return env
 
 

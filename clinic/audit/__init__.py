@@ -1,0 +1,54 @@
+"""The access log: who viewed, created or corrected which patient's record, when, from where.
+Append-only (a database trigger refuses UPDATE and DELETE)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from databases import Database
+
+from clinic.db import utcnow
+from clinic.text import N_
+from clinic.web import CurrentUser
+
+ACTIONS = {
+    "view": N_("Viewed the record"),
+    "register": N_("Registered the patient"),
+    "edit": N_("Edited identity data"),
+    "visit": N_("Recorded a visit"),
+    "correct": N_("Corrected a visit"),
+    "print": N_("Printed a visit summary"),
+}
+PAGE_SIZE = 50
+
+
+async def log_access(db: Database, user: CurrentUser, action: str, address: str, *, patient_id: str | None = None,
+                     visit_id: str | None = None, detail: str | None = None) -> None:
+    assert action in ACTIONS, action
+    await db.execute(
+        """INSERT INTO access_log (at, user_id, username, action, patient_id, visit_id, address, detail)
+           VALUES (:at, :user_id, :username, :action, :patient_id, :visit_id, :address, :detail)""",
+        {"at": utcnow(), "user_id": user.id, "username": user.username, "action": action,
+         "patient_id": patient_id, "visit_id": visit_id, "address": address[:64], "detail": detail},
+    )
+
+
+async def entries(db: Database, *, patient_id: str | None = None, user_id: str | None = None,
+                  page: int = 1, page_size: int = PAGE_SIZE) -> tuple[list[Any], bool]:
+    conditions, params = [], {}
+    if patient_id:
+        conditions.append("a.patient_id = :patient_id")
+        params["patient_id"] = patient_id
+    if user_id:
+        conditions.append("a.user_id = :user_id")
+        params["user_id"] = user_id
+    where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
+    offset = (max(page, 1) - 1) * page_size
+    rows = await db.fetch_all(
+        f"""SELECT a.id, a.at, a.username, a.action, a.patient_id, a.visit_id, a.address, a.detail,
+                   u.full_name, u.role, p.name AS patient_name, p.record_number
+            FROM access_log a LEFT JOIN users u ON u.id = a.user_id LEFT JOIN patients p ON p.id = a.patient_id
+            {where} ORDER BY a.at DESC, a.id DESC LIMIT {page_size + 1} OFFSET {int(offset)}""",
+        params,
+    )
+    return list(rows[:page_size]), len(rows) > page_size

@@ -1,0 +1,80 @@
+"""Submitted fields, whether from an HTML form or a replayed JSON item, in one shape."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from starlette.datastructures import FormData
+
+from clinic.i18n import _
+from clinic.rules import ERROR, Problem
+
+MAX_FIELD_CHARS = 20_000  # one field of free text; more is not a clinical note
+
+
+class InvalidFields(ValueError):
+    """The submission itself is malformed (not a user's typing mistake)."""
+
+
+class Fields:
+    """Each field name maps to a list of strings; single values are the first of the list."""
+
+    def __init__(self, data: Mapping[str, list[str]]) -> None:
+        self.data = {key: list(values) for key, values in data.items()}
+
+    @classmethod
+    def from_form(cls, form: FormData) -> Fields:
+        data: dict[str, list[str]] = {}
+        for key, value in form.multi_items():
+            data.setdefault(key, []).append(str(value))
+        return cls(data)
+
+    @classmethod
+    def from_json(cls, payload: Any) -> Fields:
+        """A JSON object of strings or lists of strings (numbers and null are accepted and made text)."""
+        if not isinstance(payload, dict):
+            raise InvalidFields("fields must be an object")
+        data: dict[str, list[str]] = {}
+        for key, value in payload.items():
+            items = value if isinstance(value, list) else [value]
+            texts = []
+            for item in items:
+                if item is None:
+                    item = ""
+                if isinstance(item, bool) or not isinstance(item, str | int | float):
+                    raise InvalidFields(f"field {key!r} must be text")
+                texts.append(str(item))
+            data[str(key)] = texts
+        return cls(data)
+
+    def get(self, name: str) -> str:
+        values = self.data.get(name)
+        return values[0].strip() if values else ""
+
+    def getlist(self, name: str) -> list[str]:
+        return [value.strip() for value in self.data.get(name, [])]
+
+    def values(self, names: Iterable[str]) -> dict[str, str]:
+        return {name: self.get(name) for name in names}
+
+    def check_sizes(self) -> None:
+        for key, values in self.data.items():
+            for value in values:
+                if "\x00" in value or "\x00" in key:
+                    raise InvalidFields("NUL characters are not allowed")
+                if len(value) > MAX_FIELD_CHARS:
+                    raise InvalidFields(f"field {key!r} is too long")
+
+
+def messages(problems: Iterable[Problem]) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """Translated messages by field: the first error of each field, and every warning."""
+    errors: dict[str, str] = {}
+    warnings: dict[str, list[str]] = {}
+    for problem in problems:
+        text = _(problem.message, **problem.params)
+        if problem.severity == ERROR:
+            errors.setdefault(problem.field, text)
+        else:
+            warnings.setdefault(problem.field, []).append(text)
+    return errors, warnings

@@ -1,0 +1,164 @@
+"""Patients in the database: idempotent creation, versioned edits, search."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from databases import Database
+
+from clinic.db import as_date, is_sqlite, new_id, utcnow, write_transaction
+from clinic.patients.validation import PATIENT_FIELDS
+
+COLUMNS = ("id, record_number, name, sex, birth_date, nik, bpjs_number, phone, address, religion, occupation, "
+           "education, marital_status, mother_nik, version, created_at, created_by, updated_at, updated_by")
+PAGE_SIZE = 20
+
+
+def format_record_number(number: int) -> str:
+    # No national format exists; six digits, zero-padded, sort and read well on a card.
+    return f"{number:06d}"
+
+
+def snapshot(row: Any) -> dict[str, Any]:
+    data = {key: row[key] for key in ("record_number", *PATIENT_FIELDS)}
+    data["birth_date"] = as_date(data["birth_date"]).isoformat() if data["birth_date"] else None
+    return data
+
+
+async def get_patient(db: Database, patient_id: str) -> Any:
+    return await db.fetch_one(f"SELECT {COLUMNS} FROM patients WHERE id = :id", {"id": patient_id})
+
+
+async def create_patient(db: Database, patient_id: str, clean: dict[str, Any], user_id: str) -> tuple[Any, bool]:
+    """Store a new patient under the id made on the device; a second arrival of the same id returns the
+    stored patient (created=False). The primary key, not this function, is what forbids a second row."""
+    existing = await get_patient(db, patient_id)
+    if existing is not None:
+        return existing, False
+    try:
+        row = await _insert_patient(db, patient_id, clean, user_id)
+    except _AlreadyStored:  # another request stored this id first; this one's counter step is rolled back
+        return await get_patient(db, patient_id), False
+    return row, True
+
+
+class _AlreadyStored(Exception):
+    pass
+
+
+async def _insert_patient(db: Database, patient_id: str, clean: dict[str, Any], user_id: str) -> Any:
+    async with write_transaction(db):
+        number = await db.fetch_val(
+            "UPDATE counters SET value = value + 1 WHERE name = 'record_number' RETURNING value")
+        now = utcnow()
+        params = {key: clean[key] for key in PATIENT_FIELDS}
+        params.update(id=patient_id, record_number=format_record_number(int(number)), now=now, user=user_id)
+        inserted = await db.fetch_one(
+            f"""INSERT INTO patients (id, record_number, {", ".join(PATIENT_FIELDS)}, version,
+                                      created_at, created_by, updated_at, updated_by)
+                VALUES (:id, :record_number, {", ".join(":" + k for k in PATIENT_FIELDS)}, 1,
+                        :now, :user, :now, :user)
+                ON CONFLICT (id) DO NOTHING RETURNING id""",
+            params,
+        )
+        if inserted is None:
+            raise _AlreadyStored
+        row = await get_patient(db, patient_id)
+        await _add_revision(db, new_id(), row, user_id)
+    return row
+
+
+async def _add_revision(db: Database, revision_id: str, row: Any, user_id: str) -> None:
+    await db.execute(
+        """INSERT INTO patient_revisions (id, patient_id, version, data, changed_at, changed_by)
+           VALUES (:id, :patient_id, :version, :data, :at, :user)""",
+        {"id": revision_id, "patient_id": row["id"], "version": row["version"],
+         "data": json.dumps(snapshot(row), sort_keys=True), "at": utcnow(), "user": user_id},
+    )
+
+
+@dataclass(frozen=True)
+class EditResult:
+    status: str  # "stored", "already", "conflict" or "missing"
+    patient: Any
+
+
+async def revision_exists(db: Database, revision_id: str) -> Any:
+    return await db.fetch_one("SELECT patient_id, version FROM patient_revisions WHERE id = :id", {"id": revision_id})
+
+
+async def update_patient(db: Database, patient_id: str, base_version: int, revision_id: str,
+                         clean: dict[str, Any], user_id: str) -> EditResult:
+    """Apply an edit made on `base_version`. An edit already stored (same revision id) is answered as
+    stored; an edit based on an older version is a conflict, never a silent overwrite."""
+    if await revision_exists(db, revision_id):
+        return EditResult("already", await get_patient(db, patient_id))
+    async with write_transaction(db):
+        assignments = ", ".join(f"{key} = :{key}" for key in PATIENT_FIELDS)
+        params = {key: clean[key] for key in PATIENT_FIELDS}
+        params.update(id=patient_id, base=base_version, now=utcnow(), user=user_id)
+        updated = await db.fetch_one(
+            f"""UPDATE patients SET {assignments}, version = version + 1, updated_at = :now, updated_by = :user
+                WHERE id = :id AND version = :base RETURNING version""",
+            params,
+        )
+        if updated is not None:
+            row = await get_patient(db, patient_id)
+            await _add_revision(db, revision_id, row, user_id)
+    current = await get_patient(db, patient_id)
+    if updated is not None:
+        return EditResult("stored", current)
+    if current is None:
+        return EditResult("missing", None)
+    if await revision_exists(db, revision_id):  # the same edit won a race against this copy of itself
+        return EditResult("already", current)
+    return EditResult("conflict", current)
+
+
+async def revisions(db: Database, patient_id: str) -> list[Any]:
+    return await db.fetch_all(
+        """SELECT r.id, r.version, r.data, r.changed_at, u.full_name AS changed_by_name
+           FROM patient_revisions r JOIN users u ON u.id = r.changed_by
+           WHERE r.patient_id = :id ORDER BY r.version DESC""",
+        {"id": patient_id},
+    )
+
+
+async def possible_duplicates(db: Database, clean: dict[str, Any], exclude_id: str | None = None) -> list[Any]:
+    """Patients with the same NIK, or the same name (any case) and birth date."""
+    if not clean.get("name") and not clean.get("nik"):
+        return []
+    rows = await db.fetch_all(
+        f"""SELECT {COLUMNS} FROM patients
+            WHERE (nik = :nik) OR (LOWER(name) = LOWER(CAST(:name AS TEXT)) AND birth_date = :birth_date)
+            ORDER BY record_number LIMIT 10""",
+        {"nik": clean.get("nik") or "-", "name": clean.get("name") or "", "birth_date": clean.get("birth_date")},
+    )
+    return [row for row in rows if row["id"] != exclude_id]
+
+
+def _search_condition(db: Database, query: str) -> tuple[str, dict[str, Any]]:
+    digits = query.replace(" ", "")
+    if digits.isdigit():
+        # NIK, BPJS and No. RM are digits; exact matches first, No. RM also by leading digits.
+        return ("(nik = :q OR bpjs_number = :q OR record_number = :q OR record_number LIKE :prefix "
+                "OR mother_nik = :q)", {"q": digits, "prefix": digits + "%"})
+    operator = "LIKE" if is_sqlite(str(db.url)) else "ILIKE"  # SQLite's LIKE ignores ASCII case already
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"name {operator} :pattern ESCAPE '\\'", {"pattern": f"%{escaped}%"}
+
+
+async def search(db: Database, query: str, page: int = 1) -> tuple[list[Any], bool]:
+    """One page of patients matching `query` (newest first when empty), and whether more follow."""
+    query = " ".join(query.split())[:100]
+    offset = (max(page, 1) - 1) * PAGE_SIZE
+    if query:
+        condition, params = _search_condition(db, query)
+        sql = f"SELECT {COLUMNS} FROM patients WHERE {condition} ORDER BY name, record_number"
+    else:
+        condition, params = "", {}
+        sql = f"SELECT {COLUMNS} FROM patients ORDER BY updated_at DESC"
+    rows = await db.fetch_all(f"{sql} LIMIT {PAGE_SIZE + 1} OFFSET {int(offset)}", params)
+    return list(rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE

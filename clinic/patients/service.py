@@ -1,0 +1,85 @@
+"""Registering and editing patients: the one path that the form handlers and /sync both take."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from databases import Database
+
+from clinic import audit
+from clinic.db import parse_uuid
+from clinic.fields import Fields, messages
+from clinic.outcome import CONFIRM, CONFLICT, INVALID, MISSING, STORED, Outcome
+from clinic.patients import queries
+from clinic.patients.validation import validate_patient
+from clinic.rules import Problem
+from clinic.text import N_
+from clinic.web import CurrentUser
+
+
+def _id_problem(name: str) -> Problem:
+    return Problem(name, N_("This is not a valid record id (UUID)."))
+
+
+async def register(db: Database, user: CurrentUser, fields: Fields, address: str, *,
+                   accept_warnings: bool, possible_duplicates: bool = True) -> Outcome:
+    raw_id = fields.get("id")
+    patient_id = parse_uuid(raw_id) if raw_id else None
+    if raw_id and patient_id is None:
+        errors, _ = messages([_id_problem("id")])
+        return Outcome(INVALID, errors=errors, values=fields.values(("id",)))
+    if patient_id:
+        existing = await queries.get_patient(db, patient_id)
+        if existing is not None:  # a retry of a stored submission: the stored record, as the first time
+            return Outcome(STORED, record=existing, created=False)
+    clean, problems = validate_patient(fields)
+    errors, warnings = messages(problems)
+    if errors:
+        return Outcome(INVALID, errors=errors, warnings=warnings, values=clean)
+    duplicates = await queries.possible_duplicates(db, clean) if possible_duplicates else []
+    if (warnings or duplicates) and not accept_warnings:
+        return Outcome(CONFIRM, warnings=warnings, values=clean, duplicates=duplicates)
+    from clinic.db import new_id
+
+    row, created = await queries.create_patient(db, patient_id or new_id(), clean, user.id)
+    if created:
+        await audit.log_access(db, user, "register", address, patient_id=row["id"])
+    return Outcome(STORED, record=row, created=created, warnings=warnings)
+
+
+async def edit(db: Database, user: CurrentUser, patient_id: str, fields: Fields, address: str, *,
+               accept_warnings: bool) -> Outcome:
+    current = await queries.get_patient(db, patient_id)
+    if current is None:
+        return Outcome(MISSING)
+    problems: list[Problem] = []
+    raw_revision = fields.get("revision_id")
+    revision_id = parse_uuid(raw_revision)
+    if not revision_id:
+        problems.append(_id_problem("revision_id"))
+    try:
+        base_version = int(fields.get("version"))
+    except ValueError:
+        base_version = 0
+        problems.append(Problem("version", N_("The form does not say which version it was based on.")))
+    if revision_id and await queries.revision_exists(db, revision_id):
+        return Outcome(STORED, record=current, created=False)
+    clean, found = validate_patient(fields)
+    errors, warnings = messages(problems + found)
+    values: dict[str, Any] = {**clean, "version": base_version, "revision_id": revision_id or raw_revision}
+    if errors:
+        return Outcome(INVALID, errors=errors, warnings=warnings, values=values, current=current)
+    if base_version != current["version"]:
+        return Outcome(CONFLICT, values=values, current=current)
+    duplicates = await queries.possible_duplicates(db, clean, exclude_id=patient_id) if clean.get("nik") != current["nik"] else []
+    if (warnings or duplicates) and not accept_warnings:
+        return Outcome(CONFIRM, warnings=warnings, values=values, duplicates=duplicates, current=current)
+    assert revision_id is not None
+    result = await queries.update_patient(db, patient_id, base_version, revision_id, clean, user.id)
+    if result.status == "conflict":
+        return Outcome(CONFLICT, values=values, current=result.patient)
+    if result.status == "missing":
+        return Outcome(MISSING)
+    if result.status == "stored":
+        await audit.log_access(db, user, "edit", address, patient_id=patient_id)
+    return Outcome(STORED, record=result.patient, created=result.status == "stored", warnings=warnings)

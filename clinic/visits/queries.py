@@ -1,0 +1,166 @@
+"""Visits in the database. A visit is never updated in place: each correction is a new revision."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from databases import Database
+
+from clinic.db import as_datetime, as_decimal, utcnow, write_transaction
+from clinic.visits.validation import TEXT_FIELDS, VITAL_FIELDS
+
+CONTENT = (*TEXT_FIELDS, *VITAL_FIELDS, "consciousness", "diagnoses", "prescriptions")
+REVISION_COLUMNS = ("r.id, r.visit_id, r.revision, r.author_id, r.created_at, r.reason, "
+                    + ", ".join(f"r.{name}" for name in CONTENT) + ", u.full_name AS author_name")
+
+
+@dataclass
+class Revision:
+    id: str
+    revision: int
+    author_id: str
+    author_name: str
+    created_at: Any
+    reason: str | None
+    content: dict[str, Any]
+
+
+@dataclass
+class Visit:
+    id: str
+    patient_id: str
+    author_id: str
+    author_name: str
+    created_at: Any
+    revisions: list[Revision] = field(default_factory=list)  # oldest first
+
+    @property
+    def current(self) -> Revision:
+        return self.revisions[-1]
+
+    @property
+    def earlier(self) -> list[Revision]:
+        return self.revisions[:-1]
+
+    @property
+    def corrections(self) -> list[Revision]:
+        return self.revisions[1:]
+
+    def replaced(self, name: str) -> list[Revision]:
+        """Earlier revisions whose value of `name` a later one changed, newest first: the struck-through text."""
+        revs = self.revisions
+        return [revs[i] for i in range(len(revs) - 2, -1, -1) if revs[i].content[name] != revs[i + 1].content[name]]
+
+
+def _revision(row: Any) -> Revision:
+    content = {name: row[name] for name in CONTENT}
+    for name in VITAL_FIELDS:
+        content[name] = as_decimal(content[name])
+    content["diagnoses"] = json.loads(content["diagnoses"])
+    content["prescriptions"] = json.loads(content["prescriptions"])
+    return Revision(row["id"], int(row["revision"]), row["author_id"], row["author_name"],
+                    as_datetime(row["created_at"]), row["reason"], content)
+
+
+def _params(clean: dict[str, Any]) -> dict[str, Any]:
+    params = {name: clean.get(name) for name in CONTENT}
+    params["diagnoses"] = json.dumps(clean.get("diagnoses") or [])
+    params["prescriptions"] = json.dumps(clean.get("prescriptions") or [], ensure_ascii=False)
+    return params
+
+
+class _AlreadyStored(Exception):
+    pass
+
+
+async def _insert_revision(db: Database, revision_id: str, visit_id: str, number: int, clean: dict[str, Any],
+                           user_id: str, reason: str | None) -> bool:
+    params = _params(clean)
+    params.update(id=revision_id, visit_id=visit_id, revision=number, author=user_id, at=utcnow(), reason=reason)
+    inserted = await db.fetch_one(
+        f"""INSERT INTO visit_revisions (id, visit_id, revision, author_id, created_at, reason, {", ".join(CONTENT)})
+            VALUES (:id, :visit_id, :revision, :author, :at, :reason, {", ".join(":" + n for n in CONTENT)})
+            ON CONFLICT DO NOTHING RETURNING id""",
+        params,
+    )
+    return inserted is not None
+
+
+async def create_visit(db: Database, visit_id: str, patient_id: str, clean: dict[str, Any],
+                       user_id: str) -> tuple[Visit, bool]:
+    """Store a new visit under the id made on the device; the same id again returns the stored visit."""
+    existing = await get_visit(db, visit_id)
+    if existing is not None:
+        return existing, False
+    try:
+        async with write_transaction(db):
+            inserted = await db.fetch_one(
+                """INSERT INTO visits (id, patient_id, author_id, created_at) VALUES (:id, :patient, :author, :at)
+                   ON CONFLICT (id) DO NOTHING RETURNING id""",
+                {"id": visit_id, "patient": patient_id, "author": user_id, "at": utcnow()},
+            )
+            if inserted is None:
+                raise _AlreadyStored
+            # The first revision shares the visit's id: one id per submission, made on the device.
+            await _insert_revision(db, visit_id, visit_id, 1, clean, user_id, None)
+    except _AlreadyStored:
+        pass
+    else:
+        visit = await get_visit(db, visit_id)
+        assert visit is not None
+        return visit, True
+    visit = await get_visit(db, visit_id)
+    assert visit is not None
+    return visit, False
+
+
+async def add_revision(db: Database, visit_id: str, base_revision: int, revision_id: str, clean: dict[str, Any],
+                       reason: str, user_id: str) -> str:
+    """A correction: "stored", "already" (this revision id is stored) or "conflict" (not based on the
+    latest revision). The unique (visit_id, revision) constraint decides races."""
+    if await revision_by_id(db, revision_id):
+        return "already"
+    async with write_transaction(db):
+        inserted = await _insert_revision(db, revision_id, visit_id, base_revision + 1, clean, user_id, reason)
+    if inserted:
+        return "stored"
+    found = await revision_by_id(db, revision_id)
+    return "already" if found and found["visit_id"] == visit_id else "conflict"
+
+
+async def revision_by_id(db: Database, revision_id: str) -> Any:
+    return await db.fetch_one("SELECT id, visit_id, revision FROM visit_revisions WHERE id = :id",
+                              {"id": revision_id})
+
+
+async def _visits(db: Database, condition: str, params: dict[str, Any]) -> list[Visit]:
+    rows = await db.fetch_all(
+        f"""SELECT v.id, v.patient_id, v.author_id, v.created_at, u.full_name AS author_name
+            FROM visits v JOIN users u ON u.id = v.author_id WHERE {condition}
+            ORDER BY v.created_at DESC, v.id""",
+        params,
+    )
+    visits = {row["id"]: Visit(row["id"], row["patient_id"], row["author_id"], row["author_name"],
+                               as_datetime(row["created_at"])) for row in rows}
+    if not visits:
+        return []
+    revision_rows = await db.fetch_all(
+        f"""SELECT {REVISION_COLUMNS} FROM visit_revisions r JOIN users u ON u.id = r.author_id
+            JOIN visits v ON v.id = r.visit_id WHERE {condition} ORDER BY r.revision""",
+        params,
+    )
+    for row in revision_rows:
+        visits[row["visit_id"]].revisions.append(_revision(row))
+    return list(visits.values())
+
+
+async def timeline(db: Database, patient_id: str) -> list[Visit]:
+    """The patient's visits, newest first, each with every revision."""
+    return await _visits(db, "v.patient_id = :patient", {"patient": patient_id})
+
+
+async def get_visit(db: Database, visit_id: str) -> Visit | None:
+    found = await _visits(db, "v.id = :visit", {"visit": visit_id})
+    return found[0] if found else None

@@ -1,0 +1,101 @@
+"""Recording and correcting visits: the one path that the form handlers and /sync both take."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from databases import Database
+
+from clinic import audit
+from clinic.db import parse_uuid
+from clinic.fields import Fields, messages
+from clinic.outcome import CONFLICT, FORBIDDEN, INVALID, MISSING, STORED, Outcome
+from clinic.patients.queries import get_patient
+from clinic.rules import Problem
+from clinic.rules.vitals import CONSCIOUSNESS_FIELD
+from clinic.text import N_
+from clinic.visits import queries
+from clinic.visits.validation import TEXT_FIELDS, VITAL_FIELDS, validate_visit
+from clinic.web import ADMIN, CurrentUser
+
+
+def typed_values(fields: Fields, clean: dict[str, Any]) -> dict[str, Any]:
+    """What to show again in the form: the user's own typing, even where it was wrong."""
+    values: dict[str, Any] = {name: fields.get(name) for name in (*TEXT_FIELDS, *VITAL_FIELDS, CONSCIOUSNESS_FIELD)}
+    values["diagnoses"] = [code for code in fields.getlist("diagnosis") if code]
+    values["prescriptions"] = clean.get("prescriptions", [])
+    values["id"] = fields.get("id")
+    values["reason"] = fields.get("reason")
+    values["base_revision"] = fields.get("base_revision")
+    return values
+
+
+async def record(db: Database, user: CurrentUser, patient_id: str, fields: Fields, address: str) -> Outcome:
+    raw_id = fields.get("id")
+    visit_id = parse_uuid(raw_id)
+    if visit_id:
+        existing = await queries.get_visit(db, visit_id)
+        if existing is not None:
+            if existing.patient_id != patient_id:
+                errors, _ = messages([Problem("id", N_("This id belongs to another record."))])
+                return Outcome(INVALID, errors=errors, values=typed_values(fields, {}))
+            return Outcome(STORED, record=existing, created=False)
+    if await get_patient(db, patient_id) is None:
+        return Outcome(MISSING)
+    clean, problems = validate_visit(fields)
+    if not visit_id:
+        problems.insert(0, Problem("id", N_("This is not a valid record id (UUID).")))
+    errors, warnings = messages(problems)
+    if errors:
+        return Outcome(INVALID, errors=errors, warnings=warnings, values=typed_values(fields, clean))
+    assert visit_id is not None
+    visit, created = await queries.create_visit(db, visit_id, patient_id, clean, user.id)
+    if created:
+        await audit.log_access(db, user, "visit", address, patient_id=patient_id, visit_id=visit_id)
+    return Outcome(STORED, record=visit, created=created, warnings=warnings)
+
+
+def may_correct(user: CurrentUser, visit: queries.Visit) -> bool:
+    # Only the author or an administrator corrects an entry (Permenkes 24/2022: entries carry their author).
+    return user.role == ADMIN or user.id == visit.author_id
+
+
+async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: str, fields: Fields,
+                  address: str) -> Outcome:
+    visit = await queries.get_visit(db, visit_id)
+    if visit is None or visit.patient_id != patient_id:
+        return Outcome(MISSING)
+    revision_id = parse_uuid(fields.get("id"))
+    if revision_id and await queries.revision_by_id(db, revision_id):
+        return Outcome(STORED, record=await queries.get_visit(db, visit_id), created=False)
+    if not may_correct(user, visit):
+        return Outcome(FORBIDDEN, record=visit)
+    clean, problems = validate_visit(fields)
+    if not revision_id:
+        problems.insert(0, Problem("id", N_("This is not a valid record id (UUID).")))
+    reason = fields.get("reason")
+    if not reason:
+        problems.insert(0, Problem("reason", N_("Give the reason for the correction.")))
+    elif len(reason) > 1000:
+        problems.insert(0, Problem("reason", N_("At most {n} characters."), {"n": 1000}))
+    try:
+        base = int(fields.get("base_revision"))
+    except ValueError:
+        base = 0
+        problems.append(Problem("base_revision", N_("The form does not say which version it was based on.")))
+    errors, warnings = messages(problems)
+    values = typed_values(fields, clean)
+    if errors:
+        return Outcome(INVALID, errors=errors, warnings=warnings, values=values, record=visit)
+    if base != visit.current.revision:
+        return Outcome(CONFLICT, values=values, record=visit, current=visit.current)
+    assert revision_id is not None
+    status = await queries.add_revision(db, visit_id, base, revision_id, clean, reason, user.id)
+    fresh = await queries.get_visit(db, visit_id)
+    if status == "conflict":
+        assert fresh is not None
+        return Outcome(CONFLICT, values=values, record=fresh, current=fresh.current)
+    if status == "stored":
+        await audit.log_access(db, user, "correct", address, patient_id=patient_id, visit_id=visit_id,
+                               detail=reason[:200])
+    return Outcome(STORED, record=fresh, created=status == "stored", warnings=warnings)

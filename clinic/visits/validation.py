@@ -1,0 +1,81 @@
+"""The SOAP note of one outpatient visit: checks and clean values (pure functions, no I/O)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clinic.fields import Fields
+from clinic.rules import Problem
+from clinic.rules.icd10 import check_diagnoses
+from clinic.rules.vitals import CONSCIOUSNESS_FIELD, VITALS, check_vitals
+from clinic.text import N_
+
+TEXT_FIELDS = ("complaint", "history", "examination", "assessment", "plan", "prescription")
+VITAL_FIELDS = tuple(spec.name for spec in VITALS)
+RX_COLUMNS = ("drug", "dose", "frequency", "route", "duration")
+ROUTES = (
+    ("oral", N_("By mouth")), ("sublingual", N_("Under the tongue")), ("topical", N_("On the skin")),
+    ("inhalation", N_("Inhaled")), ("im", N_("Injection, intramuscular")), ("iv", N_("Injection, intravenous")),
+    ("sc", N_("Injection, subcutaneous")), ("rectal", N_("Rectal")), ("eye", N_("Eye drops")),
+    ("ear", N_("Ear drops")), ("nasal", N_("Nasal")), ("other", N_("Other")),
+)
+MAX_DIAGNOSES = 12
+MAX_PRESCRIPTIONS = 20
+MAX_TEXT = 10_000
+
+
+def prescriptions_from(fields: Fields) -> tuple[list[dict[str, str]], list[Problem]]:
+    """Prescription lines from the parallel lists rx_drug[], rx_dose[], ...; empty rows are dropped."""
+    columns = {col: fields.getlist(f"rx_{col}") for col in RX_COLUMNS}
+    count = max((len(values) for values in columns.values()), default=0)
+    lines: list[dict[str, str]] = []
+    problems: list[Problem] = []
+    for index in range(count):
+        line = {col: (columns[col][index] if index < len(columns[col]) else "") for col in RX_COLUMNS}
+        if not any(line.values()):
+            continue
+        if not line["drug"]:
+            problems.append(Problem("rx_drug", N_("Prescription line {n}: enter the drug."), {"n": index + 1}))
+        elif not line["dose"] or not line["frequency"]:
+            problems.append(Problem("rx_dose", N_("Prescription line {n}: enter the dose and how often."),
+                                    {"n": index + 1}))
+        if line["route"] and line["route"] not in dict(ROUTES):
+            problems.append(Problem("rx_route", N_("Prescription line {n}: choose a route."), {"n": index + 1}))
+        if any(len(value) > 200 for value in line.values()):
+            problems.append(Problem("rx_drug", N_("Prescription line {n} is too long."), {"n": index + 1}))
+        lines.append(line)
+    if len(lines) > MAX_PRESCRIPTIONS:
+        problems.append(Problem("rx_drug", N_("At most {n} prescription lines."), {"n": MAX_PRESCRIPTIONS}))
+    return lines, problems
+
+
+def validate_visit(fields: Fields) -> tuple[dict[str, Any], list[Problem]]:
+    """Clean values of one revision of a visit, and every problem found."""
+    clean: dict[str, Any] = {name: fields.get(name) or None for name in TEXT_FIELDS}
+    problems: list[Problem] = []
+    if not clean["complaint"]:
+        problems.append(Problem("complaint", N_("Enter the chief complaint.")))
+    for name in TEXT_FIELDS:
+        if len(clean[name] or "") > MAX_TEXT:
+            problems.append(Problem(name, N_("At most {n} characters."), {"n": MAX_TEXT}))
+    vitals, found = check_vitals({name: fields.get(name) for name in (*VITAL_FIELDS, CONSCIOUSNESS_FIELD)})
+    clean.update(vitals)
+    problems += found
+    codes = [code for code in fields.getlist("diagnosis") if code]
+    diagnoses, found = check_diagnoses(codes)
+    problems += found
+    if len(diagnoses) > MAX_DIAGNOSES:
+        problems.append(Problem("diagnosis", N_("At most {n} diagnoses."), {"n": MAX_DIAGNOSES}))
+    clean["diagnoses"] = diagnoses
+    clean["prescriptions"], found = prescriptions_from(fields)
+    problems += found
+    return clean, problems
+
+
+def form_values(clean: dict[str, Any]) -> dict[str, Any]:
+    """Values to show again in the form (numbers as typed, lists kept)."""
+    values = dict(clean)
+    for name in VITAL_FIELDS:
+        if values.get(name) is not None:
+            values[name] = str(values[name])
+    return values
