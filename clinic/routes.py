@@ -9,6 +9,8 @@ from clinic import health
 from clinic.accounts import handlers as accounts
 from clinic.audit import handlers as audit
 from clinic.patients import handlers as patients
+from clinic.sync import handlers as sync
+from clinic.sync import pwa
 from clinic.visits import handlers as visits
 from clinic.web import ADMINS, CLINICAL, PUBLIC, RECORDS, REGISTRY_WRITE, SIGNED_IN, page, redirect
 
@@ -46,6 +48,13 @@ ROUTES = [
     page(V + "/revisions", visits.correct_visit, roles=CORRECTORS, methods=["POST"]),
     page(V + "/print", visits.print_visit, roles=CLINICAL | ADMINS),
     page("/icd10", visits.icd_search, roles=CLINICAL | ADMINS),
+    # Offline: the installable app, its shell pages and the batch replay of queued submissions.
+    page("/sw.js", pwa.service_worker, roles=PUBLIC),
+    page("/manifest.webmanifest", pwa.manifest, roles=PUBLIC),
+    page("/offline", pwa.offline_page, roles=PUBLIC),
+    page("/offline/visit-form", pwa.offline_visit_form, roles=CLINICAL),
+    page("/sync/status", pwa.sync_status, roles=SIGNED_IN),
+    page("/sync", sync.sync, roles=SIGNED_IN, methods=["POST"]),
     # Administration.
     page("/admin/users", accounts.users_page, roles=ADMINS),
     page("/admin/users", accounts.add_user, roles=ADMINS, methods=["POST"], name="add_user"),

@@ -83,6 +83,27 @@ def _label(choices: Any, value: Any) -> str:
     return i18n.gettext(label) if label else (value or "")
 
 
+def js_texts() -> dict[str, str]:
+    """Texts the page script shows, in the page's language."""
+    g = i18n.gettext
+    return {
+        "state_online": g("Online"), "state_offline": g("Offline"), "state_syncing": g("Syncing…"),
+        "state_attention": g("Needs attention"), "waiting": g("Waiting to sync"),
+        "needsAttention": g("Needs attention"), "kind_patient": g("New patient"),
+        "kind_patient_edit": g("Identity change"), "kind_visit": g("Visit"), "kind_correction": g("Correction"),
+        "attempts": g("attempts"), "openAndFix": g("Open and fix"), "sendAgain": g("Send again"),
+        "nowStored": g("Now stored"), "yours": g("Yours"), "never": g("never"),
+        "persistent": g("kept permanently"), "notPersistent": g("may be cleared by the browser"),
+        "quotaWarning": g("Storage on this device is almost full. Sync now and free space."),
+        "savedCopy": g("Saved copy: you are offline, this page is as it was on"),
+        "updateReady": g("A new version of the app is ready."), "reload": g("Reload now"),
+        "signOutWarning": g("{n} record(s) entered on this device are not on the server yet. They stay on this "
+                            "device and are sent when you sign in again. Sign out?"),
+        "storageFailed": g("This device could not save data: "),
+        "savedOnDevice": g("Saved on this device. It will be sent to the server when the connection returns."),
+    }
+
+
 def _context(request: Request) -> dict[str, Any]:
     return {
         "user": request.scope.get("user"),
@@ -107,6 +128,7 @@ def make_environment() -> jinja2.Environment:
     env.globals["translated"] = translated
     env.globals["abnormal"] = abnormal
     env.globals["field_labels"] = FIELD_LABELS
+    env.globals["js_texts"] = js_texts
     env.filters["datetime"] = format_datetime
     env.filters["number"] = format_number
     env.globals["icd_describe"] = icd_describe

@@ -71,6 +71,14 @@ def guard(endpoint: Endpoint, roles: Iterable[str]) -> Endpoint:
         if user is None:
             if wants_json(request):
                 return JSONResponse({"error": "not_signed_in", "message": _("Please sign in again.")}, 401)
+            if request.method != "GET":
+                # A form sent after the session ended: 401 (not a redirect), so the service worker keeps it.
+                from clinic.templating import render
+
+                return render(request, "accounts/login.html", {
+                    "username": "", "next": request.url.path,
+                    "errors": {"form": _("Your session has ended. Please sign in again.")},
+                }, status_code=401)
             target = "/login?next=" + quote(request.url.path + ("?" + request.url.query if request.url.query else ""))
             response = RedirectResponse(target, status_code=303)
             if request.headers.get("hx-request"):

@@ -64,8 +64,6 @@ async def login(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     response = redirect("/login")
     clear_session_cookie(request, response)
-    # Tell the browser to drop cached pages of this origin; the service worker keeps its outbox.
-    response.headers["Clear-Site-Data"] = '"cache"'
     return response
 
 

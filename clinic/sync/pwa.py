@@ -1,0 +1,80 @@
+"""The installable app: web app manifest, service worker, offline shell pages, sync status page."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from clinic.i18n import _
+from clinic.templating import STATIC_DIR, TEMPLATE_DIR, render, static_url, templates
+from clinic.visits.handlers import visit_form_page
+
+# Cached at install: what the app needs to start and show its offline page with no network.
+SHELL_FILES = ("app.css", "htmx.min.js", "idb.js", "outbox.js", "app.js", "icons/icon-192.png",
+               "icons/favicon.svg")
+SHELL_PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"
+
+
+@cache
+def worker_version() -> str:
+    """Changes whenever a static file or the worker itself changes, so browsers install the new one."""
+    digest = hashlib.sha256()
+    for path in sorted(STATIC_DIR.rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    digest.update((TEMPLATE_DIR / "pwa" / "sw.js").read_bytes())
+    return digest.hexdigest()[:12]
+
+
+async def service_worker(request: Request) -> Response:
+    shell = [static_url(name) for name in SHELL_FILES] + ["/offline"]
+    body = templates.get_template("pwa/sw.js").render(version=worker_version(), shell=shell,
+                                                       static_url=static_url)
+    return Response(body, media_type="application/javascript", headers={
+        "Cache-Control": "no-cache", "Service-Worker-Allowed": "/",
+    })
+
+
+async def manifest(request: Request) -> Response:
+    return JSONResponse({
+        "name": "Rekam Medis Elektronik Puskesmas",
+        "short_name": "Rekam Medis",
+        "description": "Rekam medis elektronik untuk layanan primer, tetap bekerja tanpa sinyal.",
+        "lang": "id",
+        "start_url": "/patients",
+        "scope": "/",
+        "id": "/",
+        "display": "standalone",
+        "orientation": "any",
+        "background_color": "#ffffff",
+        "theme_color": "#0f766e",
+        "icons": [
+            {"src": static_url("icons/icon-192.png"), "sizes": "192x192", "type": "image/png", "purpose": "any"},
+            {"src": static_url("icons/icon-512.png"), "sizes": "512x512", "type": "image/png", "purpose": "any"},
+            {"src": static_url("icons/icon-maskable-512.png"), "sizes": "512x512", "type": "image/png",
+             "purpose": "maskable"},
+        ],
+    }, media_type="application/manifest+json", headers={"Cache-Control": "no-cache"})
+
+
+async def offline_page(request: Request) -> Response:
+    """Shown by the service worker for a page that was never saved on this device; it renders
+    records that exist only in the device's outbox."""
+    return render(request, "pwa/offline.html", {}, headers={"Cache-Control": "no-cache"})
+
+
+async def offline_visit_form(request: Request) -> Response:
+    """The visit form without a patient, for a patient registered offline (the script sets the target)."""
+    patient = {"id": SHELL_PLACEHOLDER_ID, "name": _("Patient registered on this device"), "record_number": "—",
+               "sex": "", "birth_date": None}
+    return visit_form_page(request, patient, None, mode="new")
+
+
+async def sync_status(request: Request) -> Response:
+    return render(request, "pwa/status.html", {})
+
+

@@ -1,0 +1,246 @@
+/* The outbox: submissions kept on this device until the server confirms it stored them.
+   Shared by pages and the service worker. Rules (../shared/OFFLINE.md): nothing leaves the device
+   unconfirmed, nothing expires, one replay at a time per device, items only under their author. */
+(function (scope) {
+  "use strict";
+
+  var DB = scope.ClinicDB;
+  var BATCH_SIZE = 50;
+  var LOCK_NAME = "clinic-outbox-replay";
+  var LEASE_MS = 60000;
+  var MIN_BACKOFF_MS = 5000;
+  var MAX_BACKOFF_MS = 300000;
+  var WAITING = "waiting";
+  var ATTENTION = "attention";
+  var channel = "BroadcastChannel" in scope ? new BroadcastChannel("clinic-outbox") : null;
+  var syncInProgress = false;
+
+  function announce(message) {
+    if (channel) channel.postMessage(message);
+    if (scope.dispatchEvent && typeof CustomEvent === "function" && scope.document) {
+      scope.dispatchEvent(new CustomEvent("outbox", { detail: message }));
+    }
+  }
+
+  function first(value) { return Array.isArray(value) ? value[0] : value; }
+
+  function keyOf(fields) {
+    // The submission's own UUID: the record id of a create or a correction, the revision id of an edit.
+    return first(fields.revision_id) || first(fields.id) || null;
+  }
+
+  function kindOf(target) {
+    if (/^\/patients$/.test(target)) return "patient";
+    if (/^\/patients\/[^/]+$/.test(target)) return "patient-edit";
+    if (/^\/patients\/[^/]+\/visits$/.test(target)) return "visit";
+    if (/^\/patients\/[^/]+\/visits\/[^/]+\/revisions$/.test(target)) return "correction";
+    return null;
+  }
+
+  function patientOf(target, fields) {
+    var match = /^\/patients\/([^/]+)/.exec(target);
+    return match ? match[1] : first(fields.id);
+  }
+
+  function summaryOf(kind, fields) {
+    if (kind === "patient" || kind === "patient-edit") return first(fields.name) || "";
+    return first(fields.complaint) || "";
+  }
+
+  // Keep one submission; the same submission queued again replaces itself, never doubles.
+  function enqueue(target, fields, author, formPath) {
+    var key = keyOf(fields);
+    if (!key) return Promise.reject(new Error("the form carries no record id"));
+    var kind = kindOf(target);
+    return DB.withStore(DB.OUTBOX, "readwrite", function (store) {
+      var holder = {};
+      var existing = store.get(key);
+      existing.onsuccess = function () {
+        var old = existing.result;
+        var last = store.index("seq").openCursor(null, "prev");
+        last.onsuccess = function () {
+          var top = last.result ? last.result.value.seq : 0;
+          var item = {
+            key: key, seq: old ? old.seq : Math.max(top + 1, Date.now()), target: target, method: "POST",
+            fields: fields, author: author.id, authorName: author.name, kind: kind,
+            patientId: patientOf(target, fields), summary: summaryOf(kind, fields), formPath: formPath || null,
+            queuedAt: old ? old.queuedAt : new Date().toISOString(), attempts: old ? old.attempts : 0,
+            lastError: null, state: WAITING,
+          };
+          store.put(item);
+          holder.item = item;
+        };
+      };
+      return holder;
+    }).then(function (holder) {
+      announce({ type: "changed" });
+      return holder.item;
+    });
+  }
+
+  function items() { return DB.allInOrder(); }
+
+  function itemsOf(userId) {
+    return items().then(function (all) {
+      return all.filter(function (item) { return item.author === userId; });
+    });
+  }
+
+  function markSent(key) { return DB.remove(DB.OUTBOX, key); }
+
+  function update(key, change) {
+    return DB.withStore(DB.OUTBOX, "readwrite", function (store) {
+      var request = store.get(key);
+      request.onsuccess = function () {
+        if (request.result) store.put(Object.assign(request.result, change));
+      };
+    });
+  }
+
+  function setAside(item, result) {
+    return update(item.key, { state: ATTENTION, lastError: result, attempts: item.attempts + 1 });
+  }
+
+  function sendAgain(key) {
+    return update(key, { state: WAITING }).then(function () { announce({ type: "changed" }); });
+  }
+
+  function currentUser() { return DB.getMeta("currentUser"); }
+
+  // Backoff while the server or network fails: 5 s, 10 s, 20 s ... at most 5 minutes. Never gives up.
+  function backOff() {
+    return DB.getMeta("backoff").then(function (old) {
+      var delay = old ? Math.min(old.delay * 2, MAX_BACKOFF_MS) : MIN_BACKOFF_MS;
+      return DB.setMeta("backoff", { delay: delay, until: Date.now() + delay });
+    });
+  }
+
+  function dueForRetry() {
+    return DB.getMeta("backoff").then(function (b) { return !b || Date.now() >= b.until; });
+  }
+
+  function wire(item) {
+    return { key: item.key, target: item.target, method: item.method, fields: item.fields,
+             author: item.author, queued_at: item.queuedAt };
+  }
+
+  function createsPatient(all, patientId) {
+    return all.some(function (other) { return other.kind === "patient" && other.key === patientId; });
+  }
+
+  function apply(batch, results, all) {
+    var byKey = {};
+    results.forEach(function (result) { byKey[result.key] = result; });
+    return batch.reduce(function (chain, item) {
+      return chain.then(function (progress) {
+        var result = byKey[item.key];
+        if (!result) return progress;
+        if (result.status === "stored" || result.status === "already") {
+          return markSent(item.key).then(function () { return progress + 1; });
+        }
+        if (result.status === "wrong_author") return progress;
+        if (result.status === "error") {
+          return update(item.key, { attempts: item.attempts + 1, lastError: result }).then(function () { return progress; });
+        }
+        if (result.status === "missing" && createsPatient(all, item.patientId)) {
+          // Its patient is still on this device (waiting or set aside): the visit waits for it.
+          return update(item.key, { attempts: item.attempts + 1, lastError: result }).then(function () { return progress; });
+        }
+        return setAside(item, result).then(function () { return progress + 1; });
+      });
+    }, Promise.resolve(0));
+  }
+
+  function sendBatch(user) {
+    return items().then(function (all) {
+      var waiting = all.filter(function (item) { return item.state === WAITING && item.author === user.id; });
+      if (!waiting.length) return "done";
+      var batch = waiting.slice(0, BATCH_SIZE);
+      return fetch("/sync", {
+        method: "POST", credentials: "same-origin", cache: "no-store",
+        headers: { "Content-Type": "application/json", "Accept": "application/json" },
+        body: JSON.stringify({ items: batch.map(wire) }),
+      }).then(function (response) {
+        if (response.status === 401 || response.status === 403) {
+          return DB.setMeta("authPaused", user.id).then(function () { return "auth"; });
+        }
+        if (!response.ok) return backOff().then(function () { return "server"; });
+        return response.json().then(function (body) {
+          return apply(batch, body.results || [], all).then(function (progress) {
+            return progress > 0 ? sendBatch(user) : backOff().then(function () { return "stalled"; });
+          });
+        });
+      }, function () {
+        return backOff().then(function () { return "network"; });
+      });
+    });
+  }
+
+  function runReplay() {
+    return Promise.all([currentUser(), DB.getMeta("authPaused")]).then(function (found) {
+      var user = found[0];
+      if (!user) return "no-user";
+      if (found[1] === user.id) return "auth";
+      syncInProgress = true;
+      announce({ type: "syncing" });
+      return sendBatch(user).then(function (outcome) {
+        var chain = Promise.resolve();
+        if (outcome === "done") {
+          chain = DB.setMeta("lastGoodSync", new Date().toISOString()).then(function () {
+            return DB.setMeta("backoff", null);
+          });
+        }
+        return chain.then(function () { return outcome; });
+      });
+    }).then(function (outcome) {
+      syncInProgress = false;
+      announce({ type: "replayed", outcome: outcome });
+      return outcome;
+    }, function (error) {
+      syncInProgress = false;
+      announce({ type: "replayed", outcome: "error", error: String(error) });
+      return "error";
+    });
+  }
+
+  // One replay at a time on this device, across tabs and the service worker.
+  function withLock(fn) {
+    if (scope.navigator && scope.navigator.locks) {
+      return scope.navigator.locks.request(LOCK_NAME, { ifAvailable: true }, function (lock) {
+        return lock ? fn() : "busy";
+      });
+    }
+    return takeLease().then(function (mine) {
+      if (!mine) return "busy";
+      return fn().then(function (outcome) { return DB.setMeta("lease", null).then(function () { return outcome; }); });
+    });
+  }
+
+  // Fallback where Web Locks are missing: a lease in IndexedDB, taken in one transaction.
+  function takeLease() {
+    var token = Math.random().toString(36).slice(2);
+    return DB.withStore(DB.META, "readwrite", function (store) {
+      var request = store.get("lease");
+      request.onsuccess = function () {
+        var lease = request.result && request.result.value;
+        if (!lease || lease.until < Date.now()) store.put({ name: "lease", value: { token: token, until: Date.now() + LEASE_MS } });
+      };
+    }).then(function () { return DB.getMeta("lease"); }).then(function (lease) { return !!lease && lease.token === token; });
+  }
+
+  function replay(options) {
+    var force = options && options.force;
+    if (scope.navigator && scope.navigator.onLine === false) return Promise.resolve("offline");
+    return (force ? Promise.resolve(true) : dueForRetry()).then(function (due) {
+      if (!due) return "backoff";
+      return withLock(runReplay);
+    });
+  }
+
+  scope.Outbox = {
+    WAITING: WAITING, ATTENTION: ATTENTION, enqueue: enqueue, items: items, itemsOf: itemsOf,
+    markSent: markSent, setAside: setAside, sendAgain: sendAgain, replay: replay, keyOf: keyOf,
+    kindOf: kindOf, currentUser: currentUser, isSyncing: function () { return syncInProgress; },
+    channel: channel, announce: announce,
+  };
+})(self);

@@ -1,0 +1,198 @@
+/* Service worker (scope /). Rendered by the server so that VERSION and the shell's URLs follow
+   the static files' content hashes: a change of any of them installs a new worker. */
+"use strict";
+importScripts({{ static_url("idb.js")|tojson }}, {{ static_url("outbox.js")|tojson }});
+
+var VERSION = {{ version|tojson }};
+var SHELL_CACHE = "shell-" + VERSION;
+var PAGES_CACHE = "pages-v1"; // pages the user opened; removed at sign-out
+var SHELL = {{ shell|tojson }};
+var OFFLINE_PAGE = "/offline";
+var VISIT_FORM_SHELL = "/offline/visit-form";
+var PAGE_TIMEOUT_MS = 4000;
+var RECORD_TARGET = /^\/patients(\/[0-9a-f-]{36}(\/visits(\/[0-9a-f-]{36}\/revisions)?)?)?$/;
+var NEVER_CACHED = /^\/(login|logout|lang|sync$|sw\.js|healthz)/;
+
+self.addEventListener("install", function (event) { event.waitUntil(install()); });
+self.addEventListener("activate", function (event) { event.waitUntil(activate()); });
+self.addEventListener("fetch", function (event) { route(event); });
+self.addEventListener("message", function (event) { event.waitUntil(onMessage(event.data || {})); });
+self.addEventListener("sync", function (event) { if (event.tag === "outbox") event.waitUntil(replaySoon()); });
+
+function install() {
+  return caches.open(SHELL_CACHE).then(function (cache) { return cache.addAll(SHELL); }).then(function () {
+    // The first worker takes over at once; an update waits until the user chooses to reload.
+    if (!self.registration.active) return self.skipWaiting();
+  });
+}
+
+function activate() {
+  return caches.keys().then(function (names) {
+    return Promise.all(names.filter(function (name) {
+      return name.indexOf("shell-") === 0 && name !== SHELL_CACHE;
+    }).map(function (name) { return caches.delete(name); }));
+  }).then(function () { return self.clients.claim(); }).then(replaySoon);
+}
+
+function onMessage(message) {
+  if (message.type === "skip-waiting") return self.skipWaiting();
+  if (message.type === "replay") return Outbox.replay({ force: !!message.force });
+  if (message.type === "warm") return warm(message.urls || []);
+  if (message.type === "signed-out") return caches.delete(PAGES_CACHE);
+  return Promise.resolve();
+}
+
+function replaySoon() { return Outbox.replay({ force: true }).catch(function () {}); }
+
+function route(event) {
+  var request = event.request;
+  var url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (request.method === "POST" && RECORD_TARGET.test(url.pathname)) {
+    event.respondWith(submitRecord(event));
+    return;
+  }
+  if (request.method !== "GET" || NEVER_CACHED.test(url.pathname)) return;
+  if (url.pathname.indexOf("/static/") === 0) {
+    event.respondWith(cacheFirst(request));
+    return;
+  }
+  var accept = request.headers.get("Accept") || "";
+  if (request.mode === "navigate" || accept.indexOf("text/html") !== -1) {
+    event.respondWith(networkFirst(request, url));
+  }
+}
+
+function cacheFirst(request) {
+  return caches.match(request).then(function (hit) {
+    return hit || fetch(request).then(function (response) {
+      if (response.ok) {
+        var copy = response.clone();
+        caches.open(SHELL_CACHE).then(function (cache) { cache.put(request, copy); });
+      }
+      return response;
+    });
+  });
+}
+
+function timeout(ms) {
+  return new Promise(function (_, reject) { setTimeout(function () { reject(new Error("timeout")); }, ms); });
+}
+
+function keep(request, response) {
+  // Only full pages: an htmx fragment under the same URL would replace the page in the cache.
+  if (!response.ok || response.type !== "basic" || request.headers.get("HX-Request")) return Promise.resolve();
+  return response.clone().blob().then(function (body) {
+    var headers = new Headers(response.headers);
+    headers.set("X-Saved-At", new Date().toISOString());
+    var saved = new Response(body, { status: 200, headers: headers });
+    return caches.open(PAGES_CACHE).then(function (cache) {
+      var url = new URL(request.url);
+      return cache.put(url.pathname + url.search, saved);
+    });
+  });
+}
+
+function networkFirst(request, url) {
+  var network = fetch(request);
+  network.then(function (response) { return keep(request, response); }).catch(function () {});
+  return Promise.race([network, timeout(PAGE_TIMEOUT_MS)]).catch(function () {
+    return savedCopy(request, url).then(function (copy) { return copy || network; });
+  }).catch(function () {
+    return savedCopy(request, url, true);
+  });
+}
+
+function markSaved(response) {
+  var savedAt = response.headers.get("X-Saved-At") || "";
+  return response.text().then(function (html) {
+    var marked = html.replace("<body", '<body data-saved-at="' + savedAt + '"');
+    return new Response(marked, { status: 200, headers: { "Content-Type": "text/html; charset=utf-8" } });
+  });
+}
+
+// The saved copy of a page; with `fallback`, the offline shell that renders from this device's outbox.
+function savedCopy(request, url, fallback) {
+  return caches.open(PAGES_CACHE).then(function (cache) {
+    return cache.match(url.pathname + url.search).then(function (hit) {
+      return hit || cache.match(url.pathname, { ignoreSearch: true });
+    }).then(function (hit) {
+      if (hit) return markSaved(hit);
+      if (!fallback) return null;
+      var shell = /^\/patients\/[0-9a-f-]{36}\/visits\/new$/.test(url.pathname) ? VISIT_FORM_SHELL : OFFLINE_PAGE;
+      return cache.match(shell).then(function (page) {
+        return page || caches.match(OFFLINE_PAGE);
+      }).then(function (page) {
+        return page ? markSaved(page) : new Response("Offline", { status: 503, headers: { "Content-Type": "text/plain" } });
+      });
+    });
+  });
+}
+
+function warm(urls) {
+  return caches.open(PAGES_CACHE).then(function (cache) {
+    return Promise.all(urls.map(function (path) {
+      return fetch(path, { credentials: "same-origin" }).then(function (response) {
+        if (response.ok && !response.redirected) return cache.put(path, response);
+      }).catch(function () {});
+    }));
+  });
+}
+
+function formFields(formData) {
+  var fields = {};
+  formData.forEach(function (value, name) {
+    if (typeof value !== "string") return;
+    (fields[name] = fields[name] || []).push(value);
+  });
+  return fields;
+}
+
+// A create or edit form sent to the server. If the server cannot be reached (or answers 5xx, or the
+// session has ended), the submission is kept on this device and the user is told so at once.
+function submitRecord(event) {
+  var request = event.request;
+  var url = new URL(request.url);
+  return request.clone().formData().then(function (formData) {
+    var fields = formFields(formData);
+    return fetch(request).then(function (response) {
+      if (response.status < 500 && response.status !== 401) {
+        if (response.status < 400) return forget(fields).then(function () { return response; });
+        return response;
+      }
+      return keepOnDevice(request, url, fields, response.status === 401 ? "auth" : "server", response);
+    }, function () {
+      return keepOnDevice(request, url, fields, "network", null);
+    });
+  });
+}
+
+function forget(fields) {
+  var key = Outbox.keyOf(fields);
+  return (key ? Outbox.markSent(key) : Promise.resolve()).then(function () { Outbox.announce({ type: "changed" }); })
+    .catch(function () {});
+}
+
+function keepOnDevice(request, url, fields, why, response) {
+  return Outbox.currentUser().then(function (user) {
+    if (!user) {
+      return response || new Response("Offline", { status: 503 });
+    }
+    var formPath = request.referrer ? new URL(request.referrer).pathname : null;
+    return Outbox.enqueue(url.pathname, fields, user, formPath).then(function (item) {
+      var paused = why === "auth" ? ClinicDB.setMeta("authPaused", user.id) : Promise.resolve();
+      return paused.then(function () {
+        if (self.registration.sync) self.registration.sync.register("outbox").catch(function () {});
+        var target = "/patients/" + item.patientId + "?saved=device&key=" + encodeURIComponent(item.key);
+        if (why === "auth") target = "/login?next=" + encodeURIComponent("/patients/" + item.patientId) + "&saved=device";
+        return Response.redirect(target, 303);
+      });
+    }, function (error) {
+      // Never pretend: a failed local save is reported, and the form can be sent again.
+      var page = "<!doctype html><meta charset=utf-8><title>Tidak tersimpan</title><h1>Data BELUM tersimpan</h1>" +
+        "<p>Perangkat ini tidak dapat menyimpan formulir (" + String(error).replace(/</g, "&lt;") + "). " +
+        "Kembali dan coba lagi; jangan tutup formulir.</p><p>The form was NOT saved on this device. Go back and try again.</p>";
+      return new Response(page, { status: 507, headers: { "Content-Type": "text/html; charset=utf-8" } });
+    });
+  });
+}
