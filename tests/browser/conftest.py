@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -90,7 +91,9 @@ def browser_template(tmp_path_factory: pytest.TempPathFactory, password_hash: st
     path = tmp_path_factory.mktemp("browser-template") / "template.db"
     url = f"sqlite:///{path}"
     upgrade(url)
-    asyncio.run(_seed_users(url, password_hash))
+    # Playwright's sync API keeps an event loop running in this thread: seed from another thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, _seed_users(url, password_hash)).result()
     return path
 
 

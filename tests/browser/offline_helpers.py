@@ -1,0 +1,70 @@
+"""Helpers for the offline tests: wait for the service worker, read the database, read the outbox."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Any
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import LiveServer, login
+
+
+WARMED = ("/offline", "/patients", "/sync/status")
+
+
+def count(server: LiveServer, sql: str, params: tuple[Any, ...] = ()) -> int:
+    path = server.database_url.removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute(sql, params).fetchone()[0])
+
+
+def wait_until(page: Page, expression: str, timeout: float = 20) -> Any:
+    """Poll a JavaScript expression with page.evaluate (page.wait_for_function needs eval, which the
+    app's Content-Security-Policy rightly forbids)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        time.sleep(0.1)
+
+
+def wait_for_worker(page: Page) -> None:
+    """Until a service worker controls the page and has kept the pages needed offline."""
+    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        kept = page.evaluate(
+            """async () => {
+                const cache = await caches.open('pages-v1');
+                return (await cache.keys()).map(r => new URL(r.url).pathname);
+            }"""
+        )
+        if all(path in kept for path in WARMED):
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"the service worker kept only {kept}")
+
+
+def sign_in_ready(page: Page, username: str) -> None:
+    login(page, username)
+    page.goto("/patients")
+    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    page.reload()  # the first page load registered the worker; this one lets it keep the pages
+    wait_for_worker(page)
+
+
+def pending(page: Page) -> str | None:
+    return page.get_attribute("#sync-status", "data-pending")
+
+
+def outbox(page: Page) -> list[dict[str, Any]]:
+    return page.evaluate("ClinicDB.allInOrder()")
+
+
+def expect_pending(page: Page, n: int) -> None:
+    expect(page.locator("#sync-status")).to_have_attribute("data-pending", str(n), timeout=30_000)
