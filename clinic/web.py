@@ -58,7 +58,7 @@ def current_user(request: Request) -> CurrentUser:
 
 
 def wants_json(request: Request) -> bool:
-    return request.url.path.startswith("/sync") or "application/json" in request.headers.get("accept", "")
+    return request.url.path == "/sync" or "application/json" in request.headers.get("accept", "")
 
 
 def guard(endpoint: Endpoint, roles: Iterable[str]) -> Endpoint:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from functools import cache
 
 from starlette.requests import Request
@@ -27,6 +28,8 @@ def worker_version() -> str:
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
     digest.update((TEMPLATE_DIR / "pwa" / "sw.js").read_bytes())
+    # A deployment may also force a new worker (e.g. after a change of templates): CLINIC_BUILD.
+    digest.update(os.environ.get("CLINIC_BUILD", "").encode())
     return digest.hexdigest()[:12]
 
 

@@ -48,6 +48,7 @@ class LiveServer:
         self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log = workdir / f"server-{self.port}.log"
+        self.env: dict[str, str] = {}
 
     @property
     def url(self) -> str:
@@ -55,7 +56,7 @@ class LiveServer:
 
     def start(self) -> None:
         env = {**os.environ, "DATABASE_URL": self.database_url, "SECRET_KEY": "browser-test-secret",
-               "PYTHONPATH": str(ROOT)}
+               "PYTHONPATH": str(ROOT), **self.env}
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "clinic.main:app", "--host", "127.0.0.1",

@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.conftest import LiveServer, login
 
 
-WARMED = ("/offline", "/patients", "/sync/status")
+WARMED = ("/offline", "/patients", "/sync/status", "/patients/new", "/offline/visit-form")  # as a nurse
 
 
 def count(server: LiveServer, sql: str, params: tuple[Any, ...] = ()) -> int:
@@ -67,4 +67,6 @@ def outbox(page: Page) -> list[dict[str, Any]]:
 
 
 def expect_pending(page: Page, n: int) -> None:
+    """The device holds n of this user's items, and the status element says so."""
+    wait_until(page, f"ClinicDB.allInOrder().then(items => items.length === {n})", timeout=30)
     expect(page.locator("#sync-status")).to_have_attribute("data-pending", str(n), timeout=30_000)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.offline_helpers import count, expect_pending, outbox, sign_in_ready
+from tests.browser.offline_helpers import count, expect_pending, outbox, sign_in_ready, wait_until
+from tests.conftest import USER_IDS
 
 pytestmark = pytest.mark.browser
 
@@ -55,3 +58,143 @@ def test_whole_visit_offline_reaches_server_exactly_once(context, page, live_ser
     assert count(live_server, "SELECT COUNT(*) FROM visits WHERE id = ? AND patient_id = ?", (visit_id, patient_id)) == 1
     assert count(live_server, "SELECT COUNT(*) FROM visit_revisions") == 1
     assert outbox(page) == []
+
+
+def queue_patients_offline(context, page, n: int) -> list[str]:  # type: ignore[no-untyped-def]
+    context.set_offline(True)
+    ids = []
+    for i in range(n):
+        ids.append(register_offline(page, name=f"Pasien Antrian {i}", nik=""))
+    expect_pending(page, n)
+    return ids
+
+
+def test_server_down_during_replay_then_back_every_item_lands_once(context, page, live_server):  # type: ignore[no-untyped-def]
+    sign_in_ready(page, "nurse")
+    ids = queue_patients_offline(context, page, 3)
+    live_server.stop()
+    context.set_offline(False)  # the device is online, the server is not
+    page.goto("/sync/status")  # served from the device's copy while the server is down
+    expect(page.locator("#outbox-waiting > li")).to_have_count(3)
+    live_server.start()
+    page.click("[data-sync-now]")
+    expect_pending(page, 0)
+    for patient_id in ids:
+        assert count(live_server, "SELECT COUNT(*) FROM patients WHERE id = ?", (patient_id,)) == 1
+    assert count(live_server, "SELECT COUNT(*) FROM patients") == 3
+
+
+def test_lost_response_after_server_stored_batch_no_duplicate(context, page, live_server):  # type: ignore[no-untyped-def]
+    sign_in_ready(page, "nurse")
+    ids = queue_patients_offline(context, page, 2)
+    lost = []
+
+    def store_then_lose_response(route):  # type: ignore[no-untyped-def]
+        if not lost:
+            route.fetch()  # the server receives and stores the batch ...
+            lost.append(True)
+            route.abort()  # ... and the answer never reaches the device
+        else:
+            route.continue_()
+
+    context.route("**/sync", store_then_lose_response)
+    context.set_offline(False)
+    page.goto("/sync/status")
+    page.click("[data-sync-now]")
+    expect_pending(page, 0)
+    assert lost, "the first /sync answer was not intercepted"
+    assert count(live_server, "SELECT COUNT(*) FROM patients") == 2
+    assert count(live_server, "SELECT COUNT(*) FROM patient_revisions") == 2
+    for patient_id in ids:
+        assert count(live_server, "SELECT COUNT(*) FROM patients WHERE id = ?", (patient_id,)) == 1
+
+
+def test_invalid_item_is_set_aside_with_its_message_and_the_others_stored(context, page, live_server):  # type: ignore[no-untyped-def]
+    sign_in_ready(page, "nurse")
+    context.set_offline(True)
+    good = register_offline(page, name="Budi Hartono", nik="")
+    page.goto(f"/patients/{good}/visits/new")
+    page.fill("#f-complaint", "Pusing")
+    page.fill("#f-systolic", "400")  # not possible for a human body: the server refuses it
+    page.click("form[data-record-form=visit] button[type=submit]")
+    page.wait_for_url(f"**/patients/{good}?saved=device*")
+    later = register_offline(page, name="Ani Suryani", nik="")
+    expect_pending(page, 3)
+    context.set_offline(False)
+    page.goto("/sync/status")
+    page.click("[data-sync-now]")
+    expect(page.locator("#outbox-attention > li")).to_have_count(1)
+    expect(page.locator("#outbox-attention > li")).to_contain_text("400")
+    expect(page.locator("#outbox-waiting > li")).to_have_count(0)
+    expect(page.locator("#sync-status")).to_have_attribute("data-state", "attention")
+    assert count(live_server, "SELECT COUNT(*) FROM patients WHERE id IN (?, ?)", (good, later)) == 2
+    assert count(live_server, "SELECT COUNT(*) FROM visits") == 0
+
+    # Open it, fix it, send it again: stored once, and gone from the device.
+    page.click("#outbox-attention a")
+    page.fill("#f-systolic", "140")
+    page.click("form[data-record-form=visit] button[type=submit]")
+    page.wait_for_url(f"**/patients/{good}*")
+    assert count(live_server, "SELECT COUNT(*) FROM visits") == 1
+    expect_pending(page, 0)
+
+
+def test_session_expired_offline_nothing_lost_sent_after_sign_in_with_original_author(context, page, live_server):  # type: ignore[no-untyped-def]
+    sign_in_ready(page, "nurse")
+    ids = queue_patients_offline(context, page, 2)
+    context.clear_cookies()  # the shift's session ended while the tablet was offline
+    context.set_offline(False)
+    page.goto("/sync/status")
+    expect(page).to_have_url(re.compile(r"/login"))
+    assert count(live_server, "SELECT COUNT(*) FROM patients") == 0
+    from tests.browser.conftest import login
+
+    login(page, "nurse")
+    expect_pending(page, 0)
+    assert count(live_server, "SELECT COUNT(*) FROM patients") == 2
+    nurse_id = USER_IDS["nurse"]
+    for patient_id in ids:
+        assert count(live_server, "SELECT COUNT(*) FROM patients WHERE id = ? AND created_by = ?",
+                     (patient_id, nurse_id)) == 1
+
+
+def test_two_tabs_going_online_store_each_record_once(context, page, live_server):  # type: ignore[no-untyped-def]
+    sign_in_ready(page, "nurse")
+    ids = queue_patients_offline(context, page, 4)
+    other = context.new_page()
+    other.goto("/sync/status")
+    expect(other.locator("#outbox-waiting > li")).to_have_count(4)
+    context.set_offline(False)
+    expect_pending(page, 0)
+    expect_pending(other, 0)
+    assert count(live_server, "SELECT COUNT(*) FROM patients") == 4
+    assert count(live_server, "SELECT COUNT(*) FROM patient_revisions") == 4
+    assert sorted(ids) == sorted(
+        row for row in ids if count(live_server, "SELECT COUNT(*) FROM patients WHERE id = ?", (row,)) == 1)
+
+
+def test_service_worker_update_with_items_waiting_loses_nothing(context, page, live_server):  # type: ignore[no-untyped-def]
+    sign_in_ready(page, "nurse")
+    old_version = page.evaluate("navigator.serviceWorker.controller.scriptURL")
+    ids = queue_patients_offline(context, page, 2)
+    live_server.stop()
+    live_server.env["CLINIC_BUILD"] = "next"
+    live_server.start()
+    # Keep the server from storing during the update, so the items are still waiting when it happens.
+    context.route("**/sync", lambda route: route.abort())
+    context.set_offline(False)
+    page.goto("/sync/status")
+    page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.update())")
+    expect(page.locator("#update-ready")).to_be_visible()
+    assert len(outbox(page)) == 2
+    with page.expect_navigation():
+        page.click("#update-ready button")
+    wait_until(page, "navigator.serviceWorker.controller && navigator.serviceWorker.controller.state === 'activated'")
+    assert page.evaluate("ClinicDB.allInOrder().then(items => items.length)") == 2
+    context.unroute("**/sync")
+    page.click("[data-sync-now]")
+    expect_pending(page, 0)
+    assert count(live_server, "SELECT COUNT(*) FROM patients") == 2
+    for patient_id in ids:
+        assert count(live_server, "SELECT COUNT(*) FROM patients WHERE id = ?", (patient_id,)) == 1
+    assert old_version  # the page was controlled before the update
