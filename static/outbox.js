@@ -152,10 +152,13 @@
   }
 
   function sendBatch(user) {
-    return items().then(function (all) {
+    return Promise.all([items(), DB.getMeta("batchSize")]).then(function (found) {
+      var all = found[0];
+      // A smaller batch may be set for measurements (meta "batchSize"); the default suits slow links.
+      var size = found[1] || BATCH_SIZE;
       var waiting = all.filter(function (item) { return item.state === WAITING && item.author === user.id; });
       if (!waiting.length) return "done";
-      var batch = waiting.slice(0, BATCH_SIZE);
+      var batch = waiting.slice(0, size);
       return fetch("/sync", {
         method: "POST", credentials: "same-origin", cache: "no-store",
         headers: { "Content-Type": "application/json", "Accept": "application/json" },
