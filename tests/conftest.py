@@ -117,10 +117,10 @@ async def _reset_postgres(url: str) -> None:
     try:
         await conn.execute(f"TRUNCATE {CLEARED_TABLES} RESTART IDENTITY")
         await conn.execute("UPDATE counters SET value = 0")
+        await conn.execute("DELETE FROM users WHERE username NOT IN ('admin','doctor','nurse','registration','doctor2')")
         await conn.execute(
             "UPDATE users SET active = true, must_change_password = false, session_version = 1, role = "
             "CASE WHEN username = 'doctor2' THEN 'doctor' ELSE username END"
         )
-        await conn.execute("DELETE FROM users WHERE username NOT IN ('admin','doctor','nurse','registration','doctor2')")
     finally:
         await conn.close()
