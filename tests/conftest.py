@@ -107,10 +107,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, password_hash: 
     url: str = request.getfixturevalue("postgres_template")
     yield url
     # TRUNCATE (unlike DELETE) does not fire the append-only row triggers.
-    asyncio.run(_reset_postgres(url))
+    asyncio.run(_reset_postgres(url, password_hash))
 
 
-async def _reset_postgres(url: str) -> None:
+async def _reset_postgres(url: str, password_hash: str) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(url)
@@ -119,8 +119,9 @@ async def _reset_postgres(url: str) -> None:
         await conn.execute("UPDATE counters SET value = 0")
         await conn.execute("DELETE FROM users WHERE username NOT IN ('admin','doctor','nurse','registration','doctor2')")
         await conn.execute(
-            "UPDATE users SET active = true, must_change_password = false, session_version = 1, role = "
-            "CASE WHEN username = 'doctor2' THEN 'doctor' ELSE username END"
+            "UPDATE users SET active = true, must_change_password = false, session_version = 1, password_hash = $1, "
+            "role = CASE WHEN username = 'doctor2' THEN 'doctor' ELSE username END",
+            password_hash,
         )
     finally:
         await conn.close()
