@@ -1,0 +1,121 @@
+"""Every route answered for every role and for anonymous users: the access table of the app.
+
+The table below is written by hand, not derived from the code: a route added without an entry here
+fails `test_every_route_is_in_the_table`, and a wrong declaration fails the matrix."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from starlette.routing import Route
+
+from clinic.app import create_app
+from clinic.config import Settings
+
+ALL = {"admin", "doctor", "nurse", "registration"}
+PUBLIC = "public"
+P = "/patients/{patient_id}"
+V = P + "/visits/{visit_id}"
+
+# (method, path): roles that get through (the rest get 403; anonymous users are sent to sign in).
+TABLE: dict[tuple[str, str], set[str] | str] = {
+    ("GET", "/healthz"): PUBLIC,
+    ("GET", "/"): ALL,
+    ("GET", "/login"): PUBLIC,
+    ("POST", "/login"): PUBLIC,
+    ("POST", "/logout"): PUBLIC,
+    ("POST", "/lang"): PUBLIC,
+    ("GET", "/account/password"): ALL,
+    ("POST", "/account/password"): ALL,
+    ("GET", "/patients"): ALL,
+    ("POST", "/patients"): {"doctor", "nurse", "registration"},
+    ("GET", "/patients/new"): {"doctor", "nurse", "registration"},
+    ("GET", P): ALL,
+    ("POST", P): {"doctor", "nurse", "registration"},
+    ("GET", P + "/edit"): {"doctor", "nurse", "registration"},
+    ("GET", P + "/visits/new"): {"doctor", "nurse"},
+    ("POST", P + "/visits"): {"doctor", "nurse"},
+    # Corrections: the author (here: doctor) or an administrator.
+    ("GET", V + "/correct"): {"doctor", "admin"},
+    ("POST", V + "/revisions"): {"doctor", "admin"},
+    ("GET", V + "/print"): {"doctor", "nurse", "admin"},
+    ("GET", "/icd10"): {"doctor", "nurse", "admin"},
+    ("GET", "/sw.js"): PUBLIC,
+    ("GET", "/manifest.webmanifest"): PUBLIC,
+    ("GET", "/offline"): PUBLIC,
+    ("GET", "/offline/visit-form"): {"doctor", "nurse"},
+    ("GET", "/sync/status"): ALL,
+    ("POST", "/sync"): ALL,
+    ("GET", "/admin/users"): {"admin"},
+    ("POST", "/admin/users"): {"admin"},
+    ("POST", "/admin/users/{user_id}"): {"admin"},
+    ("GET", "/admin/access-log"): {"admin"},
+}
+
+
+def app_routes() -> set[tuple[str, str]]:
+    app = create_app(Settings(database_url="sqlite:///unused.db", secret_key="x"))
+    found = set()
+    for route in app.routes:
+        if isinstance(route, Route):
+            for method in route.methods or ():
+                if method != "HEAD":
+                    found.add((method, route.path))
+    return found
+
+
+def test_every_route_is_in_the_table() -> None:
+    assert app_routes() == set(TABLE)
+
+
+@pytest.fixture
+def record(client_for):  # type: ignore[no-untyped-def]
+    """A patient with one visit written by `doctor`; the ids fill the path parameters."""
+    doctor = client_for("doctor")
+    patient_id, visit_id = str(uuid.uuid4()), str(uuid.uuid4())
+    response = doctor.post("/patients", data={"id": patient_id, "name": "Rahmat Hidayat", "sex": "male",
+                                              "birth_date": "1975-03-02"}, follow_redirects=False)
+    assert response.status_code == 303
+    response = doctor.post(f"/patients/{patient_id}/visits", data={"id": visit_id, "complaint": "Batuk"},
+                           follow_redirects=False)
+    assert response.status_code == 303
+    return {"patient_id": patient_id, "visit_id": visit_id, "user_id": "00000000-0000-0000-0000-000000000004"}
+
+
+def fill(path: str, params: dict[str, str]) -> str:
+    for key, value in params.items():
+        path = path.replace("{" + key + "}", value)
+    return path
+
+
+def call(client, method: str, url: str):  # type: ignore[no-untyped-def]
+    if method == "GET":
+        return client.get(url, follow_redirects=False)
+    if url == "/sync":
+        return client.post(url, json={"items": []}, follow_redirects=False)
+    # An empty form: a role that gets through is answered about the form (422, 303, ...), never 401/403.
+    return client.post(url, data={"_": ""}, follow_redirects=False)
+
+
+@pytest.mark.parametrize("role", ["anonymous", "admin", "doctor", "nurse", "registration"])
+def test_role_by_route_matrix(role, anon, client_for, record):  # type: ignore[no-untyped-def]
+    client = anon if role == "anonymous" else client_for(role)
+    wrong = []
+    for (method, path), allowed in sorted(TABLE.items()):
+        if path in ("/logout",) or (path == "/login" and method == "POST"):
+            continue  # would end or replace this client's session; covered in test_accounts
+        response = call(client, method, fill(path, record))
+        status = response.status_code
+        if allowed == PUBLIC:
+            ok = status < 400 or status == 422
+        elif role == "anonymous":
+            ok = (status == 303 and response.headers["location"].startswith("/login")) if method == "GET" else status == 401
+        elif role in allowed:
+            home = path == "/" and status == 303 and response.headers["location"] == "/patients"
+            ok = (status == 200 or home) if method == "GET" else status not in (401, 403, 404, 405) and status < 500
+        else:
+            ok = status == 403
+        if not ok:
+            wrong.append(f"{role} {method} {path} -> {status}")
+    assert not wrong, "\n".join(wrong)
