@@ -130,7 +130,7 @@ def browser(playwright_instance):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def context(browser, live_server):  # type: ignore[no-untyped-def]
+def context(live_server, browser):  # type: ignore[no-untyped-def]
     context = browser.new_context(base_url=live_server.url, service_workers="allow", locale="id-ID")
     context.set_default_timeout(15_000)
     yield context

@@ -31,7 +31,7 @@ def _database_template_before_playwright(browser_template: Path) -> None:
     running in this thread, and the migrations (asyncio.run) refuse to start inside one."""
 
 
-# --- helpers -------------------------------------------------------------------------------------------
+# --- helpers ------------------------------------------------------------------------------------------------
 
 def patient_url_id(url: str) -> str:
     match = re.search(r"/patients/([0-9a-f-]{36})(?:[/?#]|$)", url)
@@ -53,8 +53,8 @@ def register_by_http(page: Page, name: str, *, sex: str = "female", birth_date: 
 def record_visit_by_http(page: Page, patient_id: str, complaint: str = "Demam 5 hari, naik sore hari") -> str:
     response = page.request.post(f"/patients/{patient_id}/visits", form={
         "id": str(uuid.uuid4()), "complaint": complaint, "diagnosis": "A01.0", "temperature": "38.9",
-        "rx_drug": "Paracetamol 500 mg tab", "rx_dose": "1 tab", "rx_frequency": "3x sehari", "rx_route": "oral",
-        "rx_duration": "10 tab",
+        "rx_drug": "Paracetamol 500 mg tab", "rx_dose": "1 tab", "rx_frequency": "3x sehari",
+        "rx_route": "oral", "rx_duration": "10 tab",
     })
     assert response.ok, response.text()[:2000]
     match = re.search(r"#visit-([0-9a-f-]{36})$", response.url)
@@ -80,10 +80,7 @@ def pick_icd(page: Page, field: str, typed: str, code: str) -> None:
 
 # Violations already reported to the owner of a file this suite may not change: (rule, node) -> what to fix.
 # The test xfails while only these remain, fails on anything else, and passes once they are fixed.
-KNOWN_A11Y = {
-    ("link-name", "#sync-status"): "templates/base.html: role=status on the <a id=sync-status> takes away its "
-                                   "link name; move role/aria-live to an inner <span> (or give the link a label)",
-}
+KNOWN_A11Y: dict[tuple[str, str], str] = {}
 
 
 def serious_violations(page: Page) -> list[dict[str, Any]]:
@@ -120,7 +117,7 @@ def describe_violations(where: str, violations: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-# --- 1. search as you type -----------------------------------------------------------------------------
+# --- 1. search as you type ----------------------------------------------------------------------------------
 
 def test_typing_in_the_search_box_updates_the_results_without_a_page_load(page: Page) -> None:
     login(page, "registration")
@@ -153,7 +150,7 @@ def test_typing_in_the_search_box_updates_the_results_without_a_page_load(page: 
     assert page.evaluate("window.__marker") == 1
 
 
-# --- 2. registration -----------------------------------------------------------------------------------
+# --- 2. registration ----------------------------------------------------------------------------------------
 
 def test_registering_a_patient_through_the_form_lands_on_the_record(page: Page) -> None:
     login(page, "registration")
@@ -178,7 +175,7 @@ def test_registering_a_patient_through_the_form_lands_on_the_record(page: Page) 
     expect(page.locator(".alert-warning")).to_have_count(0)
 
 
-# --- 3. a visit with diagnoses, vital signs and a prescription ---------------------------------------------
+# --- 3. a visit with diagnoses, vital signs and a prescription ----------------------------------------------
 
 def test_doctor_records_a_visit_with_icd_suggestions_vitals_and_a_prescription(page: Page) -> None:
     login(page, "doctor")
@@ -231,7 +228,7 @@ def test_doctor_records_a_visit_with_icd_suggestions_vitals_and_a_prescription(p
     page.screenshot(path=str(SHOTS / "record-800x1280.png"), full_page=True)
 
 
-# --- 4. a correction keeps the earlier text ----------------------------------------------------------------
+# --- 4. a correction keeps the earlier text -----------------------------------------------------------------
 
 def test_correcting_a_visit_keeps_the_old_text_struck_through(page: Page) -> None:
     login(page, "doctor")
@@ -260,7 +257,7 @@ def test_correcting_a_visit_keeps_the_old_text_struck_through(page: Page) -> Non
     expect(visit.locator("ul.diagnoses")).to_contain_text("A01.0")
 
 
-# --- 5. the printable summary --------------------------------------------------------------------------------
+# --- 5. the printable summary -------------------------------------------------------------------------------
 
 def test_the_printed_summary_hides_controls_and_makes_an_a4_pdf(page: Page, tmp_path: Path) -> None:
     login(page, "doctor")
@@ -295,7 +292,7 @@ def test_the_printed_summary_hides_controls_and_makes_an_a4_pdf(page: Page, tmp_
     assert pdf.stat().st_size > 5_000, f"suspiciously small PDF: {pdf.stat().st_size} bytes"
 
 
-# --- 6. accessibility --------------------------------------------------------------------------------------------
+# --- 6. accessibility ---------------------------------------------------------------------------------------
 
 def test_main_pages_have_no_serious_accessibility_violations(browser, live_server) -> None:  # type: ignore[no-untyped-def]
     # The app's CSP forbids injected scripts, so axe needs a context that bypasses it.
@@ -332,7 +329,7 @@ def test_main_pages_have_no_serious_accessibility_violations(browser, live_serve
         context.close()
 
 
-# --- 7. language ------------------------------------------------------------------------------------------------
+# --- 7. language --------------------------------------------------------------------------------------------
 
 def test_switching_to_english_changes_the_text_and_persists(page: Page) -> None:
     page.goto("/login")
