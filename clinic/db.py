@@ -25,6 +25,8 @@ class ClinicSQLiteConnection(sqlite3.Connection):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.execute("PRAGMA foreign_keys = ON")
+        # WAL: readers never wait for the writer (a page view during a sync); kept in the file once set.
+        self.execute("PRAGMA journal_mode = WAL")
         self.execute("PRAGMA busy_timeout = 15000")
         self.execute("PRAGMA synchronous = NORMAL")
 
