@@ -115,6 +115,7 @@ async def read_form(request: Request) -> FormData:
     form = await request.form()
     for key, value in form.multi_items():
         if not isinstance(value, str):
+            await form.close()  # removes the uploaded temporary files
             raise HTTPException(400, _("Files are not accepted here."))
         if "\x00" in key or "\x00" in value:
             raise HTTPException(400, _("The form contains characters that are not allowed."))

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 
-from clinic.accounts.passwords import hash_password
 from clinic.migrate import upgrade
 
 PASSWORD = "correct horse battery"
@@ -66,7 +66,9 @@ async def _seed_users(url: str, password_hash: str) -> None:
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    return hash_password(PASSWORD)
+    # The seeded users' hash carries cheap argon2 parameters, so the many test sign-ins stay fast;
+    # verification reads the parameters from the hash itself. The app hashes with argon2's defaults.
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 
 
 @pytest.fixture(scope="session")

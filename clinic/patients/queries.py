@@ -143,8 +143,10 @@ def _search_condition(db: Database, query: str) -> tuple[str, dict[str, Any]]:
     digits = query.replace(" ", "")
     if digits.isdigit():
         # NIK, BPJS and No. RM are digits; exact matches first, No. RM also by leading digits.
-        return ("(nik = :q OR bpjs_number = :q OR record_number = :q OR record_number LIKE :prefix "
-                "OR mother_nik = :q)", {"q": digits, "prefix": digits + "%"})
+        # "23" also finds No. RM 000023: staff read numbers off cards without the leading zeros.
+        return ("(nik = :q OR bpjs_number = :q OR record_number = :q OR record_number = :padded "
+                "OR record_number LIKE :prefix OR mother_nik = :q)",
+                {"q": digits, "padded": digits.zfill(6), "prefix": digits + "%"})
     operator = "LIKE" if is_sqlite(str(db.url)) else "ILIKE"  # SQLite's LIKE ignores ASCII case already
     escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"name {operator} :pattern ESCAPE '\\'", {"pattern": f"%{escaped}%"}

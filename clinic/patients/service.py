@@ -7,14 +7,24 @@ from typing import Any
 from databases import Database
 
 from clinic import audit
-from clinic.db import parse_uuid
+from clinic.db import new_id, parse_uuid
 from clinic.fields import Fields, messages
 from clinic.outcome import CONFIRM, CONFLICT, INVALID, MISSING, STORED, Outcome
 from clinic.patients import queries
-from clinic.patients.validation import validate_patient
+from clinic.patients.validation import PATIENT_FIELDS, validate_patient
 from clinic.rules import Problem
 from clinic.text import N_
 from clinic.web import CurrentUser
+
+
+def typed_values(fields: Fields, clean: dict[str, Any]) -> dict[str, Any]:
+    """What to show again in the form: the clean values, and the user's own typing where it could not be read
+    (a malformed or future birth date would otherwise come back empty)."""
+    values = dict(clean)
+    for key in PATIENT_FIELDS:
+        if values.get(key) in (None, ""):
+            values[key] = fields.get(key)
+    return values
 
 
 def _id_problem(name: str) -> Problem:
@@ -25,21 +35,25 @@ async def register(db: Database, user: CurrentUser, fields: Fields, address: str
                    accept_warnings: bool, possible_duplicates: bool = True) -> Outcome:
     raw_id = fields.get("id")
     patient_id = parse_uuid(raw_id) if raw_id else None
-    if raw_id and patient_id is None:
-        errors, _ = messages([_id_problem("id")])
-        return Outcome(INVALID, errors=errors, values=fields.values(("id",)))
     if patient_id:
         existing = await queries.get_patient(db, patient_id)
         if existing is not None:  # a retry of a stored submission: the stored record, as the first time
             return Outcome(STORED, record=existing, created=False)
     clean, problems = validate_patient(fields)
+    if raw_id and patient_id is None:
+        problems.insert(0, _id_problem("id"))
     errors, warnings = messages(problems)
     if errors:
-        return Outcome(INVALID, errors=errors, warnings=warnings, values=clean)
+        values = typed_values(fields, clean)
+        if raw_id and patient_id is None:
+            values["id"] = new_id()  # the form comes back with a usable id, so its next submission is stored
+        return Outcome(INVALID, errors=errors, warnings=warnings, values=values)
     duplicates = await queries.possible_duplicates(db, clean) if possible_duplicates else []
+    if patient_id and any(row["id"] == patient_id for row in duplicates):
+        # The same submission, sent twice at once, was stored by the other copy meanwhile.
+        return Outcome(STORED, record=await queries.get_patient(db, patient_id), created=False)
     if (warnings or duplicates) and not accept_warnings:
         return Outcome(CONFIRM, warnings=warnings, values=clean, duplicates=duplicates)
-    from clinic.db import new_id
 
     row, created = await queries.create_patient(db, patient_id or new_id(), clean, user.id)
     if created:
@@ -66,8 +80,9 @@ async def edit(db: Database, user: CurrentUser, patient_id: str, fields: Fields,
         return Outcome(STORED, record=current, created=False)
     clean, found = validate_patient(fields)
     errors, warnings = messages(problems + found)
-    values: dict[str, Any] = {**clean, "version": base_version, "revision_id": revision_id or raw_revision}
+    values: dict[str, Any] = {**clean, "version": base_version, "revision_id": revision_id or new_id()}
     if errors:
+        values.update(typed_values(fields, clean))
         return Outcome(INVALID, errors=errors, warnings=warnings, values=values, current=current)
     if base_version != current["version"]:
         return Outcome(CONFLICT, values=values, current=current)

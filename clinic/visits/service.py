@@ -7,7 +7,7 @@ from typing import Any
 from databases import Database
 
 from clinic import audit
-from clinic.db import parse_uuid
+from clinic.db import new_id, parse_uuid
 from clinic.fields import Fields, messages
 from clinic.outcome import CONFLICT, FORBIDDEN, INVALID, MISSING, STORED, Outcome
 from clinic.patients.queries import get_patient
@@ -24,7 +24,8 @@ def typed_values(fields: Fields, clean: dict[str, Any]) -> dict[str, Any]:
     values: dict[str, Any] = {name: fields.get(name) for name in (*TEXT_FIELDS, *VITAL_FIELDS, CONSCIOUSNESS_FIELD)}
     values["diagnoses"] = [code for code in fields.getlist("diagnosis") if code]
     values["prescriptions"] = clean.get("prescriptions", [])
-    values["id"] = fields.get("id")
+    # A malformed id is replaced, so the form shown again can be stored once its other fields are right.
+    values["id"] = parse_uuid(fields.get("id")) or new_id()
     values["reason"] = fields.get("reason")
     values["base_revision"] = fields.get("base_revision")
     return values
@@ -38,7 +39,8 @@ async def record(db: Database, user: CurrentUser, patient_id: str, fields: Field
         if existing is not None:
             if existing.patient_id != patient_id:
                 errors, _ = messages([Problem("id", N_("This id belongs to another record."))])
-                return Outcome(INVALID, errors=errors, values=typed_values(fields, {}))
+                values = typed_values(fields, {}) | {"id": new_id()}
+                return Outcome(INVALID, errors=errors, values=values)
             return Outcome(STORED, record=existing, created=False)
     if await get_patient(db, patient_id) is None:
         return Outcome(MISSING)

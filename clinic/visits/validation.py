@@ -22,6 +22,9 @@ ROUTES = (
 MAX_DIAGNOSES = 12
 MAX_PRESCRIPTIONS = 20
 MAX_TEXT = 10_000
+# The longest measurement is "500.00"; far longer text is no number, and past 28 digits check_vitals'
+# Decimal.quantize() overflows (decimal.InvalidOperation), so such text is refused before it gets there.
+MAX_VITAL_CHARS = 20
 
 
 def prescriptions_from(fields: Fields) -> tuple[list[dict[str, str]], list[Problem]]:
@@ -58,7 +61,12 @@ def validate_visit(fields: Fields) -> tuple[dict[str, Any], list[Problem]]:
     for name in TEXT_FIELDS:
         if len(clean[name] or "") > MAX_TEXT:
             problems.append(Problem(name, N_("At most {n} characters."), {"n": MAX_TEXT}))
-    vitals, found = check_vitals({name: fields.get(name) for name in (*VITAL_FIELDS, CONSCIOUSNESS_FIELD)})
+    texts = {name: fields.get(name) for name in (*VITAL_FIELDS, CONSCIOUSNESS_FIELD)}
+    for spec in VITALS:
+        if len(texts[spec.name]) > MAX_VITAL_CHARS:
+            problems.append(Problem(spec.name, N_("Enter a number, e.g. {example}."), {"example": spec.example}))
+            texts[spec.name] = ""  # so check_vitals keeps no value for it
+    vitals, found = check_vitals(texts)
     clean.update(vitals)
     problems += found
     codes = [code for code in fields.getlist("diagnosis") if code]
