@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from functools import cache
-from pathlib import Path
 from decimal import Decimal
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,6 +15,7 @@ from starlette.templating import Jinja2Templates
 
 from clinic import i18n
 from clinic.config import ROOT
+from clinic.text import N_
 from clinic.patients.validation import FIELD_LABELS
 from clinic.rules.vitals import CONSCIOUSNESS, VITALS
 from clinic.visits.validation import ROUTES
@@ -85,22 +85,22 @@ def _label(choices: Any, value: Any) -> str:
 
 def js_texts() -> dict[str, str]:
     """Texts the page script shows, in the page's language."""
-    g = i18n.gettext
+    g = i18n.gettext  # noqa: N806 -- the strings below are extracted through the N_ markers
     return {
-        "state_online": g("Online"), "state_offline": g("Offline"), "state_syncing": g("Syncing…"),
-        "state_attention": g("Needs attention"), "waiting": g("Waiting to sync"),
-        "needsAttention": g("Needs attention"), "kind_patient": g("New patient"),
-        "kind_patient_edit": g("Identity change"), "kind_visit": g("Visit"), "kind_correction": g("Correction"),
-        "attempts": g("attempts"), "openAndFix": g("Open and fix"), "sendAgain": g("Send again"),
-        "nowStored": g("Now stored"), "yours": g("Yours"), "never": g("never"),
-        "persistent": g("kept permanently"), "notPersistent": g("may be cleared by the browser"),
-        "quotaWarning": g("Storage on this device is almost full. Sync now and free space."),
-        "savedCopy": g("Saved copy: you are offline, this page is as it was on"),
-        "updateReady": g("A new version of the app is ready."), "reload": g("Reload now"),
-        "signOutWarning": g("{n} record(s) entered on this device are not on the server yet. They stay on this "
-                            "device and are sent when you sign in again. Sign out?"),
-        "storageFailed": g("This device could not save data: "),
-        "savedOnDevice": g("Saved on this device. It will be sent to the server when the connection returns."),
+        "state_online": g(N_("Online")), "state_offline": g(N_("Offline")), "state_syncing": g(N_("Syncing…")),
+        "state_attention": g(N_("Needs attention")), "waiting": g(N_("Waiting to sync")),
+        "needsAttention": g(N_("Needs attention")), "kind_patient": g(N_("New patient")),
+        "kind_patient_edit": g(N_("Identity change")), "kind_visit": g(N_("Visit")), "kind_correction": g(N_("Correction")),
+        "attempts": g(N_("attempts")), "openAndFix": g(N_("Open and fix")), "sendAgain": g(N_("Send again")),
+        "nowStored": g(N_("Now stored")), "yours": g(N_("Yours")), "never": g(N_("never")),
+        "persistent": g(N_("kept permanently")), "notPersistent": g(N_("may be cleared by the browser")),
+        "quotaWarning": g(N_("Storage on this device is almost full. Sync now and free space.")),
+        "savedCopy": g(N_("Saved copy: you are offline, this page is as it was on")),
+        "updateReady": g(N_("A new version of the app is ready.")), "reload": g(N_("Reload now")),
+        "signOutWarning": g(N_("{n} record(s) entered on this device are not on the server yet. They stay on this "
+                            "device and are sent when you sign in again. Sign out?")),
+        "storageFailed": g(N_("This device could not save data: ")),
+        "savedOnDevice": g(N_("Saved on this device. It will be sent to the server when the connection returns.")),
     }
 
 
