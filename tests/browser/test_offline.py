@@ -47,6 +47,9 @@ def test_whole_visit_offline_reaches_server_exactly_once(context, page, live_ser
     expect(page.locator(f"li[data-visit-id='{visit_id}']")).to_be_visible()
     expect_pending(page, 2)
 
+    page.goto("/patients")  # the saved list shows the new patient, marked as waiting
+    expect(page.locator(f"#patient-rows tr[data-patient-id='{patient_id}'] .badge-waiting")).to_be_visible()
+    page.goto(f"/patients/{patient_id}")
     page.reload()  # still offline: the app opens from the device
     expect(page.locator("#offline-record h1")).to_have_text("Siti Rahmawati")
     assert [item["kind"] for item in outbox(page)] == ["patient", "visit"]
