@@ -22,8 +22,8 @@ from clinic.config import Settings
 from clinic.db import make_database
 from clinic.i18n import _
 from clinic.security import SecurityMiddleware
-from clinic.text import N_
 from clinic.templating import STATIC_DIR, render
+from clinic.text import N_
 from clinic.web import wants_json
 
 

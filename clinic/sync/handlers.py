@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from clinic.web import ADMIN, CLINICAL, REGISTRY_WRITE, CurrentUser, client_addr
 log = logging.getLogger("clinic.sync")
 MAX_ITEMS = 200
 UUID = r"[0-9a-fA-F-]{36}"
+MAX_DEPTH = 32  # a batch nests 4 deep ({"items": [{"fields": {"diagnosis": [...]}}]})
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # from an escape like "\\ud800": not Unicode text
 
 Handler = Callable[[Database, CurrentUser, dict[str, str], Fields, str], Awaitable[Outcome]]
 
@@ -71,6 +74,37 @@ def location(kind: str, params: dict[str, str], outcome: Outcome) -> str | None:
     if "patient_id" in params:
         return f"/patients/{params['patient_id'].lower()}"
     return None
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400: the answer could not be written as JSON
+        raise ValueError(f"{text} is out of range")
+    return value
+
+
+def parse_body(body: bytes) -> Any:
+    """The JSON body; ValueError for anything the databases or the JSON answer could not hold: NaN and
+    Infinity, numbers out of range, lone surrogates, and deep nesting."""
+    try:
+        payload = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
+    stack: list[tuple[Any, int]] = [(payload, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str) and LONE_SURROGATE.search(value):
+            raise ValueError("lone surrogate in a string")
+        if isinstance(value, dict | list):
+            if depth >= MAX_DEPTH:
+                raise ValueError("nested too deeply")
+            children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return payload
 
 
 def plain(value: Any) -> Any:
@@ -137,8 +171,8 @@ def describe(kind: str, params: dict[str, str], outcome: Outcome) -> dict[str, A
 async def sync(request: Request) -> Response:
     user = current_user(request)
     try:
-        payload = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
+        payload = parse_body(await request.body())
+    except ValueError:  # UnicodeDecodeError is a ValueError too
         return JSONResponse({"error": "bad_json", "message": _("The request body is not valid JSON.")}, 400)
     items = payload.get("items") if isinstance(payload, dict) else None
     if not isinstance(items, list):

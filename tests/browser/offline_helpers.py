@@ -10,7 +10,6 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import LiveServer, login
 
-
 WARMED = ("/offline", "/patients", "/sync/status", "/patients/new", "/offline/visit-form")  # as a nurse
 
 
