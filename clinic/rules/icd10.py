@@ -73,8 +73,45 @@ def search(text: str, limit: int = 20) -> list[tuple[str, str]]:
     if query == "" or limit <= 0:
         return []
     index = _index()
-    matches = _unique(_code_matches(index, normalize(query)), _word_matches(index, query))
+    matches = _unique(_local_matches(index, query), _code_matches(index, normalize(query)),
+                      _word_matches(index, query))
     return [(entry.code, entry.description) for entry in islice(matches, limit)]
+
+
+# The WHO list is in English; these are the words Indonesian primary care writes for its most common
+# diagnoses, each pointing at WHO 2019 codes (dengue is A97 since 2019: A90/A91 are gone).
+LOCAL_TERMS: dict[str, tuple[str, ...]] = {
+    "ispa": ("J06.9",), "infeksi saluran pernapasan atas": ("J06.9",), "batuk pilek": ("J00",),
+    "common cold": ("J00",), "faringitis": ("J02.9",), "tonsilitis": ("J03.9",), "bronkitis": ("J20.9",),
+    "pneumonia": ("J18.9",), "asma": ("J45.9",), "hipertensi": ("I10",), "darah tinggi": ("I10",),
+    "diabetes melitus tipe 2": ("E11.9",), "kencing manis": ("E11.9",), "dm tipe 2": ("E11.9",),
+    "diare": ("A09",), "gastroenteritis": ("A09",), "dispepsia": ("K30",), "maag": ("K30", "K29.7"),
+    "gastritis": ("K29.7",), "tifoid": ("A01.0",), "tipes": ("A01.0",), "demam tifoid": ("A01.0",),
+    "demam berdarah": ("A97.0", "A97.1", "A97.9"), "dbd": ("A97.0", "A97.1", "A97.9"),
+    "demam": ("R50.9",), "sakit kepala": ("R51",), "pusing": ("R42",), "vertigo": ("H81.1", "R42"),
+    "mialgia": ("M79.1",), "pegal linu": ("M79.1",), "nyeri punggung bawah": ("M54.5",),
+    "dermatitis": ("L30.9",), "gatal": ("L29.9",), "skabies": ("B86",), "kudis": ("B86",),
+    "konjungtivitis": ("H10.9",), "sakit mata": ("H10.9",), "tuberkulosis paru": ("A15.0",), "tbc": ("A15.0",),
+    "infeksi saluran kemih": ("N39.0",), "isk": ("N39.0",), "anemia": ("D64.9",), "karies gigi": ("K02.9",),
+    "sakit gigi": ("K08.8",), "hamil": ("Z34.9",), "kehamilan normal": ("Z34.9",), "imunisasi": ("Z23.8",),
+    "cacingan": ("B82.0",), "malaria": ("B54",), "varisela": ("B01.9",), "cacar air": ("B01.9",),
+    "otitis media": ("H66.9",), "kolesterol tinggi": ("E78.0",), "hiperkolesterolemia": ("E78.0",),
+    "asam urat": ("M10.9", "E79.0"), "gout": ("M10.9",), "luka": ("T14.1",), "luka robek": ("T14.1",),
+}
+
+
+def _local_matches(index: _Index, query: str) -> Iterator[_Entry]:
+    words = _words(query)
+    if not words:
+        return
+    wanted = " ".join(words)
+    for term, codes in sorted(LOCAL_TERMS.items(), key=lambda pair: (pair[0] != wanted, len(pair[0]))):
+        term_words = term.split()
+        if all(any(tw.startswith(w) for tw in term_words) for w in words):
+            for code in codes:
+                entry = index.by_code.get(code)
+                if entry is not None:
+                    yield entry
 
 
 def check_diagnoses(codes: list[str], *, field: str = "diagnosis") -> tuple[list[str], list[Problem]]:

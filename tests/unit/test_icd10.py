@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from clinic.rules import ERROR, Problem
+from clinic.rules import icd10
 from clinic.rules.icd10 import check_diagnoses, describe, is_valid, normalize, search
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -168,3 +169,14 @@ def test_importing_the_module_raises_no_warning_even_as_errors() -> None:
     command = [sys.executable, "-W", "error", "-c", "import clinic.rules.icd10"]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_indonesian_words_find_the_common_primary_care_codes() -> None:
+    assert icd10.search("hipertensi", 3)[0][0] == "I10"
+    assert icd10.search("demam", 3)[0][0] == "R50.9"
+    assert [code for code, _ in icd10.search("dbd", 3)] == ["A97.0", "A97.1", "A97.9"]
+    assert icd10.search("sakit kep", 1)[0][0] == "R51"
+
+
+def test_every_local_term_points_at_a_valid_code() -> None:
+    assert all(icd10.is_valid(code) for codes in icd10.LOCAL_TERMS.values() for code in codes)
