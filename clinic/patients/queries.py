@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,8 @@ from clinic.patients.validation import PATIENT_FIELDS
 COLUMNS = ("id, record_number, name, sex, birth_date, nik, bpjs_number, phone, address, religion, occupation, "
            "education, marital_status, mother_nik, version, created_at, created_by, updated_at, updated_by")
 PAGE_SIZE = 20
+# Run inside the write's transaction (the access log entry): both are stored, or neither.
+OnWrite = Callable[[], Awaitable[None]]
 
 
 def format_record_number(number: int) -> str:
@@ -31,14 +34,15 @@ async def get_patient(db: Database, patient_id: str) -> Any:
     return await db.fetch_one(f"SELECT {COLUMNS} FROM patients WHERE id = :id", {"id": patient_id})
 
 
-async def create_patient(db: Database, patient_id: str, clean: dict[str, Any], user_id: str) -> tuple[Any, bool]:
+async def create_patient(db: Database, patient_id: str, clean: dict[str, Any], user_id: str,
+                         on_write: OnWrite | None = None) -> tuple[Any, bool]:
     """Store a new patient under the id made on the device; a second arrival of the same id returns the
     stored patient (created=False). The primary key, not this function, is what forbids a second row."""
     existing = await get_patient(db, patient_id)
     if existing is not None:
         return existing, False
     try:
-        row = await _insert_patient(db, patient_id, clean, user_id)
+        row = await _insert_patient(db, patient_id, clean, user_id, on_write)
     except _AlreadyStored:  # another request stored this id first; this one's counter step is rolled back
         return await get_patient(db, patient_id), False
     return row, True
@@ -48,7 +52,8 @@ class _AlreadyStored(Exception):
     pass
 
 
-async def _insert_patient(db: Database, patient_id: str, clean: dict[str, Any], user_id: str) -> Any:
+async def _insert_patient(db: Database, patient_id: str, clean: dict[str, Any], user_id: str,
+                          on_write: OnWrite | None) -> Any:
     async with write_transaction(db):
         number = await db.fetch_val(
             "UPDATE counters SET value = value + 1 WHERE name = 'record_number' RETURNING value")
@@ -67,6 +72,8 @@ async def _insert_patient(db: Database, patient_id: str, clean: dict[str, Any], 
             raise _AlreadyStored
         row = await get_patient(db, patient_id)
         await _add_revision(db, new_id(), row, user_id)
+        if on_write is not None:
+            await on_write()
     return row
 
 
@@ -90,7 +97,7 @@ async def revision_exists(db: Database, revision_id: str) -> Any:
 
 
 async def update_patient(db: Database, patient_id: str, base_version: int, revision_id: str,
-                         clean: dict[str, Any], user_id: str) -> EditResult:
+                         clean: dict[str, Any], user_id: str, on_write: OnWrite | None = None) -> EditResult:
     """Apply an edit made on `base_version`. An edit already stored (same revision id) is answered as
     stored; an edit based on an older version is a conflict, never a silent overwrite."""
     if await revision_exists(db, revision_id):
@@ -107,6 +114,8 @@ async def update_patient(db: Database, patient_id: str, base_version: int, revis
         if updated is not None:
             row = await get_patient(db, patient_id)
             await _add_revision(db, revision_id, row, user_id)
+            if on_write is not None:
+                await on_write()
     current = await get_patient(db, patient_id)
     if updated is not None:
         return EditResult("stored", current)

@@ -55,9 +55,12 @@ async def register(db: Database, user: CurrentUser, fields: Fields, address: str
     if (warnings or duplicates) and not accept_warnings:
         return Outcome(CONFIRM, warnings=warnings, values=clean, duplicates=duplicates)
 
-    row, created = await queries.create_patient(db, patient_id or new_id(), clean, user.id)
-    if created:
-        await audit.log_access(db, user, "register", address, patient_id=row["id"])
+    new_patient_id = patient_id or new_id()
+
+    async def log() -> None:
+        await audit.log_access(db, user, "register", address, patient_id=new_patient_id)
+
+    row, created = await queries.create_patient(db, new_patient_id, clean, user.id, on_write=log)
     return Outcome(STORED, record=row, created=created, warnings=warnings)
 
 
@@ -90,11 +93,13 @@ async def edit(db: Database, user: CurrentUser, patient_id: str, fields: Fields,
     if (warnings or duplicates) and not accept_warnings:
         return Outcome(CONFIRM, warnings=warnings, values=values, duplicates=duplicates, current=current)
     assert revision_id is not None
-    result = await queries.update_patient(db, patient_id, base_version, revision_id, clean, user.id)
+
+    async def log() -> None:
+        await audit.log_access(db, user, "edit", address, patient_id=patient_id)
+
+    result = await queries.update_patient(db, patient_id, base_version, revision_id, clean, user.id, on_write=log)
     if result.status == "conflict":
         return Outcome(CONFLICT, values=values, current=result.patient)
     if result.status == "missing":
         return Outcome(MISSING)
-    if result.status == "stored":
-        await audit.log_access(db, user, "edit", address, patient_id=patient_id)
     return Outcome(STORED, record=result.patient, created=result.status == "stored", warnings=warnings)

@@ -9,6 +9,7 @@ from typing import Any
 from databases import Database
 
 from clinic.db import as_datetime, as_decimal, utcnow, write_transaction
+from clinic.patients.queries import OnWrite
 from clinic.visits.validation import TEXT_FIELDS, VITAL_FIELDS
 
 CONTENT = (*TEXT_FIELDS, *VITAL_FIELDS, "consciousness", "diagnoses", "prescriptions")
@@ -89,7 +90,7 @@ async def _insert_revision(db: Database, revision_id: str, visit_id: str, number
 
 
 async def create_visit(db: Database, visit_id: str, patient_id: str, clean: dict[str, Any],
-                       user_id: str) -> tuple[Visit, bool]:
+                       user_id: str, on_write: OnWrite | None = None) -> tuple[Visit, bool]:
     """Store a new visit under the id made on the device; the same id again returns the stored visit."""
     existing = await get_visit(db, visit_id)
     if existing is not None:
@@ -105,6 +106,8 @@ async def create_visit(db: Database, visit_id: str, patient_id: str, clean: dict
                 raise _AlreadyStored
             # The first revision shares the visit's id: one id per submission, made on the device.
             await _insert_revision(db, visit_id, visit_id, 1, clean, user_id, None)
+            if on_write is not None:
+                await on_write()
     except _AlreadyStored:
         pass
     else:
@@ -117,13 +120,15 @@ async def create_visit(db: Database, visit_id: str, patient_id: str, clean: dict
 
 
 async def add_revision(db: Database, visit_id: str, base_revision: int, revision_id: str, clean: dict[str, Any],
-                       reason: str, user_id: str) -> str:
+                       reason: str, user_id: str, on_write: OnWrite | None = None) -> str:
     """A correction: "stored", "already" (this revision id is stored) or "conflict" (not based on the
     latest revision). The unique (visit_id, revision) constraint decides races."""
     if await revision_by_id(db, revision_id):
         return "already"
     async with write_transaction(db):
         inserted = await _insert_revision(db, revision_id, visit_id, base_revision + 1, clean, user_id, reason)
+        if inserted and on_write is not None:
+            await on_write()
     if inserted:
         return "stored"
     found = await revision_by_id(db, revision_id)

@@ -51,9 +51,11 @@ async def record(db: Database, user: CurrentUser, patient_id: str, fields: Field
     if errors:
         return Outcome(INVALID, errors=errors, warnings=warnings, values=typed_values(fields, clean))
     assert visit_id is not None
-    visit, created = await queries.create_visit(db, visit_id, patient_id, clean, user.id)
-    if created:
+
+    async def log() -> None:
         await audit.log_access(db, user, "visit", address, patient_id=patient_id, visit_id=visit_id)
+
+    visit, created = await queries.create_visit(db, visit_id, patient_id, clean, user.id, on_write=log)
     return Outcome(STORED, record=visit, created=created, warnings=warnings)
 
 
@@ -92,12 +94,14 @@ async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: st
     if base != visit.current.revision:
         return Outcome(CONFLICT, values=values, record=visit, current=visit.current)
     assert revision_id is not None
-    status = await queries.add_revision(db, visit_id, base, revision_id, clean, reason, user.id)
+
+    async def log() -> None:
+        await audit.log_access(db, user, "correct", address, patient_id=patient_id, visit_id=visit_id,
+                               detail=reason[:200])
+
+    status = await queries.add_revision(db, visit_id, base, revision_id, clean, reason, user.id, on_write=log)
     fresh = await queries.get_visit(db, visit_id)
     if status == "conflict":
         assert fresh is not None
         return Outcome(CONFLICT, values=values, record=fresh, current=fresh.current)
-    if status == "stored":
-        await audit.log_access(db, user, "correct", address, patient_id=patient_id, visit_id=visit_id,
-                               detail=reason[:200])
     return Outcome(STORED, record=fresh, created=status == "stored", warnings=warnings)

@@ -64,7 +64,8 @@ def validate_visit(fields: Fields) -> tuple[dict[str, Any], list[Problem]]:
     texts = {name: fields.get(name) for name in (*VITAL_FIELDS, CONSCIOUSNESS_FIELD)}
     for spec in VITALS:
         if len(texts[spec.name]) > MAX_VITAL_CHARS:
-            problems.append(Problem(spec.name, N_("Enter a number, e.g. {example}."), {"example": spec.example}))
+            message = N_("Enter a number, e.g. {example}.")  # as check_vitals says it
+            problems.append(Problem(spec.name, message, {"example": spec.example}))
             texts[spec.name] = ""  # so check_vitals keeps no value for it
     vitals, found = check_vitals(texts)
     clean.update(vitals)
