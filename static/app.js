@@ -109,7 +109,13 @@
   function rememberUser() {
     if (!userId) return ClinicDB.setMeta("currentUser", null).catch(function () {});
     var user = { id: userId, name: userName };
-    return ClinicDB.setMeta("currentUser", user).then(function () {
+    return ClinicDB.getMeta("currentUser").then(function (previous) {
+      // Someone else used this tablet last (their session ended without signing out): their saved
+      // pages go, so that this user cannot read them offline. Their unsent items stay, for them.
+      if (previous && previous.id !== userId && window.caches) return caches.delete("pages-v1");
+    }).then(function () {
+      return ClinicDB.setMeta("currentUser", user);
+    }).then(function () {
       // Signed in again: a replay paused for a missing session may go on.
       return ClinicDB.getMeta("authPaused");
     }).then(function (paused) {
