@@ -23,8 +23,15 @@ def with_db(action: Callable[[Any], Awaitable[int]]) -> int:
 
     async def run() -> int:
         db = make_database(database_url())
-        await db.connect()
         try:
+            await db.connect()
+        except Exception as exc:  # unreachable server, unknown database, refused login...
+            raise ConfigError(f"Cannot connect to the database named by DATABASE_URL: {exc}") from exc
+        try:
+            try:
+                await db.fetch_val("SELECT COUNT(*) FROM alembic_version")
+            except Exception as exc:  # the driver's own "no such table" error differs per backend
+                raise ConfigError("The database has no tables yet: run `clinic migrate` first.") from exc
             return await action(db)
         finally:
             await db.disconnect()
@@ -65,20 +72,25 @@ def read_password() -> str:
 
 
 def cmd_user_add(args: argparse.Namespace) -> int:
+    from clinic import i18n
     from clinic.accounts import queries
     from clinic.accounts.handlers import check_username
     from clinic.accounts.passwords import MIN_LENGTH
 
+    i18n.set_locale("en")  # the command line speaks English throughout, like its other messages
     username = args.username.strip().lower()
     if problem := check_username(username):
         raise ConfigError(f"Username {username!r}: {problem}")
+    full_name = (args.name or "").strip() or username
+    if len(full_name) > 200:
+        raise ConfigError("The full name (--name) can have at most 200 characters.")
     password = read_password()
     if len(password) < MIN_LENGTH:
         raise ConfigError(f"The password needs at least {MIN_LENGTH} characters.")
 
     async def add(db: Any) -> int:
         try:
-            await queries.create_user(db, username=username, full_name=args.name or username,
+            await queries.create_user(db, username=username, full_name=full_name,
                                       role=args.role, password=password)
         except queries.UsernameTaken as exc:
             raise ConfigError(f"User {username!r} already exists.") from exc
@@ -122,6 +134,9 @@ def cmd_init(args: argparse.Namespace) -> int:
     """First run: an admin with a printed one-time password, and demo data on request."""
     from clinic.accounts import queries
     from clinic.accounts.passwords import one_time_password
+    from clinic.migrate import upgrade
+
+    upgrade(database_url())  # a brand-new database is usable straight away; at the latest schema, a no-op
 
     async def init(db: Any) -> int:
         if await queries.count_users(db) > 0:
