@@ -48,7 +48,7 @@ class _Index(NamedTuple):
 
 def normalize(code: str) -> str:
     """Uppercase and add the dot: " j459 " -> "J45.9"; "J45.9" and "J45" stay as they are."""
-    code = code.strip().upper().rstrip(".")
+    code = code.strip().upper().rstrip(".").rstrip()
     undotted = _UNDOTTED.fullmatch(code)
     return f"{undotted[1]}.{undotted[2]}" if undotted else code
 

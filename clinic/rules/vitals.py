@@ -105,6 +105,8 @@ def _check_one(spec: VitalSpec, text: str) -> tuple[Decimal | None, Problem | No
         return None, Problem(spec.name, N_("Enter a number, e.g. {example}."), {"example": spec.example})
     if value is None:
         return None, None
+    if not (spec.possible_min <= value <= spec.possible_max):
+        return None, _range_problem(spec, value)  # before rounding: a 40-digit number cannot be quantized
     if _decimal_places(value) > spec.decimals:
         step = Decimal(1).scaleb(-spec.decimals)
         if value != value.quantize(step):
