@@ -78,9 +78,14 @@ class SessionMiddleware:
         cookies = _cookies(scope)
         i18n.set_locale(i18n.choose_locale(cookies.get(i18n.COOKIE), None))
         scope["user"] = None
-        if not scope["path"].startswith("/static/"):
+        if scope["path"].startswith("/static/") or scope["path"] == "/healthz":
+            await self.app(scope, receive, send)
+            return
+        # One database connection for the whole request: every query of it (and of /sync's many items)
+        # reuses it instead of taking one from the pool, or opening a new SQLite file handle, per query.
+        async with self.db.connection():
             scope["user"] = await self.load_user(cookies.get(COOKIE))
-        await self.app(scope, receive, send)
+            await self.app(scope, receive, send)
 
     async def load_user(self, token: str | None) -> CurrentUser | None:
         if not token:

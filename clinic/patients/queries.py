@@ -37,10 +37,7 @@ async def get_patient(db: Database, patient_id: str) -> Any:
 async def create_patient(db: Database, patient_id: str, clean: dict[str, Any], user_id: str,
                          on_write: OnWrite | None = None) -> tuple[Any, bool]:
     """Store a new patient under the id made on the device; a second arrival of the same id returns the
-    stored patient (created=False). The primary key, not this function, is what forbids a second row."""
-    existing = await get_patient(db, patient_id)
-    if existing is not None:
-        return existing, False
+    stored patient (created=False). The primary key, not a check in code, is what forbids a second row."""
     try:
         row = await _insert_patient(db, patient_id, clean, user_id, on_write)
     except _AlreadyStored:  # another request stored this id first; this one's counter step is rolled back
@@ -56,7 +53,8 @@ async def _insert_patient(db: Database, patient_id: str, clean: dict[str, Any], 
                           on_write: OnWrite | None) -> Any:
     async with write_transaction(db):
         number = await db.fetch_val(
-            "UPDATE counters SET value = value + 1 WHERE name = 'record_number' RETURNING value")
+            "UPDATE counters SET value = value + 1 WHERE name = 'record_number' RETURNING value"
+            if is_sqlite(str(db.url)) else "SELECT nextval('record_number_seq')")
         now = utcnow()
         params = {key: clean[key] for key in PATIENT_FIELDS}
         params.update(id=patient_id, record_number=format_record_number(int(number)), now=now, user=user_id)
@@ -65,12 +63,12 @@ async def _insert_patient(db: Database, patient_id: str, clean: dict[str, Any], 
                                       created_at, created_by, updated_at, updated_by)
                 VALUES (:id, :record_number, {", ".join(":" + k for k in PATIENT_FIELDS)}, 1,
                         :now, :user, :now, :user)
-                ON CONFLICT (id) DO NOTHING RETURNING id""",
+                ON CONFLICT (id) DO NOTHING RETURNING {COLUMNS}""",
             params,
         )
         if inserted is None:
             raise _AlreadyStored
-        row = await get_patient(db, patient_id)
+        row = inserted
         await _add_revision(db, new_id(), row, user_id)
         if on_write is not None:
             await on_write()
@@ -153,9 +151,10 @@ def _search_condition(db: Database, query: str) -> tuple[str, dict[str, Any]]:
     if digits.isdigit():
         # NIK, BPJS and No. RM are digits; exact matches first, No. RM also by leading digits.
         # "23" also finds No. RM 000023: staff read numbers off cards without the leading zeros.
-        return ("(nik = :q OR bpjs_number = :q OR record_number = :q OR record_number = :padded "
-                "OR record_number LIKE :prefix OR mother_nik = :q)",
-                {"q": digits, "padded": digits.zfill(6), "prefix": digits + "%"})
+        # Leading digits of a No. RM as a range, which the unique index serves (LIKE cannot, outside "C").
+        return ("(nik = :q OR bpjs_number = :q OR record_number = :padded "
+                "OR record_number BETWEEN :q AND :q_last OR mother_nik = :q)",
+                {"q": digits, "padded": digits.zfill(6), "q_last": digits.ljust(20, "9")})
     operator = "LIKE" if is_sqlite(str(db.url)) else "ILIKE"  # SQLite's LIKE ignores ASCII case already
     escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"name {operator} :pattern ESCAPE '\\'", {"pattern": f"%{escaped}%"}

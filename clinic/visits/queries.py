@@ -90,33 +90,35 @@ async def _insert_revision(db: Database, revision_id: str, visit_id: str, number
 
 
 async def create_visit(db: Database, visit_id: str, patient_id: str, clean: dict[str, Any],
-                       user_id: str, on_write: OnWrite | None = None) -> tuple[Visit, bool]:
-    """Store a new visit under the id made on the device; the same id again returns the stored visit."""
-    existing = await get_visit(db, visit_id)
-    if existing is not None:
-        return existing, False
+                       author: tuple[str, str], on_write: OnWrite | None = None) -> tuple[Visit, bool]:
+    """Store a new visit under the id made on the device; the same id again returns the stored visit.
+    `author` is the user's (id, full name)."""
+    author_id, author_name = author
+    now = utcnow()
     try:
         async with write_transaction(db):
             inserted = await db.fetch_one(
                 """INSERT INTO visits (id, patient_id, author_id, created_at) VALUES (:id, :patient, :author, :at)
                    ON CONFLICT (id) DO NOTHING RETURNING id""",
-                {"id": visit_id, "patient": patient_id, "author": user_id, "at": utcnow()},
+                {"id": visit_id, "patient": patient_id, "author": author_id, "at": now},
             )
             if inserted is None:
                 raise _AlreadyStored
             # The first revision shares the visit's id: one id per submission, made on the device.
-            await _insert_revision(db, visit_id, visit_id, 1, clean, user_id, None)
+            await _insert_revision(db, visit_id, visit_id, 1, clean, author_id, None)
             if on_write is not None:
                 await on_write()
     except _AlreadyStored:
-        pass
-    else:
-        visit = await get_visit(db, visit_id)
-        assert visit is not None
-        return visit, True
-    visit = await get_visit(db, visit_id)
-    assert visit is not None
-    return visit, False
+        stored = await get_visit(db, visit_id)
+        assert stored is not None
+        return stored, False
+    first = Revision(visit_id, 1, author_id, author_name, now, None, {name: clean.get(name) for name in CONTENT})
+    return Visit(visit_id, patient_id, author_id, author_name, now, [first]), True
+
+
+async def visit_owner(db: Database, visit_id: str) -> str | None:
+    """The patient a stored visit belongs to, or None when no visit has this id."""
+    return await db.fetch_val("SELECT patient_id FROM visits WHERE id = :id", {"id": visit_id})
 
 
 async def add_revision(db: Database, visit_id: str, base_revision: int, revision_id: str, clean: dict[str, Any],

@@ -35,13 +35,13 @@ async def record(db: Database, user: CurrentUser, patient_id: str, fields: Field
     raw_id = fields.get("id")
     visit_id = parse_uuid(raw_id)
     if visit_id:
-        existing = await queries.get_visit(db, visit_id)
-        if existing is not None:
-            if existing.patient_id != patient_id:
+        owner = await queries.visit_owner(db, visit_id)
+        if owner is not None:
+            if owner != patient_id:
                 errors, _ = messages([Problem("id", N_("This id belongs to another record."))])
                 values = typed_values(fields, {}) | {"id": new_id()}
                 return Outcome(INVALID, errors=errors, values=values)
-            return Outcome(STORED, record=existing, created=False)
+            return Outcome(STORED, record=await queries.get_visit(db, visit_id), created=False)
     if await get_patient(db, patient_id) is None:
         return Outcome(MISSING)
     clean, problems = validate_visit(fields)
@@ -55,7 +55,8 @@ async def record(db: Database, user: CurrentUser, patient_id: str, fields: Field
     async def log() -> None:
         await audit.log_access(db, user, "visit", address, patient_id=patient_id, visit_id=visit_id)
 
-    visit, created = await queries.create_visit(db, visit_id, patient_id, clean, user.id, on_write=log)
+    visit, created = await queries.create_visit(db, visit_id, patient_id, clean, (user.id, user.full_name),
+                                                on_write=log)
     return Outcome(STORED, record=visit, created=created, warnings=warnings)
 
 
