@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): figures reported against the project's goals; they never fail the build."""

@@ -1,0 +1,83 @@
+"""`make bench`: every benchmark on this machine; writes bench/results.json and bench/results.md, prints the
+table. A benchmark that fails or misses its goal is reported, never fails the build (exit status 0).
+
+    python -m bench                 # everything (about 10 minutes)
+    python -m bench replay wire     # only some parts: replay, wire, sqlite, server
+    python -m bench sqlite-replay   # also the 2,000-item browser replay on SQLite (not in the default run)
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import time
+import traceback
+from collections.abc import Callable
+
+from bench.common import Result, machine_info, record, write
+
+PARTS = ("replay", "wire", "sqlite", "server")
+EXTRA = ("sqlite-replay",)
+
+
+def guarded(results: list[Result], name: str, fn: Callable[[], None]) -> None:
+    began = time.monotonic()
+    print(f"[bench] --- {name} ---", flush=True)
+    try:
+        fn()
+    except Exception as error:  # report it and go on with the other benchmarks
+        traceback.print_exc()
+        record(results, f"{name}: could not run", None, "", "", f"{type(error).__name__}: {error}")
+    print(f"[bench] --- {name}: {time.monotonic() - began:.0f} s ---", flush=True)
+
+
+def main(argv: list[str]) -> int:
+    wanted = [part for part in argv if part in PARTS + EXTRA] or list(PARTS)
+    began = time.monotonic()
+    info = machine_info()
+    print("[bench] machine: " + "; ".join(f"{k} {v}" for k, v in info.items()), flush=True)
+    results: list[Result] = []
+
+    if {"replay", "wire"} & set(wanted):
+        def postgres() -> None:
+            from bench import replay, wire
+            from bench.replay import Setup
+
+            with Setup("postgresql") as setup:
+                print(f"[bench] PostgreSQL database {setup.db.name}, app at {setup.server.url}",  # type: ignore
+                      flush=True)
+                if "replay" in wanted:
+                    guarded(results, "Replay (PostgreSQL)", lambda: replay.run(results, setup))
+                if "wire" in wanted:
+                    guarded(results, "Bytes on the wire", lambda: wire.run(results, setup))
+
+        guarded(results, "Browser benchmarks on PostgreSQL", postgres)
+
+    if "sqlite" in wanted or "sqlite-replay" in wanted:
+        def sqlite() -> None:
+            from bench import replay
+            from bench.replay import Setup
+
+            with Setup("sqlite") as setup:
+                replay.run(results, setup, full=False, browser_runs="sqlite-replay" in wanted)
+
+        guarded(results, "Server cost per item on SQLite, for comparison", sqlite)
+
+    if "server" in wanted and importlib.util.find_spec("bench.server") is not None:
+        def server() -> None:
+            from bench import server as server_bench
+
+            server_bench.run(results)
+
+        guarded(results, "Server benchmarks (ingest, search, load)", server)
+
+    table = write(results)
+    print()
+    print(table)
+    print(f"[bench] {len(results)} figures in {time.monotonic() - began:.0f} s; "
+          "written to bench/results.json and bench/results.md", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
