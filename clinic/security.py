@@ -11,10 +11,12 @@ CSP = (
     "connect-src 'self'; manifest-src 'self'; worker-src 'self'; object-src 'none'; "
     "base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
-HEADERS = {
-    "content-security-policy": CSP,
+HEADERS = {  # on every response
     "x-content-type-options": "nosniff",
     "referrer-policy": "same-origin",
+}
+DOCUMENT_HEADERS = {  # not on static files (scripts, styles, icons): bytes matter on a slow link
+    "content-security-policy": CSP,
     "x-frame-options": "DENY",
     "permissions-policy": "camera=(), microphone=(), geolocation=()",
     "cross-origin-opener-policy": "same-origin",
@@ -51,6 +53,9 @@ class SecurityMiddleware:
                 headers = MutableHeaders(scope=message)
                 for name, value in HEADERS.items():
                     headers.setdefault(name, value)
+                if not scope["path"].startswith("/static/"):
+                    for name, value in DOCUMENT_HEADERS.items():
+                        headers.setdefault(name, value)
                 # Signed-in pages hold patient data: never kept by the browser's HTTP cache or a proxy.
                 if scope.get("user") is not None and "cache-control" not in headers:
                     headers["cache-control"] = "no-store"

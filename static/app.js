@@ -112,7 +112,9 @@
     return ClinicDB.getMeta("currentUser").then(function (previous) {
       // Someone else used this tablet last (their session ended without signing out): their saved
       // pages go, so that this user cannot read them offline. Their unsent items stay, for them.
-      if (previous && previous.id !== userId && window.caches) return caches.delete("pages-v1");
+      if (previous && previous.id !== userId && window.caches) {
+        return caches.delete("pages-v1").then(function () { return ClinicDB.setMeta("warmed", null); });
+      }
     }).then(function () {
       return ClinicDB.setMeta("currentUser", user);
     }).then(function () {
@@ -152,13 +154,19 @@
     }
   }
 
+  // The pages needed to work offline are fetched once per user and worker version, not on every page.
   function warmCaches() {
     var controller = navigator.serviceWorker.controller;
     if (!controller || !userId || body.hasAttribute("data-saved-at")) return;
-    var urls = ["/patients", "/sync/status", "/offline"];
-    if (body.getAttribute("data-role") !== "admin") urls.push("/patients/new");
-    if (body.getAttribute("data-role") === "doctor" || body.getAttribute("data-role") === "nurse") urls.push("/offline/visit-form");
-    controller.postMessage({ type: "warm", urls: urls });
+    var stamp = userId + " " + controller.scriptURL + " " + document.documentElement.lang;
+    ClinicDB.getMeta("warmed").then(function (done) {
+      if (done === stamp) return;
+      var urls = ["/patients", "/sync/status", "/offline"];
+      if (body.getAttribute("data-role") !== "admin") urls.push("/patients/new");
+      if (body.getAttribute("data-role") === "doctor" || body.getAttribute("data-role") === "nurse") urls.push("/offline/visit-form");
+      controller.postMessage({ type: "warm", urls: urls });
+      return ClinicDB.setMeta("warmed", stamp);
+    }).catch(function () {});
   }
 
   // --- sync status ---------------------------------------------------------------------------
@@ -412,7 +420,9 @@
       var controller = navigator.serviceWorker && navigator.serviceWorker.controller;
       if (controller) controller.postMessage({ type: "signed-out" });
       var cleared = window.caches ? caches.delete("pages-v1") : Promise.resolve();
-      cleared.then(function () { ClinicDB.setMeta("currentUser", null); }).finally(function () { form.submit(); });
+      cleared.then(function () {
+        return Promise.all([ClinicDB.setMeta("currentUser", null), ClinicDB.setMeta("warmed", null)]);
+      }).finally(function () { form.submit(); });
     });
   }
 

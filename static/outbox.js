@@ -5,7 +5,7 @@
   "use strict";
 
   var DB = scope.ClinicDB;
-  var BATCH_SIZE = 50;
+  var BATCH_SIZE = 100; // items per request: on a slow link each round trip costs more than the bytes
   var LOCK_NAME = "clinic-outbox-replay";
   var LEASE_MS = 60000;
   var MIN_BACKOFF_MS = 5000;
@@ -128,27 +128,44 @@
     return all.some(function (other) { return other.kind === "patient" && other.key === patientId; });
   }
 
+  // What each answer means for its item: gone (stored), set aside, or kept waiting for a retry.
+  function outcomeOf(item, result, all) {
+    if (!result || result.status === "wrong_author") return null;
+    if (result.status === "stored" || result.status === "already") return { remove: true, progress: true };
+    var retry = { state: WAITING, attempts: item.attempts + 1, lastError: result };
+    if (result.status === "error") return { change: retry, progress: false };
+    // Its patient is still on this device (waiting or set aside): the visit waits for it.
+    if (result.status === "missing" && createsPatient(all, item.patientId)) return { change: retry, progress: false };
+    return { change: { state: ATTENTION, attempts: item.attempts + 1, lastError: result }, progress: true };
+  }
+
+  // All answers of one batch are written to the device in one IndexedDB transaction.
   function apply(batch, results, all) {
     var byKey = {};
     results.forEach(function (result) { byKey[result.key] = result; });
-    return batch.reduce(function (chain, item) {
-      return chain.then(function (progress) {
-        var result = byKey[item.key];
-        if (!result) return progress;
-        if (result.status === "stored" || result.status === "already") {
-          return markSent(item.key).then(function () { return progress + 1; });
-        }
-        if (result.status === "wrong_author") return progress;
-        if (result.status === "error") {
-          return update(item.key, { attempts: item.attempts + 1, lastError: result }).then(function () { return progress; });
-        }
-        if (result.status === "missing" && createsPatient(all, item.patientId)) {
-          // Its patient is still on this device (waiting or set aside): the visit waits for it.
-          return update(item.key, { attempts: item.attempts + 1, lastError: result }).then(function () { return progress; });
-        }
-        return setAside(item, result).then(function () { return progress + 1; });
+    var progress = 0;
+    return DB.withStore(DB.OUTBOX, "readwrite", function (store) {
+      batch.forEach(function (item) {
+        var outcome = outcomeOf(item, byKey[item.key], all);
+        if (!outcome) return;
+        if (outcome.progress) progress += 1;
+        if (outcome.remove) store.delete(item.key);
+        else store.put(Object.assign({}, item, outcome.change));
       });
-    }, Promise.resolve(0));
+    }).then(function () {
+      announce({ type: "changed" });
+      return progress;
+    });
+  }
+
+  // gzip where the browser can (CompressionStream): a batch of visits shrinks about fivefold.
+  function encode(payload) {
+    var json = JSON.stringify(payload);
+    if (typeof CompressionStream !== "function") return Promise.resolve({ body: json, headers: {} });
+    var stream = new Blob([json]).stream().pipeThrough(new CompressionStream("gzip"));
+    return new Response(stream).arrayBuffer().then(function (body) {
+      return { body: body, headers: { "Content-Encoding": "gzip" } };
+    }, function () { return { body: json, headers: {} }; });
   }
 
   function sendBatch(user) {
@@ -159,10 +176,12 @@
       var waiting = all.filter(function (item) { return item.state === WAITING && item.author === user.id; });
       if (!waiting.length) return "done";
       var batch = waiting.slice(0, size);
-      return fetch("/sync", {
-        method: "POST", credentials: "same-origin", cache: "no-store",
-        headers: { "Content-Type": "application/json", "Accept": "application/json" },
-        body: JSON.stringify({ items: batch.map(wire) }),
+      return encode({ items: batch.map(wire) }).then(function (encoded) {
+        return fetch("/sync", {
+          method: "POST", credentials: "same-origin", cache: "no-store",
+          headers: Object.assign({ "Content-Type": "application/json", "Accept": "application/json" }, encoded.headers),
+          body: encoded.body,
+        });
       }).then(function (response) {
         if (response.status === 401 || response.status === 403) {
           return DB.setMeta("authPaused", user.id).then(function () { return "auth"; });
@@ -236,6 +255,8 @@
     if (scope.navigator && scope.navigator.onLine === false) return Promise.resolve("offline");
     return (force ? Promise.resolve(true) : dueForRetry()).then(function (due) {
       if (!due) return "backoff";
+      // A forced replay ("online", "Sync now") waits for one already running instead of being dropped.
+      if (force && scope.navigator && scope.navigator.locks) return scope.navigator.locks.request(LOCK_NAME, runReplay);
       return withLock(runReplay);
     });
   }

@@ -10,6 +10,7 @@ import json
 import logging
 import math
 import re
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -107,6 +108,32 @@ def parse_body(body: bytes) -> Any:
     return payload
 
 
+MAX_INFLATED = 32 * 1024 * 1024  # a gzip body may not unpack to more than this (no zip bombs)
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def inflate(body: bytes, encoding: str) -> bytes:
+    """The body as sent, or unpacked when the device gzipped it (ValueError when it is not gzip)."""
+    encoding = encoding.strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding != "gzip":
+        raise ValueError(f"unsupported content encoding {encoding!r}")
+    unpacker = zlib.decompressobj(wbits=31)
+    try:
+        data = unpacker.decompress(body, MAX_INFLATED)
+    except zlib.error as exc:
+        raise ValueError("not gzip") from exc
+    if unpacker.unconsumed_tail:
+        raise BodyTooLarge
+    if not unpacker.eof:
+        raise ValueError("truncated gzip")
+    return data
+
+
 def plain(value: Any) -> Any:
     if value is None or isinstance(value, str | int | float | bool):
         return value
@@ -171,7 +198,9 @@ def describe(kind: str, params: dict[str, str], outcome: Outcome) -> dict[str, A
 async def sync(request: Request) -> Response:
     user = current_user(request)
     try:
-        payload = parse_body(await request.body())
+        payload = parse_body(inflate(await request.body(), request.headers.get("content-encoding", "")))
+    except BodyTooLarge:
+        return JSONResponse({"error": "too_large", "message": _("The data sent is too large")}, 413)
     except ValueError:  # UnicodeDecodeError is a ValueError too
         return JSONResponse({"error": "bad_json", "message": _("The request body is not valid JSON.")}, 400)
     items = payload.get("items") if isinstance(payload, dict) else None

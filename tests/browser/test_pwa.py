@@ -61,6 +61,8 @@ def test_pages_opened_online_open_offline_marked_as_saved_copies(context, page, 
     page.wait_for_url("**/patients/*")
     record_url = page.url
     expect(page.locator("h1")).to_have_text("Dewi Anggraini")
+    page.goto("/patients")  # opened online: the list as it is now is kept on the device
+    expect(page.locator("#patient-rows tr[data-patient-id]")).to_have_count(1)
     context.set_offline(True)
     page.goto(record_url)
     expect(page.locator("h1")).to_have_text("Dewi Anggraini")

@@ -165,3 +165,19 @@ def test_a_stale_demographic_edit_is_a_conflict_showing_the_current_record(clien
     assert results[1]["current"]["address"] == "Jl. Kenanga 5"
     row = query(nurse, "SELECT address, version FROM patients WHERE id = :id", {"id": patient["key"]})[0]
     assert (row["address"], row["version"]) == ("Jl. Kenanga 5", 2)
+
+
+def test_a_gzipped_batch_is_accepted_and_a_broken_one_refused(client_for):  # type: ignore[no-untyped-def]
+    import gzip
+    import json
+
+    nurse = client_for("nurse")
+    body = gzip.compress(json.dumps({"items": [patient_item()]}).encode())
+    headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+    response = nurse.post("/sync", content=body, headers=headers)
+    assert [r["status"] for r in response.json()["results"]] == ["stored"]
+    assert nurse.post("/sync", content=body[:-8], headers=headers).status_code == 400
+    assert nurse.post("/sync", content=b"not gzip", headers=headers).status_code == 400
+    bomb = gzip.compress(b" " * (40 * 1024 * 1024))
+    assert nurse.post("/sync", content=bomb, headers=headers).status_code == 413
+    assert counts(nurse)["patients"] == 1
