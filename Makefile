@@ -28,6 +28,7 @@ run: $(RUNTIME)
 	$(BIN)/clinic serve
 
 test: $(DEV)
+	$(BIN)/ruff check clinic tests bench
 	$(BIN)/python -m pytest -q
 
 test-unit: $(DEV)

@@ -11,6 +11,7 @@ import os
 import platform
 import re
 import subprocess
+import sys
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
@@ -69,7 +70,7 @@ def machine_info() -> dict[str, str]:
         "chromium": chromium,
         "os": platform.platform(),
         "date": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat(),
-        "load": "%.1f %.1f %.1f" % os.getloadavg(),
+        "load": "{:.1f} {:.1f} {:.1f}".format(*os.getloadavg()),
     }
 
 
@@ -136,4 +137,18 @@ def write(results: list[Result], directory: Path = BENCH_DIR) -> str:
     (directory / "results.json").write_text(json.dumps(entries, indent=2, ensure_ascii=False) + "\n")
     text = markdown(results)
     (directory / "results.md").write_text(text)
+    if directory == BENCH_DIR and {"all"} <= set(sys.argv[1:] or ["all"]):
+        update_readme(text)
     return text
+
+
+def update_readme(table: str, readme: Path = BENCH_DIR.parent / "README.md") -> None:
+    """Put the latest full run's table between the README's bench markers."""
+    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
+    text = readme.read_text()
+    if start not in text or end not in text:
+        return
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    body = table.replace("# Benchmark results\n", "").strip()
+    readme.write_text(f"{head}{start}\n{body}\n{end}{tail}")

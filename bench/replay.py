@@ -624,7 +624,8 @@ def where_time_went(run: Replay) -> str:
         return ""
     t = run.split
     load = os.getloadavg()[0]
-    return (f"load average {load:.1f} on {os.cpu_count()} cores; time: server {t['server']:.1f} s, browser {t['browser']:.1f} s (IndexedDB read-write transaction "
+    return (f"load average {load:.1f} on {os.cpu_count()} cores; "
+            f"time: server {t['server']:.1f} s, browser {t['browser']:.1f} s (IndexedDB read-write transaction "
             f"~{run.idb_ms:.1f} ms here; one per item confirmed), link {t['link']:.1f} s over "
             f"{t['exchanges']:.0f} exchanges")
 

@@ -22,7 +22,7 @@ def normalize_database_url(url: str) -> str:
         url = "postgresql://" + url[len("postgres://") :]
     if not (url.startswith("sqlite:///") or url.startswith("postgresql://")):
         raise ConfigError(
-            "DATABASE_URL must start with sqlite:/// or postgresql:// (got %r)" % url.split(":", 1)[0]
+            "DATABASE_URL must start with sqlite:/// or postgresql:// (got {!r})".format(url.split(":", 1)[0])
         )
     return url
 

@@ -15,9 +15,9 @@ from starlette.templating import Jinja2Templates
 
 from clinic import i18n
 from clinic.config import ROOT
-from clinic.text import N_
 from clinic.patients.validation import FIELD_LABELS
 from clinic.rules.vitals import CONSCIOUSNESS, VITALS
+from clinic.text import N_
 from clinic.visits.validation import ROUTES
 from clinic.web import role_label
 
@@ -90,7 +90,8 @@ def js_texts() -> dict[str, str]:
         "state_online": g(N_("Online")), "state_offline": g(N_("Offline")), "state_syncing": g(N_("Syncing…")),
         "state_attention": g(N_("Needs attention")), "waiting": g(N_("Waiting to sync")),
         "needsAttention": g(N_("Needs attention")), "kind_patient": g(N_("New patient")),
-        "kind_patient_edit": g(N_("Identity change")), "kind_visit": g(N_("Visit")), "kind_correction": g(N_("Correction")),
+        "kind_patient_edit": g(N_("Identity change")), "kind_visit": g(N_("Visit")),
+        "kind_correction": g(N_("Correction")),
         "attempts": g(N_("attempts")), "openAndFix": g(N_("Open and fix")), "sendAgain": g(N_("Send again")),
         "nowStored": g(N_("Now stored")), "yours": g(N_("Yours")), "never": g(N_("never")),
         "persistent": g(N_("kept permanently")), "notPersistent": g(N_("may be cleared by the browser")),

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import math
-
-import anyio
 from urllib.parse import urlsplit
 
+import anyio
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -29,7 +28,8 @@ def safe_next(target: str | None) -> str:
 async def login_form(request: Request) -> Response:
     if request.scope.get("user"):
         return redirect("/patients")
-    return render(request, "accounts/login.html", {"username": "", "errors": {}, "next": request.query_params.get("next", "")})
+    next_url = request.query_params.get("next", "")
+    return render(request, "accounts/login.html", {"username": "", "errors": {}, "next": next_url})
 
 
 async def login(request: Request) -> Response:

@@ -89,7 +89,8 @@ async def edit(db: Database, user: CurrentUser, patient_id: str, fields: Fields,
         return Outcome(INVALID, errors=errors, warnings=warnings, values=values, current=current)
     if base_version != current["version"]:
         return Outcome(CONFLICT, values=values, current=current)
-    duplicates = await queries.possible_duplicates(db, clean, exclude_id=patient_id) if clean.get("nik") != current["nik"] else []
+    nik_changed = clean.get("nik") != current["nik"]
+    duplicates = await queries.possible_duplicates(db, clean, exclude_id=patient_id) if nik_changed else []
     if (warnings or duplicates) and not accept_warnings:
         return Outcome(CONFIRM, warnings=warnings, values=values, duplicates=duplicates, current=current)
     assert revision_id is not None

@@ -58,7 +58,8 @@ def test_whole_visit_offline_reaches_server_exactly_once(context, page, live_ser
     context.set_offline(False)
     expect_pending(page, 0)
     assert count(live_server, "SELECT COUNT(*) FROM patients WHERE id = ?", (patient_id,)) == 1
-    assert count(live_server, "SELECT COUNT(*) FROM visits WHERE id = ? AND patient_id = ?", (visit_id, patient_id)) == 1
+    visits = "SELECT COUNT(*) FROM visits WHERE id = ? AND patient_id = ?"
+    assert count(live_server, visits, (visit_id, patient_id)) == 1
     assert count(live_server, "SELECT COUNT(*) FROM visit_revisions") == 1
     assert outbox(page) == []
 

@@ -110,7 +110,8 @@ def test_role_by_route_matrix(role, anon, client_for, record):  # type: ignore[n
         if allowed == PUBLIC:
             ok = status < 400 or status == 422
         elif role == "anonymous":
-            ok = (status == 303 and response.headers["location"].startswith("/login")) if method == "GET" else status == 401
+            to_login = status == 303 and response.headers["location"].startswith("/login")
+            ok = to_login if method == "GET" else status == 401
         elif role in allowed:
             home = path == "/" and status == 303 and response.headers["location"] == "/patients"
             ok = (status == 200 or home) if method == "GET" else status not in (401, 403, 404, 405) and status < 500

@@ -17,4 +17,5 @@ def test_login_page_renders_in_indonesian(anon):
 
 def test_doctor_signs_in(client_for):
     doctor = client_for("doctor")
-    assert query(doctor, "SELECT username FROM users WHERE role = 'doctor' ORDER BY username")[0]["username"] == "doctor"
+    rows = query(doctor, "SELECT username FROM users WHERE role = 'doctor' ORDER BY username")
+    assert rows[0]["username"] == "doctor"
