@@ -7,7 +7,7 @@ from typing import Any
 from databases import Database
 
 from clinic.accounts.passwords import hash_password
-from clinic.db import new_id, utcnow
+from clinic.db import fetch_row, new_id, utcnow
 
 USER_COLUMNS = "id, username, full_name, role, active, must_change_password, session_version, created_at"
 
@@ -21,7 +21,7 @@ async def count_users(db: Database) -> int:
 
 
 async def get_user(db: Database, user_id: str) -> Any:
-    return await db.fetch_one(f"SELECT {USER_COLUMNS} FROM users WHERE id = :id", {"id": user_id})
+    return await fetch_row(db, f"SELECT {USER_COLUMNS} FROM users WHERE id = :id", {"id": user_id})
 
 
 async def get_user_for_login(db: Database, username: str) -> Any:

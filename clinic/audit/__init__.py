@@ -7,7 +7,7 @@ from typing import Any
 
 from databases import Database
 
-from clinic.db import utcnow
+from clinic.db import execute, utcnow
 from clinic.text import N_
 from clinic.web import CurrentUser
 
@@ -25,8 +25,8 @@ PAGE_SIZE = 50
 async def log_access(db: Database, user: CurrentUser, action: str, address: str, *, patient_id: str | None = None,
                      visit_id: str | None = None, detail: str | None = None) -> None:
     assert action in ACTIONS, action
-    await db.execute(
-        """INSERT INTO access_log (at, user_id, username, action, patient_id, visit_id, address, detail)
+    await execute(
+        db, """INSERT INTO access_log (at, user_id, username, action, patient_id, visit_id, address, detail)
            VALUES (:at, :user_id, :username, :action, :patient_id, :visit_id, :address, :detail)""",
         {"at": utcnow(), "user_id": user.id, "username": user.username, "action": action,
          "patient_id": patient_id, "visit_id": visit_id, "address": address[:64], "detail": detail},

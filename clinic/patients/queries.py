@@ -9,7 +9,7 @@ from typing import Any
 
 from databases import Database
 
-from clinic.db import as_date, is_sqlite, new_id, utcnow, write_transaction
+from clinic.db import as_date, execute, fetch_row, fetch_value, is_sqlite, new_id, utcnow, write_transaction
 from clinic.patients.validation import PATIENT_FIELDS
 
 COLUMNS = ("id, record_number, name, sex, birth_date, nik, bpjs_number, phone, address, religion, occupation, "
@@ -31,7 +31,7 @@ def snapshot(row: Any) -> dict[str, Any]:
 
 
 async def get_patient(db: Database, patient_id: str) -> Any:
-    return await db.fetch_one(f"SELECT {COLUMNS} FROM patients WHERE id = :id", {"id": patient_id})
+    return await fetch_row(db, f"SELECT {COLUMNS} FROM patients WHERE id = :id", {"id": patient_id})
 
 
 async def create_patient(db: Database, patient_id: str, clean: dict[str, Any], user_id: str,
@@ -52,14 +52,14 @@ class _AlreadyStored(Exception):
 async def _insert_patient(db: Database, patient_id: str, clean: dict[str, Any], user_id: str,
                           on_write: OnWrite | None) -> Any:
     async with write_transaction(db):
-        number = await db.fetch_val(
-            "UPDATE counters SET value = value + 1 WHERE name = 'record_number' RETURNING value"
+        number = await fetch_value(
+            db, "UPDATE counters SET value = value + 1 WHERE name = 'record_number' RETURNING value"
             if is_sqlite(str(db.url)) else "SELECT nextval('record_number_seq')")
         now = utcnow()
         params = {key: clean[key] for key in PATIENT_FIELDS}
         params.update(id=patient_id, record_number=format_record_number(int(number)), now=now, user=user_id)
-        inserted = await db.fetch_one(
-            f"""INSERT INTO patients (id, record_number, {", ".join(PATIENT_FIELDS)}, version,
+        inserted = await fetch_row(
+            db, f"""INSERT INTO patients (id, record_number, {", ".join(PATIENT_FIELDS)}, version,
                                       created_at, created_by, updated_at, updated_by)
                 VALUES (:id, :record_number, {", ".join(":" + k for k in PATIENT_FIELDS)}, 1,
                         :now, :user, :now, :user)
@@ -76,8 +76,8 @@ async def _insert_patient(db: Database, patient_id: str, clean: dict[str, Any], 
 
 
 async def _add_revision(db: Database, revision_id: str, row: Any, user_id: str) -> None:
-    await db.execute(
-        """INSERT INTO patient_revisions (id, patient_id, version, data, changed_at, changed_by)
+    await execute(
+        db, """INSERT INTO patient_revisions (id, patient_id, version, data, changed_at, changed_by)
            VALUES (:id, :patient_id, :version, :data, :at, :user)""",
         {"id": revision_id, "patient_id": row["id"], "version": row["version"],
          "data": json.dumps(snapshot(row), sort_keys=True), "at": utcnow(), "user": user_id},
@@ -91,7 +91,7 @@ class EditResult:
 
 
 async def revision_exists(db: Database, revision_id: str) -> Any:
-    return await db.fetch_one("SELECT patient_id, version FROM patient_revisions WHERE id = :id", {"id": revision_id})
+    return await fetch_row(db, "SELECT patient_id, version FROM patient_revisions WHERE id = :id", {"id": revision_id})
 
 
 async def update_patient(db: Database, patient_id: str, base_version: int, revision_id: str,
@@ -104,8 +104,8 @@ async def update_patient(db: Database, patient_id: str, base_version: int, revis
         assignments = ", ".join(f"{key} = :{key}" for key in PATIENT_FIELDS)
         params = {key: clean[key] for key in PATIENT_FIELDS}
         params.update(id=patient_id, base=base_version, now=utcnow(), user=user_id)
-        updated = await db.fetch_one(
-            f"""UPDATE patients SET {assignments}, version = version + 1, updated_at = :now, updated_by = :user
+        updated = await fetch_row(
+            db, f"""UPDATE patients SET {assignments}, version = version + 1, updated_at = :now, updated_by = :user
                 WHERE id = :id AND version = :base RETURNING version""",
             params,
         )

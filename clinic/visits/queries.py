@@ -8,7 +8,7 @@ from typing import Any
 
 from databases import Database
 
-from clinic.db import as_datetime, as_decimal, utcnow, write_transaction
+from clinic.db import as_datetime, as_decimal, fetch_row, fetch_value, utcnow, write_transaction
 from clinic.patients.queries import OnWrite
 from clinic.visits.validation import TEXT_FIELDS, VITAL_FIELDS
 
@@ -80,8 +80,9 @@ async def _insert_revision(db: Database, revision_id: str, visit_id: str, number
                            user_id: str, reason: str | None) -> bool:
     params = _params(clean)
     params.update(id=revision_id, visit_id=visit_id, revision=number, author=user_id, at=utcnow(), reason=reason)
-    inserted = await db.fetch_one(
-        f"""INSERT INTO visit_revisions (id, visit_id, revision, author_id, created_at, reason, {", ".join(CONTENT)})
+    columns = ", ".join(CONTENT)
+    inserted = await fetch_row(
+        db, f"""INSERT INTO visit_revisions (id, visit_id, revision, author_id, created_at, reason, {columns})
             VALUES (:id, :visit_id, :revision, :author, :at, :reason, {", ".join(":" + n for n in CONTENT)})
             ON CONFLICT DO NOTHING RETURNING id""",
         params,
@@ -97,8 +98,8 @@ async def create_visit(db: Database, visit_id: str, patient_id: str, clean: dict
     now = utcnow()
     try:
         async with write_transaction(db):
-            inserted = await db.fetch_one(
-                """INSERT INTO visits (id, patient_id, author_id, created_at) VALUES (:id, :patient, :author, :at)
+            inserted = await fetch_row(
+                db, """INSERT INTO visits (id, patient_id, author_id, created_at) VALUES (:id, :patient, :author, :at)
                    ON CONFLICT (id) DO NOTHING RETURNING id""",
                 {"id": visit_id, "patient": patient_id, "author": author_id, "at": now},
             )
@@ -118,7 +119,7 @@ async def create_visit(db: Database, visit_id: str, patient_id: str, clean: dict
 
 async def visit_owner(db: Database, visit_id: str) -> str | None:
     """The patient a stored visit belongs to, or None when no visit has this id."""
-    return await db.fetch_val("SELECT patient_id FROM visits WHERE id = :id", {"id": visit_id})
+    return await fetch_value(db, "SELECT patient_id FROM visits WHERE id = :id", {"id": visit_id})
 
 
 async def add_revision(db: Database, visit_id: str, base_revision: int, revision_id: str, clean: dict[str, Any],
@@ -138,7 +139,7 @@ async def add_revision(db: Database, visit_id: str, base_revision: int, revision
 
 
 async def revision_by_id(db: Database, revision_id: str) -> Any:
-    return await db.fetch_one("SELECT id, visit_id, revision FROM visit_revisions WHERE id = :id",
+    return await fetch_row(db, "SELECT id, visit_id, revision FROM visit_revisions WHERE id = :id",
                               {"id": revision_id})
 
 
