@@ -349,6 +349,7 @@
           if (inputs[index]) inputs[index].value = value;
         });
       });
+      form.setAttribute("data-from-outbox", key);
       var errors = (item.lastError && item.lastError.errors) || {};
       Object.keys(errors).forEach(function (name) {
         var input = form.querySelector('[name="' + name + '"]');

@@ -136,6 +136,8 @@ def test_invalid_item_is_set_aside_with_its_message_and_the_others_stored(contex
 
     # Open it, fix it, send it again: stored once, and gone from the device.
     page.click("#outbox-attention a")
+    expect(page.locator("form[data-from-outbox]")).to_have_count(1)  # filled from the item set aside
+    expect(page.locator("#f-complaint")).to_have_value("Pusing")
     page.fill("#f-systolic", "140")
     page.click("form[data-record-form=visit] button[type=submit]")
     page.wait_for_url(f"**/patients/{good}*")
