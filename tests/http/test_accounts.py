@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import html
 import re
 
@@ -17,22 +16,6 @@ ONE_TIME = re.compile(r"\b[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}\b")
 NEW_PASSWORD = "sapu lidi di teras depan"
 
 
-@pytest.fixture(autouse=True)
-def remove_added_users(database_url: str):
-    """Users added here are removed before the shared PostgreSQL database is reset for the next test."""
-    yield
-    if database_url.startswith("postgresql"):
-        asyncio.run(_delete_added_users(database_url))
-
-
-async def _delete_added_users(url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("DELETE FROM users WHERE id <> ALL($1::text[])", list(USER_IDS.values()))
-    finally:
-        await conn.close()
 
 
 @pytest.fixture

@@ -2,32 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
-import pytest
-
 from tests.conftest import USER_IDS
 from tests.http.conftest import ORIGIN, query
 
 NEW_USER = {"username": "bidan.rina", "full_name": "Bd. Rina Marlina", "role": "nurse"}
 
 
-@pytest.fixture(autouse=True)
-def remove_added_users(database_url: str):
-    """Users added here are removed before the shared PostgreSQL database is reset for the next test."""
-    yield
-    if database_url.startswith("postgresql"):
-        asyncio.run(_delete_added_users(database_url))
-
-
-async def _delete_added_users(url: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute("DELETE FROM users WHERE id <> ALL($1::text[])", list(USER_IDS.values()))
-    finally:
-        await conn.close()
 
 
 def user_count(client) -> int:
