@@ -580,7 +580,10 @@ async def round_trips(url: str, nurse: User, patients: int = 40) -> dict[str, di
 
 
 def describe_round_trips(found: dict[str, dict[str, float]]) -> str:
-    return "; ".join(f"{kind}: {values['round trips']:.1f} (" + ", ".join(
+    """Round trips made through `databases`; the statements the app sends straight to asyncpg
+    (clinic.db.fetch_row and execute: its /sync hot path) are not counted here."""
+    prefix = "(through `databases` only; the hot path's direct asyncpg statements are not counted) "
+    return prefix + "; ".join(f"{kind}: {values['round trips']:.1f} (" + ", ".join(
         f"{name} {v:.1f}" for name, v in sorted(values.items())
         if name not in ("round trips", "pool acquire"))
         + ")" for kind, values in found.items())
@@ -822,20 +825,6 @@ def plan_summary(plan: str) -> str:
     return " + ".join(dict.fromkeys(scans))
 
 
-# What-if: the indexes recommended for search (not in the app's migrations; applied to the bench database).
-RECOMMENDED_INDEXES = (
-    # No. RM prefix search (record_number LIKE '0123%') cannot use the unique btree index under a non-C
-    # collation: without this the whole digit search (NIK, BPJS, No. RM) becomes a sequential scan.
-    "CREATE INDEX ix_patients_record_number_prefix ON patients (record_number varchar_pattern_ops)",
-    # (name, birth_date) serves no query (possible_duplicates compares LOWER(name)), but it offers name
-    # order, so the planner walks it for ORDER BY name LIMIT 21 filtering ILIKE row by row (118 ms for
-    # 'wulan') instead of using the trigram index: replace it by the index possible_duplicates can use.
-    "DROP INDEX ix_patients_name_birth",
-    "CREATE INDEX ix_patients_lower_name_birth ON patients (lower(name), birth_date)",
-    "ANALYZE patients",
-)
-
-
 @dataclass
 class SearchFigures:
     backend: str
@@ -866,20 +855,14 @@ async def search(server: str, count: int = 100_000, rounds: int = 8,
         try:
             await add_users(url, [nurse], quick_hash())
             load = await _load_postgres(url, rows)
-            for label, ddl in (("PostgreSQL", ()), ("PostgreSQL + recommended indexes (what-if)",
-                                                    RECOMMENDED_INDEXES)):
-                if ddl:
-                    await admin_sql(url, *ddl)
-                with running([ServerProcess(url, work)]) as (srv,):
-                    timings = await _time_searches(srv.url, nurse.username, queries, rounds)
-                figure = SearchFigures(label, count, load, timings)
-                for q in explain_queries:
-                    label = f"{'name' if not q.isdigit() else 'NIK'} {q!r}"
-                    figure.explained[label] = await explain_search(url, q)
-                if not ddl:
-                    figure.explained[f"NIK {nik!r}, No. RM written as a range (what-if)"] = \
-                        await explain_search(url, nik, digits_as_range=True)
-                figures.append(figure)
+            await admin_sql(url, "ANALYZE patients")
+            with running([ServerProcess(url, work)]) as (srv,):
+                timings = await _time_searches(srv.url, nurse.username, queries, rounds)
+            figure = SearchFigures("PostgreSQL", count, load, timings)
+            for q in explain_queries:
+                label = f"{'name' if not q.isdigit() else 'NIK'} {q!r}"
+                figure.explained[label] = await explain_search(url, q)
+            figures.append(figure)
         finally:
             await drop_database(server, url)
         path = work / "search.db"
@@ -890,9 +873,8 @@ async def search(server: str, count: int = 100_000, rounds: int = 8,
         with running([ServerProcess(sqlite_url, work)]) as (srv,):
             timings = await _time_searches(srv.url, nurse.username, queries, rounds)
         figure = SearchFigures("SQLite", count, load, timings)
-        for label, q, rewrite in (("name 'wulan'", "wulan", False), (f"NIK {nik!r}", nik, False),
-                                  (f"NIK {nik!r}, No. RM written as a range (what-if)", nik, True)):
-            figure.explained[label] = await asyncio.to_thread(sqlite_search_time, path, q, rewrite)
+        for label, q in (("name 'wulan'", "wulan"), (f"NIK {nik!r}", nik)):
+            figure.explained[label] = await asyncio.to_thread(sqlite_search_time, path, q)
         figures.append(figure)
     return figures
 

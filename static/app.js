@@ -113,7 +113,7 @@
       // Someone else used this tablet last (their session ended without signing out): their saved
       // pages go, so that this user cannot read them offline. Their unsent items stay, for them.
       if (previous && previous.id !== userId && window.caches) {
-        return caches.delete("pages-v1").then(function () { return ClinicDB.setMeta("warmed", null); });
+        return caches.delete("pages-v1");
       }
     }).then(function () {
       return ClinicDB.setMeta("currentUser", user);
@@ -154,19 +154,14 @@
     }
   }
 
-  // The pages needed to work offline are fetched once per user and worker version, not on every page.
+  // The pages needed to work offline; the worker fetches only those this device does not hold yet.
   function warmCaches() {
     var controller = navigator.serviceWorker.controller;
     if (!controller || !userId || body.hasAttribute("data-saved-at")) return;
-    var stamp = userId + " " + controller.scriptURL + " " + document.documentElement.lang;
-    ClinicDB.getMeta("warmed").then(function (done) {
-      if (done === stamp) return;
-      var urls = ["/patients", "/sync/status", "/offline"];
-      if (body.getAttribute("data-role") !== "admin") urls.push("/patients/new");
-      if (body.getAttribute("data-role") === "doctor" || body.getAttribute("data-role") === "nurse") urls.push("/offline/visit-form");
-      controller.postMessage({ type: "warm", urls: urls });
-      return ClinicDB.setMeta("warmed", stamp);
-    }).catch(function () {});
+    var urls = ["/patients", "/sync/status", "/offline"];
+    if (body.getAttribute("data-role") !== "admin") urls.push("/patients/new");
+    if (body.getAttribute("data-role") === "doctor" || body.getAttribute("data-role") === "nurse") urls.push("/offline/visit-form");
+    controller.postMessage({ type: "warm", urls: urls });
   }
 
   // --- sync status ---------------------------------------------------------------------------
@@ -422,7 +417,7 @@
       if (controller) controller.postMessage({ type: "signed-out" });
       var cleared = window.caches ? caches.delete("pages-v1") : Promise.resolve();
       cleared.then(function () {
-        return Promise.all([ClinicDB.setMeta("currentUser", null), ClinicDB.setMeta("warmed", null)]);
+        return ClinicDB.setMeta("currentUser", null);
       }).finally(function () { form.submit(); });
     });
   }

@@ -6,19 +6,35 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from argon2 import PasswordHasher
 
 from clinic.migrate import upgrade
 
+# The browser tier's fixtures (one Playwright and one Chromium per session), for every directory that needs them.
+pytest_plugins = ["tests.browser.fixtures"]
+
 PASSWORD = "correct horse battery"
 ROLES = ("admin", "doctor", "nurse", "registration")
 # Fixed ids so tests can refer to the seeded users.
 USER_IDS = {role: str(uuid.UUID(int=i + 1)) for i, role in enumerate(ROLES)}
 USER_IDS["doctor2"] = str(uuid.UUID(int=9))
+T = TypeVar("T")
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run, from a thread of its own when an event loop is already running here (Playwright's)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def postgres_server() -> str | None:
@@ -76,7 +92,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory, password_hash: str
     path = tmp_path_factory.mktemp("template") / "template.db"
     url = f"sqlite:///{path}"
     upgrade(url)
-    asyncio.run(_seed_users(url, password_hash))
+    run_async(_seed_users(url, password_hash))
     return path
 
 
@@ -86,12 +102,12 @@ def postgres_template(password_hash: str) -> Iterator[str]:
     if not server:
         pytest.skip("TEST_DATABASE_URL is not set")
     name = f"clinic_test_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin_sql(server, f"CREATE DATABASE {name}"))
+    run_async(_admin_sql(server, f"CREATE DATABASE {name}"))
     url = with_database(server, name)
     upgrade(url)
-    asyncio.run(_seed_users(url, password_hash))
+    run_async(_seed_users(url, password_hash))
     yield url
-    asyncio.run(_admin_sql(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    run_async(_admin_sql(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 CLEARED_TABLES = "access_log, visit_revisions, visits, patient_revisions, patients, login_failures"
@@ -109,7 +125,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, password_hash: 
     url: str = request.getfixturevalue("postgres_template")
     yield url
     # TRUNCATE (unlike DELETE) does not fire the append-only row triggers.
-    asyncio.run(_reset_postgres(url, password_hash))
+    run_async(_reset_postgres(url, password_hash))
 
 
 async def _reset_postgres(url: str, password_hash: str) -> None:

@@ -27,7 +27,11 @@ function install() {
 }
 
 function activate() {
-  return caches.keys().then(function (names) {
+  // The offline shells belong to the old version (its scripts and styles): fetch them anew.
+  var shells = caches.open(PAGES_CACHE).then(function (cache) {
+    return Promise.all([cache.delete(OFFLINE_PAGE), cache.delete(VISIT_FORM_SHELL)]);
+  });
+  return shells.then(function () { return caches.keys(); }).then(function (names) {
     return Promise.all(names.filter(function (name) {
       return name.indexOf("shell-") === 0 && name !== SHELL_CACHE;
     }).map(function (name) { return caches.delete(name); }));
@@ -71,6 +75,12 @@ function cacheFirst(request) {
         caches.open(SHELL_CACHE).then(function (cache) { cache.put(request, copy); });
       }
       return response;
+    }, function (error) {
+      // Offline, a page saved under an older version asks for its own file versions: serve the current.
+      return caches.match(request, { ignoreSearch: true }).then(function (other) {
+        if (other) return other;
+        throw error;
+      });
     });
   });
 }
@@ -129,11 +139,15 @@ function savedCopy(request, url, fallback) {
   });
 }
 
+// Pages needed offline that this device does not hold yet (a page the user opened is kept already).
 function warm(urls) {
   return caches.open(PAGES_CACHE).then(function (cache) {
     return Promise.all(urls.map(function (path) {
-      return fetch(path, { credentials: "same-origin" }).then(function (response) {
-        if (response.ok && !response.redirected) return cache.put(path, response);
+      return cache.match(path).then(function (hit) {
+        if (hit) return;
+        return fetch(path, { credentials: "same-origin" }).then(function (response) {
+          if (response.ok && !response.redirected) return keep(new Request(path), response);
+        });
       }).catch(function () {});
     }));
   });

@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveServer, login
+from tests.browser.fixtures import LiveServer, login
 
 WARMED = ("/offline", "/patients", "/sync/status", "/patients/new", "/offline/visit-form")  # as a nurse
 

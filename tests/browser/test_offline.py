@@ -153,7 +153,7 @@ def test_session_expired_offline_nothing_lost_sent_after_sign_in_with_original_a
     page.goto("/sync/status")
     expect(page).to_have_url(re.compile(r"/login"))
     assert count(live_server, "SELECT COUNT(*) FROM patients") == 0
-    from tests.browser.conftest import login
+    from tests.browser.fixtures import login
 
     login(page, "nurse")
     expect_pending(page, 0)

@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import CHROMIUM_FLAGS, chromium_path, login
+from tests.browser.fixtures import CHROMIUM_FLAGS, chromium_path, login
 from tests.browser.offline_helpers import count, outbox, sign_in_ready, wait_until
 from tests.browser.test_offline import queue_patients_offline
 from tests.conftest import USER_IDS

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from clinic.rules.nik import make_nik
-from tests.browser.conftest import login
+from tests.browser.fixtures import login
 
 pytestmark = pytest.mark.browser
 

@@ -17,16 +17,7 @@ from pathlib import Path
 import pytest
 
 from clinic.migrate import upgrade
-from tests.browser.conftest import (  # noqa: F401  (fixtures re-exported for this directory)
-    LiveServer,
-    browser,
-    browser_template,
-    context,
-    free_port,
-    live_server,
-    page,
-    playwright_instance,
-)
+from tests.browser.fixtures import LiveServer, free_port
 from tests.conftest import _admin_sql, _seed_users
 
 
@@ -143,7 +134,7 @@ def pg_server(private_postgres: tuple[PrivatePostgres, str], tmp_path: Path) -> 
 
 
 @pytest.fixture
-def pg_context(browser, pg_server):  # type: ignore[no-untyped-def]  # noqa: F811
+def pg_context(browser, pg_server):  # type: ignore[no-untyped-def]
     """As the browser tier's `context`, on the server that runs on the private PostgreSQL."""
     made = browser.new_context(base_url=pg_server.url, service_workers="allow", locale="id-ID")
     made.set_default_timeout(15_000)

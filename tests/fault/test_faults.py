@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import LiveServer, login
+from tests.browser.fixtures import LiveServer, login
 from tests.browser.offline_helpers import expect_pending, outbox, wait_until
 from tests.conftest import USER_IDS
 from tests.fault.conftest import PrivatePostgres, run_in_thread

@@ -4,7 +4,6 @@ and what they accept and reject agrees with how the values are built."""
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 from decimal import Decimal
 
 import pytest

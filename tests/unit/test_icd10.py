@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from clinic.rules import ERROR, Problem
-from clinic.rules import icd10
+from clinic.rules import ERROR, Problem, icd10
 from clinic.rules.icd10 import check_diagnoses, describe, is_valid, normalize, search
 
 ROOT = Path(__file__).resolve().parents[2]

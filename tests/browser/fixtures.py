@@ -1,4 +1,5 @@
-"""Browser tier: a real server process and a real headless Chromium (Debian's), driven by Playwright."""
+"""Browser fixtures, a pytest plugin (see tests/conftest.py): a real server process and a real headless
+Chromium (Debian's), driven by Playwright."""
 
 from __future__ import annotations
 
