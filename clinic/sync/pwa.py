@@ -34,7 +34,7 @@ def worker_version() -> str:
 
 
 async def service_worker(request: Request) -> Response:
-    shell = [static_url(name) for name in SHELL_FILES] + ["/offline"]
+    shell = [static_url(name) for name in SHELL_FILES]
     body = templates.get_template("pwa/sw.js").render(version=worker_version(), shell=shell,
                                                        static_url=static_url)
     return Response(body, media_type="application/javascript", headers={

@@ -20,7 +20,14 @@ self.addEventListener("message", function (event) { event.waitUntil(onMessage(ev
 self.addEventListener("sync", function (event) { if (event.tag === "outbox") event.waitUntil(replaySoon()); });
 
 function install() {
-  return caches.open(SHELL_CACHE).then(function (cache) { return cache.addAll(SHELL); }).then(function () {
+  return caches.open(SHELL_CACHE).then(function (cache) {
+    // The last-resort offline page is fetched signed out: it must not carry whoever installed the worker.
+    var anonymous = fetch(OFFLINE_PAGE, { credentials: "omit" }).then(function (response) {
+      if (!response.ok) throw new Error("offline page: " + response.status);
+      return cache.put(OFFLINE_PAGE, response);
+    });
+    return Promise.all([cache.addAll(SHELL), anonymous]);
+  }).then(function () {
     // The first worker takes over at once; an update waits until the user chooses to reload.
     if (!self.registration.active) return self.skipWaiting();
   });
@@ -139,18 +146,21 @@ function savedCopy(request, url, fallback) {
   });
 }
 
-// Pages needed offline that this device does not hold yet (a page the user opened is kept already).
+// Pages needed offline that this device does not hold yet (a page the user opened is kept already),
+// each fetched once even when several pages ask at the same time.
+var warming = {};
 function warm(urls) {
-  return caches.open(PAGES_CACHE).then(function (cache) {
-    return Promise.all(urls.map(function (path) {
-      return cache.match(path).then(function (hit) {
+  return Promise.all(urls.map(function (path) {
+    if (!warming[path]) {
+      warming[path] = caches.open(PAGES_CACHE).then(function (cache) { return cache.match(path); }).then(function (hit) {
         if (hit) return;
         return fetch(path, { credentials: "same-origin" }).then(function (response) {
           if (response.ok && !response.redirected) return keep(new Request(path), response);
         });
-      }).catch(function () {});
-    }));
-  });
+      }).catch(function () {}).then(function () { delete warming[path]; });
+    }
+    return warming[path];
+  }));
 }
 
 function formFields(formData) {
