@@ -20,14 +20,7 @@ self.addEventListener("message", function (event) { event.waitUntil(onMessage(ev
 self.addEventListener("sync", function (event) { if (event.tag === "outbox") event.waitUntil(replaySoon()); });
 
 function install() {
-  return caches.open(SHELL_CACHE).then(function (cache) {
-    // The last-resort offline page is fetched signed out: it must not carry whoever installed the worker.
-    var anonymous = fetch(OFFLINE_PAGE, { credentials: "omit" }).then(function (response) {
-      if (!response.ok) throw new Error("offline page: " + response.status);
-      return cache.put(OFFLINE_PAGE, response);
-    });
-    return Promise.all([cache.addAll(SHELL), anonymous]);
-  }).then(function () {
+  return caches.open(SHELL_CACHE).then(function (cache) { return cache.addAll(SHELL); }).then(function () {
     // The first worker takes over at once; an update waits until the user chooses to reload.
     if (!self.registration.active) return self.skipWaiting();
   });
@@ -120,6 +113,17 @@ function networkFirst(request, url) {
   });
 }
 
+// Before the offline pages were fetched (the very first minutes of a device): a plain page, both languages.
+function lastResort() {
+  var css = SHELL.filter(function (url) { return url.indexOf("/static/app.css") === 0; })[0];
+  var html = '<!doctype html><html lang="id"><meta charset="utf-8"><meta name="viewport" content="width=device-width">' +
+    '<link rel="stylesheet" href="' + css + '"><title>Luring</title><main class="container"><h1>Anda sedang luring</h1>' +
+    "<p>Halaman ini belum tersimpan di perangkat ini. Semua yang sudah Anda masukkan tetap tersimpan.</p>" +
+    '<p lang="en">You are offline and this page is not saved on this device yet. Everything you entered is kept.</p>' +
+    '<p><a class="btn btn-primary" href="/patients">Pasien</a></p></main></html>';
+  return new Response(html, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
+}
+
 function markSaved(response) {
   var savedAt = response.headers.get("X-Saved-At") || "";
   return response.text().then(function (html) {
@@ -138,9 +142,9 @@ function savedCopy(request, url, fallback) {
       if (!fallback) return null;
       var shell = /^\/patients\/[0-9a-f-]{36}\/visits\/new$/.test(url.pathname) ? VISIT_FORM_SHELL : OFFLINE_PAGE;
       return cache.match(shell).then(function (page) {
-        return page || caches.match(OFFLINE_PAGE);
+        return page || cache.match(OFFLINE_PAGE);
       }).then(function (page) {
-        return page ? markSaved(page) : new Response("Offline", { status: 503, headers: { "Content-Type": "text/plain" } });
+        return page ? markSaved(page) : lastResort();
       });
     });
   });
