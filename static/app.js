@@ -81,7 +81,10 @@
 
   var reloading = false;
   function onControllerChange() {
-    if (reloading || !window.__updateAccepted) return;
+    // The first worker just took control (right after sign-in): keep the offline pages now, not at the
+    // next page, in case the connection drops before then.
+    if (!window.__updateAccepted) { warmCaches(); return; }
+    if (reloading) return;
     reloading = true;
     location.reload();
   }
@@ -247,7 +250,7 @@
       var head = el("p");
       head.appendChild(waitingBadge(item));
       head.appendChild(document.createTextNode(" " + (T["kind_" + item.kind.replace("-", "_")] || item.kind) + " · " +
-        new Date(item.queuedAt).toLocaleString() + " · " + (item.authorName || "")));
+        new Date(item.queuedAt).toLocaleString(document.documentElement.lang || undefined) + " · " + (item.authorName || "")));
       node.appendChild(head);
       node.appendChild(el("p", {}, item.summary || ""));
       var diagnoses = (item.fields.diagnosis || []).filter(Boolean);
@@ -286,7 +289,7 @@
     items.forEach(function (item) {
       var node = el("li", { "class": "card outbox-item", "data-outbox": item.key, "data-state": item.state });
       node.appendChild(el("strong", {}, (T["kind_" + item.kind.replace("-", "_")] || item.kind) + ": " + (item.summary || "")));
-      node.appendChild(el("p", { "class": "muted" }, new Date(item.queuedAt).toLocaleString() + " · " +
+      node.appendChild(el("p", { "class": "muted" }, new Date(item.queuedAt).toLocaleString(document.documentElement.lang || undefined) + " · " +
         (T.attempts || "attempts") + ": " + item.attempts));
       var error = item.lastError;
       if (error && error.message) node.appendChild(el("p", { "class": item.state === Outbox.ATTENTION ? "error" : "muted" }, error.message));
@@ -308,7 +311,7 @@
     document.getElementById("outbox-attention-empty").hidden = attentionList.children.length > 0;
     ClinicDB.getMeta("lastGoodSync").then(function (when) {
       var node = document.getElementById("last-good-sync");
-      if (node) node.textContent = when ? new Date(when).toLocaleString() : (T.never || "—");
+      if (node) node.textContent = when ? new Date(when).toLocaleString(document.documentElement.lang || undefined) : (T.never || "—");
     });
     showStorage();
   }
@@ -391,7 +394,7 @@
     }
     var savedAt = body.getAttribute("data-saved-at");
     if (savedAt === null) return;
-    var when = savedAt ? new Date(savedAt).toLocaleString() : "";
+    var when = savedAt ? new Date(savedAt).toLocaleString(document.documentElement.lang || undefined) : "";
     var banner = notice("warning", (T.savedCopy || "Saved copy") + (when ? " " + when : ""));
     banner.classList.add("saved-copy");
   }
