@@ -204,3 +204,18 @@ def test_service_worker_update_with_items_waiting_loses_nothing(context, page, l
     for patient_id in ids:
         assert count(live_server, "SELECT COUNT(*) FROM patients WHERE id = ?", (patient_id,)) == 1
     assert old_version  # the page was controlled before the update
+
+
+def test_offline_right_after_the_first_sign_in(context, page, live_server):  # type: ignore[no-untyped-def]
+    # No second page: the worker takes control of the first one and keeps the offline pages at once.
+    from tests.browser.fixtures import login
+    from tests.browser.offline_helpers import wait_for_worker
+
+    login(page, "nurse")
+    wait_for_worker(page)
+    context.set_offline(True)
+    patient_id = register_offline(page, name="Lestari Wahyuni", nik="")
+    expect(page.locator("#offline-record h1")).to_have_text("Lestari Wahyuni")
+    context.set_offline(False)
+    expect_pending(page, 0)
+    assert count(live_server, "SELECT COUNT(*) FROM patients WHERE id = ?", (patient_id,)) == 1
