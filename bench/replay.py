@@ -12,12 +12,8 @@ import asyncio
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +21,7 @@ from typing import Any
 
 from bench.common import Result, chromium_path, record
 from bench.throttle_proxy import SLOW_4G, Profile, ThrottleProxy
+from tests.live_server import LiveServer
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -48,12 +45,6 @@ RUN_TIMEOUT_S = float(os.environ.get("BENCH_RUN_TIMEOUT", "240"))
 
 
 # --- set-up: database, server process, browser ---------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 def pg_url(name: str) -> str:
     return PG_SERVER.rpartition("/")[0] + "/" + name
@@ -112,49 +103,6 @@ class BenchDatabase:
             asyncio.run(admin_sql(f"DROP DATABASE IF EXISTS {self.name} WITH (FORCE)"))
 
 
-class AppServer:
-    """The app in its own uvicorn process (as tests/browser/conftest.py LiveServer)."""
-
-    def __init__(self, database_url: str, workdir: Path) -> None:
-        self.database_url = database_url
-        self.workdir = workdir
-        self.port = free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = workdir / f"server-{self.port}.log"
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> AppServer:
-        env = {**os.environ, "DATABASE_URL": self.database_url, "SECRET_KEY": "bench-secret-key-not-for-use",
-               "PYTHONPATH": str(ROOT)}
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "clinic.main:app", "--host", "127.0.0.1", "--port", str(self.port),
-                 "--log-level", "warning"],
-                cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start:\n" + self.log.read_text()[-3000:])
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-
 @dataclass
 class Setup:
     """One database and one server process, shared by the browser benchmarks."""
@@ -162,12 +110,12 @@ class Setup:
     kind: str = "postgresql"
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="clinic-bench-")))
     db: BenchDatabase | None = None
-    server: AppServer | None = None
+    server: LiveServer | None = None
 
     def __enter__(self) -> Setup:
         try:
             self.db = BenchDatabase(self.kind, self.workdir).create()
-            self.server = AppServer(self.db.url, self.workdir).start()
+            self.server = LiveServer(self.db.url, self.workdir, secret_key="bench-secret-key-not-for-use").start()
         except BaseException:
             self.__exit__()
             raise

@@ -22,15 +22,10 @@ import math
 import os
 import pstats
 import random
-import signal
-import socket
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
@@ -41,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import record
+from tests.live_server import LiveServer
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -156,69 +152,11 @@ async def truncate_app_tables(url: str) -> None:
 # Server processes
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ServerProcess:
-    """The app in its own uvicorn process (as `clinic serve` runs it), its output in a log file."""
+class ServerProcess(LiveServer):
+    """The shared server process (tests/live_server.py), with the benchmark's secret and a log check."""
 
     def __init__(self, database_url: str, workdir: Path, port: int | None = None) -> None:
-        self.database_url = database_url
-        self.workdir = workdir
-        self.port = port or free_port()
-        self.log = workdir / f"server-{self.port}.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 30) -> None:
-        self.launch()
-        self.wait_ready(timeout)
-
-    def launch(self) -> None:
-        env = {**os.environ, "DATABASE_URL": self.database_url, "SECRET_KEY": SECRET_KEY,
-               "PYTHONPATH": str(ROOT), "CLINIC_ENV": "development"}
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "clinic.main:app", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--log-level", "warning", "--no-access-log"],
-                cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            )
-
-    def wait_ready(self, timeout: float = 30) -> None:
-        """Until GET /healthz answers 200 (bounded); a process that never gets there is stopped."""
-        assert self.process is not None, "launch() first"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        output = self.log_text()[-3000:]
-        self.stop()
-        raise RuntimeError(f"server on port {self.port} did not start:\n{output}")
-
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
+        super().__init__(database_url, workdir, port, secret_key=SECRET_KEY)
 
     def log_errors(self) -> list[str]:
         """Lines of the server's output that report an error or an exception."""

@@ -16,6 +16,7 @@ from starlette.templating import Jinja2Templates
 from clinic import i18n
 from clinic.config import ROOT
 from clinic.patients.validation import FIELD_LABELS
+from clinic.rules import icd10
 from clinic.rules.vitals import CONSCIOUSNESS, VITALS
 from clinic.text import N_
 from clinic.visits.validation import ROUTES
@@ -67,15 +68,6 @@ def format_number(value: Any) -> str:
         return ""
     text = format(Decimal(str(value)).normalize(), "f")
     return text.replace(".", ",") if i18n.get_locale() == "id" else text
-
-
-def icd_describe(code: str) -> str:
-    from clinic.rules import icd10
-
-    try:
-        return icd10.describe(code)
-    except ValueError:
-        return ""
 
 
 def _label(choices: Any, value: Any) -> str:
@@ -132,7 +124,7 @@ def make_environment() -> jinja2.Environment:
     env.globals["js_texts"] = js_texts
     env.filters["datetime"] = format_datetime
     env.filters["number"] = format_number
-    env.globals["icd_describe"] = icd_describe
+    env.globals["icd_describe"] = icd10.description
     env.globals["vitals_specs"] = VITALS
     env.globals["consciousness_label"] = lambda value: _label(CONSCIOUSNESS, value)
     env.globals["route_label"] = lambda value: _label(ROUTES, value)

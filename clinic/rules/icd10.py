@@ -66,6 +66,12 @@ def describe(code: str) -> str:
     return entry.description
 
 
+def description(code: str) -> str:
+    """As describe(), but empty for a code that is not valid (to show beside whatever was typed)."""
+    entry = _index().by_code.get(normalize(code))
+    return entry.description if entry is not None else ""
+
+
 def search(text: str, limit: int = 20) -> list[tuple[str, str]]:
     """(code, description) pairs: the exact code, then codes starting with the query in code order,
     then descriptions containing a word that starts with each query word, shortest first."""

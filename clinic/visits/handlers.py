@@ -31,13 +31,6 @@ def visit_id_param(request: Request) -> str:
     return visit_id
 
 
-def describe(code: str) -> str:
-    try:
-        return icd10.describe(code)
-    except ValueError:
-        return ""
-
-
 def form_context(values: dict[str, Any]) -> dict[str, Any]:
     diagnoses = list(values.get("diagnoses") or [])
     while len(diagnoses) < 3:
@@ -46,7 +39,7 @@ def form_context(values: dict[str, Any]) -> dict[str, Any]:
     while len(prescriptions) < 3:
         prescriptions.append(dict(EMPTY_RX))
     return {"diagnosis_inputs": diagnoses, "rx_rows": prescriptions, "vitals": VITALS,
-            "consciousness_choices": CONSCIOUSNESS, "routes": ROUTES, "describe": describe}
+            "consciousness_choices": CONSCIOUSNESS, "routes": ROUTES, "describe": icd10.description}
 
 
 def visit_form_page(request: Request, patient: Any, outcome: Outcome | None, *, mode: str,
@@ -133,7 +126,7 @@ async def correct_visit(request: Request) -> Response:
     patient = await _patient_or_404(request)
     if outcome.kind == CONFLICT:
         return render(request, "visits/conflict.html", {
-            "patient": patient, "visit": outcome.record, "mine": outcome.values, "describe": describe,
+            "patient": patient, "visit": outcome.record, "mine": outcome.values, "describe": icd10.description,
             "fresh": revision_values(outcome.record) | {k: v for k, v in outcome.values.items()
                                                        if k not in ("base_revision", "id")},
             "vitals": VITALS, **form_context(outcome.values),
@@ -148,7 +141,7 @@ async def print_visit(request: Request) -> Response:
                            patient_id=patient["id"], visit_id=visit.id)
     return render(request, "visits/print.html", {
         "patient": patient, "visit": visit, "age_text": age_text, "choice_label": choice_label,
-        "describe": describe, "vitals": VITALS, "routes": dict(ROUTES), "consciousness": dict(CONSCIOUSNESS),
+        "describe": icd10.description, "vitals": VITALS, "routes": dict(ROUTES), "consciousness": dict(CONSCIOUSNESS),
     })
 
 

@@ -3,23 +3,16 @@ Chromium (Debian's), driven by Playwright."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from clinic.migrate import upgrade
-from tests.conftest import PASSWORD, _seed_users
+from tests.conftest import PASSWORD, _seed_users, run_async
+from tests.live_server import LiveServer, free_port  # noqa: F401  (free_port: for other tiers)
 
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -34,68 +27,12 @@ def chromium_path() -> str | None:
     return None
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class LiveServer:
-    """The app in its own uvicorn process, which a test may stop, kill and start again."""
-
-    def __init__(self, database_url: str, workdir: Path, port: int | None = None) -> None:
-        self.database_url = database_url
-        self.workdir = workdir
-        self.port = port or free_port()
-        self.process: subprocess.Popen[bytes] | None = None
-        self.log = workdir / f"server-{self.port}.log"
-        self.env: dict[str, str] = {}
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> None:
-        env = {**os.environ, "DATABASE_URL": self.database_url, "SECRET_KEY": "browser-test-secret",
-               "PYTHONPATH": str(ROOT), **self.env}
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", "clinic.main:app", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--log-level", "warning"],
-                cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            )
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start:\n" + self.log.read_text()[-3000:])
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(sig)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.process = None
-
-    def kill(self) -> None:
-        self.stop(signal.SIGKILL)
-
-
 @pytest.fixture(scope="session")
 def browser_template(tmp_path_factory: pytest.TempPathFactory, password_hash: str) -> Path:
     path = tmp_path_factory.mktemp("browser-template") / "template.db"
     url = f"sqlite:///{path}"
     upgrade(url)
-    # Playwright's sync API keeps an event loop running in this thread: seed from another thread.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(asyncio.run, _seed_users(url, password_hash)).result()
+    run_async(_seed_users(url, password_hash))  # from a thread of its own once Playwright runs
     return path
 
 
@@ -130,10 +67,16 @@ def browser(playwright_instance):  # type: ignore[no-untyped-def]
     browser.close()
 
 
+def new_context(browser, base_url: str):  # type: ignore[no-untyped-def]
+    """A browser context as a tablet in a puskesmas has it: service workers on, Indonesian."""
+    context = browser.new_context(base_url=base_url, service_workers="allow", locale="id-ID")
+    context.set_default_timeout(15_000)
+    return context
+
+
 @pytest.fixture
 def context(live_server, browser):  # type: ignore[no-untyped-def]
-    context = browser.new_context(base_url=live_server.url, service_workers="allow", locale="id-ID")
-    context.set_default_timeout(15_000)
+    context = new_context(browser, live_server.url)
     yield context
     context.close()
 

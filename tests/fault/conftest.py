@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import glob
 import os
 import pwd
@@ -11,14 +10,14 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from clinic.migrate import upgrade
-from tests.browser.fixtures import LiveServer, free_port
-from tests.conftest import _admin_sql, _seed_users
+from tests.browser.fixtures import new_context
+from tests.conftest import _admin_sql, _seed_users, run_async
+from tests.live_server import LiveServer, free_port
 
 
 def postgres_bindir() -> Path | None:
@@ -29,12 +28,6 @@ def postgres_bindir() -> Path | None:
         return Path(found[-1]).parent
     on_path = shutil.which("pg_ctl")
     return Path(on_path).parent if on_path else None
-
-
-def run_in_thread(fn, *args):  # type: ignore[no-untyped-def]
-    """Playwright's sync API keeps an event loop running in the test's thread: async work goes elsewhere."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(fn, *args).result()
 
 
 class PrivatePostgres:
@@ -116,10 +109,10 @@ def private_postgres(password_hash: str) -> Iterator[tuple[PrivatePostgres, str]
     try:
         cluster.init()
         cluster.start()
-        run_in_thread(asyncio.run, _admin_sql(cluster.server_url, "CREATE DATABASE clinic"))
+        run_async(_admin_sql(cluster.server_url, "CREATE DATABASE clinic"))
         url = cluster.url("clinic")
         upgrade(url)
-        run_in_thread(asyncio.run, _seed_users(url, password_hash))
+        run_async(_seed_users(url, password_hash))
         yield cluster, url
     finally:
         cluster.remove()
@@ -136,8 +129,7 @@ def pg_server(private_postgres: tuple[PrivatePostgres, str], tmp_path: Path) -> 
 @pytest.fixture
 def pg_context(browser, pg_server):  # type: ignore[no-untyped-def]
     """As the browser tier's `context`, on the server that runs on the private PostgreSQL."""
-    made = browser.new_context(base_url=pg_server.url, service_workers="allow", locale="id-ID")
-    made.set_default_timeout(15_000)
+    made = new_context(browser, pg_server.url)
     yield made
     made.close()
 

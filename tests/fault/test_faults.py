@@ -24,8 +24,8 @@ import pytest
 
 from tests.browser.fixtures import LiveServer, login
 from tests.browser.offline_helpers import expect_pending, outbox, wait_until
-from tests.conftest import USER_IDS
-from tests.fault.conftest import PrivatePostgres, run_in_thread
+from tests.conftest import USER_IDS, run_async
+from tests.fault.conftest import PrivatePostgres
 
 pytestmark = pytest.mark.browser
 
@@ -128,7 +128,7 @@ class Store:
         if self.url.startswith("sqlite:///"):
             with contextlib.closing(sqlite3.connect(self.url.removeprefix("sqlite:///"), timeout=30)) as conn:
                 return conn.execute(sql).fetchone()[0]
-        return run_in_thread(asyncio.run, self._pg_value(sql))
+        return run_async(self._pg_value(sql))
 
     async def _pg_value(self, sql: str) -> Any:
         import asyncpg
