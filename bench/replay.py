@@ -438,9 +438,10 @@ async def server_profile(setup: Setup, n_visits: int = 50) -> dict[str, float]:
     import asyncpg
     import databases.core as core
 
+    from clinic.accounts.roles import CurrentUser
     from clinic.db import make_database
+    from clinic.routes import ROUTES
     from clinic.sync.handlers import process
-    from clinic.web import CurrentUser
 
     assert setup.db
     # The raw price of one durable commit on this machine's PostgreSQL (a one-row insert, fsync'd WAL).
@@ -506,13 +507,13 @@ async def server_profile(setup: Setup, n_visits: int = 50) -> dict[str, float]:
     items = sync_items(n_visits, NURSE_ID)
     try:
         for item in sync_items(5, NURSE_ID):  # warm up: imports, the ICD-10 index, the connection pool
-            await process(db, user, item, "127.0.0.1")
+            await process(db, user, ROUTES, item, "127.0.0.1")
         for name in originals:
             setattr(core.Database, name, counted(name))
         core.Transaction.start, core.Transaction.commit, core.Transaction.rollback = t_start, t_commit, t_rollback
         began = time.perf_counter()
         for item in items:
-            outcome = await process(db, user, item, "127.0.0.1")
+            outcome = await process(db, user, ROUTES, item, "127.0.0.1")
             if outcome.get("status") != "stored":
                 raise RuntimeError(f"profile: {outcome}")
         total = time.perf_counter() - began

@@ -454,9 +454,9 @@ def _savepoint_per_item(enabled: bool) -> Iterator[None]:
 
     original = handlers.process
 
-    async def process(db: Any, user: Any, item: Any, address: str) -> dict[str, Any]:
+    async def process(db: Any, user: Any, routes: Any, item: Any, address: str) -> dict[str, Any]:
         async with db.transaction():  # nested in the request's transaction: a SAVEPOINT
-            return await original(db, user, item, address)
+            return await original(db, user, routes, item, address)
 
     if enabled:
         handlers.process = process  # type: ignore[assignment]

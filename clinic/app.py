@@ -24,7 +24,7 @@ from clinic.i18n import _
 from clinic.security import SecurityMiddleware
 from clinic.templating import STATIC_DIR, render
 from clinic.text import N_
-from clinic.web import wants_json
+from clinic.web import Page, SessionEnded, wants_json
 
 
 class VersionedStaticFiles(StaticFiles):
@@ -60,6 +60,13 @@ async def http_error(request: Request, exc: Exception) -> Response:
                   status_code=status)
 
 
+async def session_ended(request: Request, exc: Exception) -> Response:
+    return render(request, "accounts/login.html", {
+        "username": "", "next": request.url.path,
+        "errors": {"form": _("Your session has ended. Please sign in again.")},
+    }, status_code=401)
+
+
 async def cross_site_refused(scope: Scope, receive: Receive, send: Send) -> None:
     request = Request(scope, receive)
     response = render(request, "error.html", {
@@ -69,11 +76,18 @@ async def cross_site_refused(scope: Scope, receive: Receive, send: Send) -> None
     await response(scope, receive, send)
 
 
-def check_declared(all_routes: list[BaseRoute]) -> None:
-    """Every route must declare who may use it (clinic.web.page); an undeclared one is a bug."""
+def check_declared(all_routes: list[BaseRoute]) -> dict[str, frozenset[str]]:
+    """Every route must declare who may use it (clinic.web.page); an undeclared one is a bug.
+    Returns the roles of each route by name, for `clinic.web.can`."""
+    access: dict[str, frozenset[str]] = {}
     for route in all_routes:
-        if isinstance(route, Route) and not hasattr(route.endpoint, "__roles__"):
+        if isinstance(route, Route) and not isinstance(route, Page):
             raise RuntimeError(f"route {route.path} declares no roles")
+        if isinstance(route, Page):
+            if route.name in access:
+                raise RuntimeError(f"two routes are named {route.name}")
+            access[route.name] = route.roles
+    return access
 
 
 def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
@@ -91,7 +105,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     all_routes: list[BaseRoute] = [*routes.ROUTES, Mount("/static", VersionedStaticFiles(directory=STATIC_DIR),
                                                           name="static")]
-    check_declared(all_routes)
+    access = check_declared(all_routes)
     codec = SessionCodec(settings.secret_key, int(settings.session_hours * 3600))
     app = Starlette(
         routes=all_routes,
@@ -100,11 +114,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             Middleware(SecurityMiddleware, forbidden=cross_site_refused),
             Middleware(SessionMiddleware, db=db, codec=codec),
         ],
-        exception_handlers={HTTPException: http_error, Exception: http_error},
+        exception_handlers={SessionEnded: session_ended, HTTPException: http_error, Exception: http_error},
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
     )
     app.state.db = db
     app.state.settings = settings
     app.state.sessions = codec
+    app.state.access = access
     return app

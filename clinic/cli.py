@@ -10,8 +10,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from clinic.accounts.roles import ROLES
 from clinic.config import ConfigError, Settings, normalize_database_url
-from clinic.web import ROLES
 
 
 def database_url() -> str:
@@ -74,16 +74,16 @@ def read_password() -> str:
 def cmd_user_add(args: argparse.Namespace) -> int:
     from clinic import i18n
     from clinic.accounts import queries
-    from clinic.accounts.handlers import check_username
     from clinic.accounts.passwords import MIN_LENGTH
+    from clinic.accounts.service import MAX_FULL_NAME, check_username
 
     i18n.set_locale("en")  # the command line speaks English throughout, like its other messages
     username = args.username.strip().lower()
     if problem := check_username(username):
         raise ConfigError(f"Username {username!r}: {problem}")
     full_name = (args.name or "").strip() or username
-    if len(full_name) > 200:
-        raise ConfigError("The full name (--name) can have at most 200 characters.")
+    if len(full_name) > MAX_FULL_NAME:
+        raise ConfigError(f"The full name (--name) can have at most {MAX_FULL_NAME} characters.")
     password = read_password()
     if len(password) < MIN_LENGTH:
         raise ConfigError(f"The password needs at least {MIN_LENGTH} characters.")

@@ -52,7 +52,6 @@ class Settings:
     secret_key: str
     session_hours: float = 12.0  # one working shift
     max_body_bytes: int = 2 * 1024 * 1024
-    production: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -64,5 +63,4 @@ class Settings:
             database_url=normalize_database_url(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)),
             secret_key=load_secret_key(),
             session_hours=hours,
-            production=is_production(),
         )

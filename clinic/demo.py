@@ -20,12 +20,12 @@ from databases import Database
 
 from clinic.accounts import queries as accounts
 from clinic.accounts.passwords import one_time_password
+from clinic.accounts.roles import DOCTOR, NURSE, REGISTRATION, CurrentUser
 from clinic.fields import Fields
-from clinic.outcome import STORED, Outcome
+from clinic.outcome import Kind, Outcome
 from clinic.patients import service as patient_service
 from clinic.rules.nik import make_nik
 from clinic.visits import service as visit_service
-from clinic.web import DOCTOR, NURSE, REGISTRATION, CurrentUser
 
 # Written to the access log where a request would give the client's address.
 ADDRESS = "demo"
@@ -966,7 +966,7 @@ def _plan(rng: random.Random, count: int, today: dt.date) -> list[Person]:
 
 
 def _require_stored(outcome: Outcome, what: str) -> None:
-    if outcome.kind == STORED:
+    if outcome.kind == Kind.STORED:
         return
     details = [f"{name}: {message}" for name, message in outcome.errors.items()]
     details += [f"{name}: {message}" for name, messages in outcome.warnings.items() for message in messages]

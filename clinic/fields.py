@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from starlette.datastructures import FormData
-
 from clinic.i18n import _
 from clinic.rules import ERROR, Problem
 
@@ -16,18 +14,31 @@ MAX_FIELD_CHARS = 20_000  # one field of free text; more is not a clinical note
 class InvalidFields(ValueError):
     """The submission itself is malformed (not a user's typing mistake)."""
 
+    def __init__(self, reason: str, *, nul: bool = False) -> None:
+        super().__init__(reason)
+        self.nul = nul
+
 
 class Fields:
     """Each field name maps to a list of strings; single values are the first of the list."""
 
     def __init__(self, data: Mapping[str, list[str]]) -> None:
+        """Checked fields: InvalidFields for a NUL character or a value longer than MAX_FIELD_CHARS, whether
+        they came from a form or a replayed item."""
         self.data = {key: list(values) for key, values in data.items()}
+        for key, values in self.data.items():
+            for value in values:
+                if "\x00" in value or "\x00" in key:
+                    raise InvalidFields("NUL characters are not allowed", nul=True)
+                if len(value) > MAX_FIELD_CHARS:
+                    raise InvalidFields(f"field {key!r} is too long")
 
     @classmethod
-    def from_form(cls, form: FormData) -> Fields:
+    def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> Fields:
+        """A form's (name, value) pairs, in order; a repeated name makes a list."""
         data: dict[str, list[str]] = {}
-        for key, value in form.multi_items():
-            data.setdefault(key, []).append(str(value))
+        for key, value in pairs:
+            data.setdefault(key, []).append(value)
         return cls(data)
 
     @classmethod
@@ -52,19 +63,16 @@ class Fields:
         values = self.data.get(name)
         return values[0].strip() if values else ""
 
+    def raw(self, name: str) -> str:
+        """The first value as typed, spaces kept (a password)."""
+        values = self.data.get(name)
+        return values[0] if values else ""
+
     def getlist(self, name: str) -> list[str]:
         return [value.strip() for value in self.data.get(name, [])]
 
     def values(self, names: Iterable[str]) -> dict[str, str]:
         return {name: self.get(name) for name in names}
-
-    def check_sizes(self) -> None:
-        for key, values in self.data.items():
-            for value in values:
-                if "\x00" in value or "\x00" in key:
-                    raise InvalidFields("NUL characters are not allowed")
-                if len(value) > MAX_FIELD_CHARS:
-                    raise InvalidFields(f"field {key!r} is too long")
 
 
 def messages(problems: Iterable[Problem]) -> tuple[dict[str, str], dict[str, list[str]]]:

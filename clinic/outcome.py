@@ -3,27 +3,53 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-STORED = "stored"  # written now, or already stored under the same id
-INVALID = "invalid"  # 422: messages at fields, nothing written
-CONFIRM = "confirm"  # warnings (or possible duplicates) the user must accept first; nothing written
-CONFLICT = "conflict"  # 409: based on an older version
-MISSING = "missing"  # 404: the record it refers to does not exist
-FORBIDDEN = "forbidden"  # 403: this user may not do this
+
+class Kind(StrEnum):
+    STORED = "stored"  # written now, or already stored under the same id
+    INVALID = "invalid"  # 422: messages at fields, nothing written
+    CONFIRM = "confirm"  # warnings (or possible duplicates) the user must accept first; nothing written
+    CONFLICT = "conflict"  # 409: based on an older version
+    MISSING = "missing"  # 404: the record it refers to does not exist
+    FORBIDDEN = "forbidden"  # 403: this user may not do this
+
+
+STATUS_CODES = {Kind.STORED: 200, Kind.INVALID: 422, Kind.CONFIRM: 200, Kind.CONFLICT: 409, Kind.MISSING: 404,
+                Kind.FORBIDDEN: 403}
+
+
+class Write(StrEnum):
+    """What one write statement did: the storage layer's answer to the services."""
+
+    STORED = "stored"  # this call wrote it
+    ALREADY = "already"  # the same submission (same id) was stored before
+    CONFLICT = "conflict"  # based on a version that is no longer the latest
+    MISSING = "missing"  # the record it changes is not there
+
+
+@dataclass(frozen=True)
+class Current:
+    """The server's version of a record that an edit conflicts with: its values by field name and the
+    version (patients) or revision number (visits) they are."""
+
+    values: dict[str, Any]
+    version: int
 
 
 @dataclass
 class Outcome:
-    kind: str
+    kind: Kind
+    # The record as stored: a patient row (dict) or a clinic.visits.queries.Visit.
     record: Any = None
     created: bool = False
     errors: dict[str, str] = field(default_factory=dict)
     warnings: dict[str, list[str]] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
-    duplicates: list[Any] = field(default_factory=list)
-    current: Any = None
+    values: dict[str, Any] = field(default_factory=dict)  # what the form shows again
+    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    current: Current | None = None
 
     @property
     def status_code(self) -> int:
-        return {STORED: 200, INVALID: 422, CONFIRM: 200, CONFLICT: 409, MISSING: 404, FORBIDDEN: 403}[self.kind]
+        return STATUS_CODES[self.kind]

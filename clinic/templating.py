@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from decimal import Decimal
@@ -14,13 +15,15 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from clinic import i18n
+from clinic.accounts.roles import may_correct, role_label
 from clinic.config import ROOT
-from clinic.patients.validation import FIELD_LABELS
+from clinic.db import as_date, as_datetime
+from clinic.patients.validation import CHOICES, FIELD_LABELS, label_of
 from clinic.rules import icd10
 from clinic.rules.vitals import CONSCIOUSNESS, VITALS
 from clinic.text import N_
-from clinic.visits.validation import ROUTES
-from clinic.web import role_label
+from clinic.visits.validation import DRUG_ROUTES
+from clinic.web import can
 
 TEMPLATE_DIR = ROOT / "templates"
 STATIC_DIR = ROOT / "static"
@@ -42,8 +45,6 @@ def translated(choices: Any) -> list[tuple[str, str]]:
 
 
 def format_datetime(value: Any) -> str:
-    from clinic.db import as_datetime
-
     moment = as_datetime(value)
     if moment is None:
         return ""
@@ -75,6 +76,25 @@ def _label(choices: Any, value: Any) -> str:
     return i18n.gettext(label) if label else (value or "")
 
 
+def age_text(birth_date: Any, today: dt.date | None = None) -> str:
+    born = as_date(birth_date)
+    if born is None:
+        return ""
+    today = today or dt.date.today()
+    years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    if years >= 2:
+        return i18n._("{n} years", n=years)
+    months = (today.year - born.year) * 12 + today.month - born.month - (today.day < born.day)
+    if months >= 1:
+        return i18n._("{n} months", n=months)
+    return i18n._("{n} days", n=(today - born).days)
+
+
+def choice_label(field: str, value: str | None) -> str:
+    label = label_of(CHOICES[field], value)
+    return i18n.gettext(label) if label else ""
+
+
 def js_texts() -> dict[str, str]:
     """Texts the page script shows, in the page's language."""
     g = i18n.gettext  # noqa: N806 -- the strings below are extracted through the N_ markers
@@ -100,6 +120,7 @@ def js_texts() -> dict[str, str]:
 def _context(request: Request) -> dict[str, Any]:
     return {
         "user": request.scope.get("user"),
+        "can": lambda name: can(request, name),
         "lang": i18n.get_locale(),
         "languages": i18n.LANGUAGE_NAMES,
         "current_path": request.url.path
@@ -127,7 +148,10 @@ def make_environment() -> jinja2.Environment:
     env.globals["icd_describe"] = icd10.description
     env.globals["vitals_specs"] = VITALS
     env.globals["consciousness_label"] = lambda value: _label(CONSCIOUSNESS, value)
-    env.globals["route_label"] = lambda value: _label(ROUTES, value)
+    env.globals["route_label"] = lambda value: _label(DRUG_ROUTES, value)
+    env.globals["age_text"] = age_text
+    env.globals["choice_label"] = choice_label
+    env.globals["may_correct"] = may_correct
     return env
 
 

@@ -1,4 +1,5 @@
-"""Request plumbing shared by every domain: access declarations, forms, errors."""
+"""Request plumbing shared by every domain: the route declaration (who may use it, whether it takes
+records replayed from a device), the access guard, forms, and small request helpers."""
 
 from __future__ import annotations
 
@@ -7,48 +8,56 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from starlette.datastructures import FormData
+from databases import Database
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Match, Route
 
+from clinic.accounts.roles import CurrentUser
+from clinic.fields import Fields, InvalidFields
 from clinic.i18n import _
+from clinic.outcome import Outcome
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-
-ADMIN = "admin"
-DOCTOR = "doctor"
-NURSE = "nurse"
-REGISTRATION = "registration"
-ROLES = (ADMIN, DOCTOR, NURSE, REGISTRATION)
-PUBLIC: frozenset[str] = frozenset({"*"})
-SIGNED_IN = frozenset(ROLES)
-CLINICAL = frozenset({DOCTOR, NURSE})
-RECORDS = frozenset({ADMIN, DOCTOR, NURSE, REGISTRATION})
-REGISTRY_WRITE = frozenset({DOCTOR, NURSE, REGISTRATION})
-ADMINS = frozenset({ADMIN})
+# Stores one submission replayed by /sync: (db, user, the target's path parameters, fields, client address).
+Replay = Callable[[Database, CurrentUser, dict[str, str], Fields, str], Awaitable[Outcome]]
 
 # Paths a user who must change the one-time password may still use.
 PASSWORD_CHANGE_PATHS = {"/account/password", "/logout", "/lang"}
 
 
+class RecordIdConvertor(Convertor[str]):
+    """`{name:id}` in a path: a record id (UUID) made on a device, in its canonical lowercase form."""
+
+    regex = "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+    def convert(self, value: str) -> str:
+        return value.lower()
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("id", RecordIdConvertor())
+
+
 @dataclass(frozen=True)
-class CurrentUser:
-    id: str
-    username: str
-    full_name: str
-    role: str
-    must_change_password: bool
+class Offline:
+    """A route whose submissions a device may keep while offline and replay through /sync.
+    `kind` names the record in the device's outbox; `replay` stores one replayed submission."""
+
+    kind: str
+    replay: Replay
 
 
-def role_label(role: str) -> str:
-    return {
-        ADMIN: _("Administrator"),
-        DOCTOR: _("Doctor"),
-        NURSE: _("Nurse"),
-        REGISTRATION: _("Registration"),
-    }.get(role, role)
+class SessionEnded(HTTPException):
+    """A form sent after the session ended: answered 401 with the sign-in form (not a redirect), so the
+    service worker keeps the submission on the device."""
+
+    def __init__(self) -> None:
+        super().__init__(401)
 
 
 def current_user(request: Request) -> CurrentUser:
@@ -61,24 +70,20 @@ def wants_json(request: Request) -> bool:
     return request.url.path == "/sync" or "application/json" in request.headers.get("accept", "")
 
 
-def guard(endpoint: Endpoint, roles: Iterable[str]) -> Endpoint:
-    allowed = frozenset(roles)
+def allows(roles: frozenset[str], user: CurrentUser | None) -> bool:
+    return "*" in roles or (user is not None and user.role in roles)
 
+
+def guard(endpoint: Endpoint, roles: frozenset[str]) -> Endpoint:
     async def guarded(request: Request) -> Response:
-        if "*" in allowed:
+        if "*" in roles:
             return await endpoint(request)
         user: CurrentUser | None = request.scope.get("user")
         if user is None:
             if wants_json(request):
                 return JSONResponse({"error": "not_signed_in", "message": _("Please sign in again.")}, 401)
             if request.method != "GET":
-                # A form sent after the session ended: 401 (not a redirect), so the service worker keeps it.
-                from clinic.templating import render
-
-                return render(request, "accounts/login.html", {
-                    "username": "", "next": request.url.path,
-                    "errors": {"form": _("Your session has ended. Please sign in again.")},
-                }, status_code=401)
+                raise SessionEnded
             target = "/login?next=" + quote(request.url.path + ("?" + request.url.query if request.url.query else ""))
             response = RedirectResponse(target, status_code=303)
             if request.headers.get("hx-request"):
@@ -88,38 +93,69 @@ def guard(endpoint: Endpoint, roles: Iterable[str]) -> Endpoint:
             if wants_json(request):
                 return JSONResponse({"error": "password_change", "message": _("Change your password first.")}, 403)
             return RedirectResponse("/account/password", status_code=303)
-        if user.role not in allowed:
+        if user.role not in roles:
             raise HTTPException(403)
         return await endpoint(request)
 
-    guarded.__roles__ = allowed  # type: ignore[attr-defined]
     guarded.__name__ = endpoint.__name__
     guarded.__doc__ = endpoint.__doc__
     return guarded
 
 
-def page(path: str, endpoint: Endpoint, *, roles: Iterable[str], methods: Iterable[str] = ("GET",),
-         name: str | None = None) -> Route:
-    """A route with its access declared; `create_app` refuses any route without one."""
-    return Route(path, guard(endpoint, roles), methods=list(methods), name=name or endpoint.__name__)
+class Page(Route):
+    """A route with its access declared: the one place that says which roles may use it, read by the
+    guard, by templates (`can`) and by /sync. `create_app` refuses any other kind of route."""
+
+    def __init__(self, path: str, endpoint: Endpoint, *, roles: Iterable[str], methods: Iterable[str] = ("GET",),
+                 name: str | None = None, offline: Offline | None = None) -> None:
+        self.roles = frozenset(roles)
+        self.offline = offline
+        super().__init__(path, guard(endpoint, self.roles), methods=list(methods), name=name or endpoint.__name__)
+
+
+page = Page
+
+
+def record_targets(routes: Iterable[BaseRoute]) -> list[Page]:
+    """The routes that accept records replayed from a device, in the route table's order."""
+    return [route for route in routes if isinstance(route, Page) and route.offline is not None]
+
+
+def resolve_target(routes: Iterable[BaseRoute], path: str, method: str) -> tuple[Page, dict[str, Any]] | None:
+    """The record target a replayed item names, matched by the app's own router, with its path parameters."""
+    scope = {"type": "http", "path": path, "root_path": "", "method": method}
+    for route in record_targets(routes):
+        match, child = route.matches(scope)
+        if match == Match.FULL:
+            return route, dict(child["path_params"])
+    return None
+
+
+def can(request: Request, name: str) -> bool:
+    """Whether the signed-in user may use the route called `name`, as the route table declares."""
+    roles: dict[str, frozenset[str]] = request.app.state.access
+    return allows(roles[name], request.scope.get("user"))
 
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-async def read_form(request: Request) -> FormData:
-    """The posted form, or 400 when the body is not a well-formed form."""
+async def read_fields(request: Request) -> Fields:
+    """The posted form's fields, or 400 when the body is not a well-formed form (the same checks as a
+    replayed item's fields: no files, no NUL characters, no field longer than a clinical note)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in FORM_TYPES:
         raise HTTPException(400, _("The request body is not a form."))
     form = await request.form()
-    for key, value in form.multi_items():
-        if not isinstance(value, str):
-            await form.close()  # removes the uploaded temporary files
-            raise HTTPException(400, _("Files are not accepted here."))
-        if "\x00" in key or "\x00" in value:
-            raise HTTPException(400, _("The form contains characters that are not allowed."))
-    return form
+    pairs = list(form.multi_items())
+    if any(not isinstance(value, str) for _name, value in pairs):
+        await form.close()  # removes the uploaded temporary files
+        raise HTTPException(400, _("Files are not accepted here."))
+    try:
+        return Fields.from_pairs(pairs)  # type: ignore[arg-type]
+    except InvalidFields as exc:
+        raise HTTPException(400, _("The form contains characters that are not allowed.")
+                            if exc.nul else _("A field of the form is too long.")) from exc
 
 
 def client_address(request: Request) -> str:
@@ -130,14 +166,5 @@ def is_htmx(request: Request) -> bool:
     return request.headers.get("hx-request") == "true"
 
 
-def form_values(form: FormData, names: Iterable[str]) -> dict[str, str]:
-    return {name: (form.get(name) or "").strip() for name in names}  # type: ignore[union-attr]
-
-
 def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
-
-
-def text_or_none(value: Any) -> str | None:
-    value = (value or "").strip() if isinstance(value, str) else value
-    return value or None

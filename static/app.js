@@ -161,9 +161,7 @@
   function warmCaches() {
     var controller = navigator.serviceWorker.controller;
     if (!controller || !userId || body.hasAttribute("data-saved-at")) return;
-    var urls = ["/patients", "/sync/status", "/offline"];
-    if (body.getAttribute("data-role") !== "admin") urls.push("/patients/new");
-    if (body.getAttribute("data-role") === "doctor" || body.getAttribute("data-role") === "nurse") urls.push("/offline/visit-form");
+    var urls = JSON.parse(body.getAttribute("data-offline-pages") || "[]");
     controller.postMessage({ type: "warm", urls: urls });
   }
 

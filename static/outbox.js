@@ -29,17 +29,24 @@
     return first(fields.revision_id) || first(fields.id) || null;
   }
 
-  function kindOf(target) {
-    if (/^\/patients$/.test(target)) return "patient";
-    if (/^\/patients\/[^/]+$/.test(target)) return "patient-edit";
-    if (/^\/patients\/[^/]+\/visits$/.test(target)) return "visit";
-    if (/^\/patients\/[^/]+\/visits\/[^/]+\/revisions$/.test(target)) return "correction";
+  // The record target a URL names, from the list generated from the server's route table (targets.js).
+  function targetOf(path) {
+    var targets = scope.RECORD_TARGETS || [];
+    for (var i = 0; i < targets.length; i++) {
+      var match = new RegExp(targets[i].pattern).exec(path);
+      if (match) return { kind: targets[i].kind, params: match.groups || {} };
+    }
     return null;
   }
 
+  function kindOf(target) {
+    var found = targetOf(target);
+    return found ? found.kind : null;
+  }
+
   function patientOf(target, fields) {
-    var match = /^\/patients\/([^/]+)/.exec(target);
-    return match ? match[1] : first(fields.id);
+    var found = targetOf(target);
+    return (found && found.params.patient_id) || first(fields.id);
   }
 
   function summaryOf(kind, fields) {

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clinic import i18n
 from clinic.accounts.queries import get_user
-from clinic.web import CurrentUser
+from clinic.accounts.roles import CurrentUser
 
 COOKIE = "clinic_session"
 

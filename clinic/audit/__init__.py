@@ -7,9 +7,9 @@ from typing import Any
 
 from databases import Database
 
+from clinic.accounts.roles import CurrentUser
 from clinic.db import execute, utcnow
 from clinic.text import N_
-from clinic.web import CurrentUser
 
 ACTIONS = {
     "view": N_("Viewed the record"),

@@ -11,48 +11,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from clinic import audit
-from clinic.db import as_date, new_id, parse_uuid
-from clinic.fields import Fields
-from clinic.outcome import CONFIRM, CONFLICT, INVALID, MISSING, STORED, Outcome
+from clinic.accounts.roles import ADMINS, CLINICAL_READERS
+from clinic.db import new_id
+from clinic.outcome import Kind, Outcome
 from clinic.patients import queries, service
-from clinic.patients.validation import CHOICES, EDUCATION, MARITAL, PATIENT_FIELDS, RELIGIONS, SEXES, label_of
+from clinic.patients.validation import EDUCATION, MARITAL, PATIENT_FIELDS, RELIGIONS, SEXES
 from clinic.templating import render
 from clinic.visits.queries import timeline
-from clinic.web import ADMIN, CLINICAL, client_address, current_user, is_htmx, read_form, redirect
-
-
-def age_text(birth_date: Any, today: dt.date | None = None) -> str:
-    from clinic.i18n import _
-
-    born = as_date(birth_date)
-    if born is None:
-        return ""
-    today = today or dt.date.today()
-    years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-    if years >= 2:
-        return _("{n} years", n=years)
-    months = (today.year - born.year) * 12 + today.month - born.month - (today.day < born.day)
-    if months >= 1:
-        return _("{n} months", n=months)
-    return _("{n} days", n=(today - born).days)
+from clinic.web import client_address, current_user, is_htmx, read_fields, redirect
 
 
 def choice_options() -> dict[str, Any]:
     return {"sexes": SEXES, "religions": RELIGIONS, "educations": EDUCATION, "maritals": MARITAL}
-
-
-def choice_label(field: str, value: str | None) -> str:
-    from clinic.i18n import _
-
-    label = label_of(CHOICES[field], value)
-    return _(label) if label else ""
-
-
-def patient_id_param(request: Request) -> str:
-    patient_id = parse_uuid(request.path_params["patient_id"])
-    if patient_id is None:
-        raise HTTPException(404)
-    return patient_id
 
 
 async def patient_list(request: Request) -> Response:
@@ -62,7 +32,7 @@ async def patient_list(request: Request) -> Response:
     except ValueError:
         page = 1
     rows, more = await queries.search(request.app.state.db, q, page)
-    context = {"q": q, "patients": rows, "page": page, "more": more, "age_text": age_text}
+    context = {"q": q, "patients": rows, "page": page, "more": more}
     if is_htmx(request) and request.headers.get("hx-target", "").endswith("results"):
         response = render(request, "patients/_results.html", context)
     else:
@@ -83,10 +53,10 @@ def form_page(request: Request, outcome: Outcome | None, *, mode: str, patient: 
         "mode": mode, "values": values, "patient": patient,
         "errors": outcome.errors if outcome else {}, "warnings": outcome.warnings if outcome else {},
         "duplicates": outcome.duplicates if outcome else [],
-        "confirm": outcome is not None and outcome.kind == CONFIRM, "age_text": age_text,
+        "confirm": outcome is not None and outcome.kind == Kind.CONFIRM,
         **choice_options(),
     }
-    status = outcome.status_code if outcome and outcome.kind in (INVALID,) else 200
+    status = outcome.status_code if outcome and outcome.kind == Kind.INVALID else 200
     return render(request, "patients/form.html", context, status_code=status)
 
 
@@ -95,14 +65,11 @@ async def new_patient_form(request: Request) -> Response:
 
 
 async def create_patient(request: Request) -> Response:
-    form = await read_form(request)
-    fields = Fields.from_form(form)
+    fields = await read_fields(request)
     outcome = await service.register(request.app.state.db, current_user(request), fields, client_address(request),
                                      accept_warnings=fields.get("accept_warnings") == "yes")
-    if outcome.kind == STORED:
+    if outcome.kind == Kind.STORED:
         return redirect(f"/patients/{outcome.record['id']}")
-    if outcome.kind == INVALID and "id" not in outcome.values:
-        outcome.values["id"] = fields.get("id")
     outcome.values.setdefault("id", fields.get("id"))
     return form_page(request, outcome, mode="new")
 
@@ -110,20 +77,20 @@ async def create_patient(request: Request) -> Response:
 async def show_patient(request: Request) -> Response:
     db = request.app.state.db
     user = current_user(request)
-    patient_id = patient_id_param(request)
+    patient_id = request.path_params["patient_id"]
     patient = await queries.get_patient(db, patient_id)
     if patient is None:
         raise HTTPException(404)
     await audit.log_access(db, user, "view", client_address(request), patient_id=patient_id)
-    clinical = user.role in CLINICAL or user.role == ADMIN
+    clinical = user.role in CLINICAL_READERS
     visits = await timeline(db, patient_id)
     revisions = await queries.revisions(db, patient_id)
     accesses: list[Any] = []
-    if user.role == ADMIN:
+    if user.role in ADMINS:  # who read the record: for the administrator's audits
         accesses, _ = await audit.entries(db, patient_id=patient_id, page_size=20)
     return render(request, "patients/show.html", {
-        "patient": patient, "visits": visits, "clinical": clinical, "age_text": age_text,
-        "choice_label": choice_label, "revisions": [_revision_view(r) for r in revisions],
+        "patient": patient, "visits": visits, "clinical": clinical,
+        "revisions": [_revision_view(r) for r in revisions],
         "accesses": accesses, "actions": audit.ACTIONS,
     })
 
@@ -134,32 +101,32 @@ def _revision_view(row: Any) -> dict[str, Any]:
 
 
 async def edit_patient_form(request: Request) -> Response:
-    patient = await queries.get_patient(request.app.state.db, patient_id_param(request))
+    patient = await queries.get_patient(request.app.state.db, request.path_params["patient_id"])
     if patient is None:
         raise HTTPException(404)
     values = {key: patient[key] for key in PATIENT_FIELDS}
     values.update(version=patient["version"], revision_id=new_id())
-    return form_page(request, Outcome(STORED, values=values), mode="edit", patient=patient)
+    return form_page(request, Outcome(Kind.STORED, values=values), mode="edit", patient=patient)
 
 
 async def update_patient(request: Request) -> Response:
     db = request.app.state.db
-    patient_id = patient_id_param(request)
-    form = await read_form(request)
-    fields = Fields.from_form(form)
+    patient_id = request.path_params["patient_id"]
+    fields = await read_fields(request)
     outcome = await service.edit(db, current_user(request), patient_id, fields, client_address(request),
                                  accept_warnings=fields.get("accept_warnings") == "yes")
-    if outcome.kind == MISSING:
+    if outcome.kind == Kind.MISSING:
         raise HTTPException(404)
-    if outcome.kind == STORED:
+    if outcome.kind == Kind.STORED:
         return redirect(f"/patients/{patient_id}")
-    if outcome.kind == CONFLICT:
+    if outcome.kind == Kind.CONFLICT:
         return conflict_page(request, outcome)
-    return form_page(request, outcome, mode="edit", patient=outcome.current)
+    return form_page(request, outcome, mode="edit", patient=outcome.record)
 
 
 def conflict_page(request: Request, outcome: Outcome) -> Response:
-    current = outcome.current
+    assert outcome.current is not None
+    current = outcome.current.values
     mine = outcome.values
     rows = []
     for key in PATIENT_FIELDS:

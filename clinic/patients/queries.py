@@ -10,6 +10,7 @@ from typing import Any
 from databases import Database
 
 from clinic.db import as_date, execute, fetch_row, fetch_value, is_sqlite, new_id, utcnow, write_transaction
+from clinic.outcome import Write
 from clinic.patients.validation import PATIENT_FIELDS
 
 COLUMNS = ("id, record_number, name, sex, birth_date, nik, bpjs_number, phone, address, religion, occupation, "
@@ -86,7 +87,7 @@ async def _add_revision(db: Database, revision_id: str, row: Any, user_id: str) 
 
 @dataclass(frozen=True)
 class EditResult:
-    status: str  # "stored", "already", "conflict" or "missing"
+    status: Write
     patient: Any
 
 
@@ -99,7 +100,7 @@ async def update_patient(db: Database, patient_id: str, base_version: int, revis
     """Apply an edit made on `base_version`. An edit already stored (same revision id) is answered as
     stored; an edit based on an older version is a conflict, never a silent overwrite."""
     if await revision_exists(db, revision_id):
-        return EditResult("already", await get_patient(db, patient_id))
+        return EditResult(Write.ALREADY, await get_patient(db, patient_id))
     async with write_transaction(db):
         assignments = ", ".join(f"{key} = :{key}" for key in PATIENT_FIELDS)
         params = {key: clean[key] for key in PATIENT_FIELDS}
@@ -116,12 +117,12 @@ async def update_patient(db: Database, patient_id: str, base_version: int, revis
                 await on_write()
     current = await get_patient(db, patient_id)
     if updated is not None:
-        return EditResult("stored", current)
+        return EditResult(Write.STORED, current)
     if current is None:
-        return EditResult("missing", None)
+        return EditResult(Write.MISSING, None)
     if await revision_exists(db, revision_id):  # the same edit won a race against this copy of itself
-        return EditResult("already", current)
-    return EditResult("conflict", current)
+        return EditResult(Write.ALREADY, current)
+    return EditResult(Write.CONFLICT, current)
 
 
 async def revisions(db: Database, patient_id: str) -> list[Any]:

@@ -7,14 +7,14 @@ from typing import Any
 from databases import Database
 
 from clinic import audit
-from clinic.db import new_id, parse_uuid
+from clinic.accounts.roles import CurrentUser
+from clinic.db import as_dict, new_id, parse_uuid
 from clinic.fields import Fields, messages
-from clinic.outcome import CONFIRM, CONFLICT, INVALID, MISSING, STORED, Outcome
+from clinic.outcome import Current, Kind, Outcome, Write
 from clinic.patients import queries
 from clinic.patients.validation import PATIENT_FIELDS, validate_patient
 from clinic.rules import Problem
 from clinic.text import N_
-from clinic.web import CurrentUser
 
 
 def typed_values(fields: Fields, clean: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +38,7 @@ async def register(db: Database, user: CurrentUser, fields: Fields, address: str
     if patient_id:
         existing = await queries.get_patient(db, patient_id)
         if existing is not None:  # a retry of a stored submission: the stored record, as the first time
-            return Outcome(STORED, record=existing, created=False)
+            return Outcome(Kind.STORED, record=existing, created=False)
     clean, problems = validate_patient(fields)
     if raw_id and patient_id is None:
         problems.insert(0, _id_problem("id"))
@@ -47,13 +47,13 @@ async def register(db: Database, user: CurrentUser, fields: Fields, address: str
         values = typed_values(fields, clean)
         if raw_id and patient_id is None:
             values["id"] = new_id()  # the form comes back with a usable id, so its next submission is stored
-        return Outcome(INVALID, errors=errors, warnings=warnings, values=values)
+        return Outcome(Kind.INVALID, errors=errors, warnings=warnings, values=values)
     duplicates = await queries.possible_duplicates(db, clean) if possible_duplicates else []
     if patient_id and any(row["id"] == patient_id for row in duplicates):
         # The same submission, sent twice at once, was stored by the other copy meanwhile.
-        return Outcome(STORED, record=await queries.get_patient(db, patient_id), created=False)
+        return Outcome(Kind.STORED, record=await queries.get_patient(db, patient_id), created=False)
     if (warnings or duplicates) and not accept_warnings:
-        return Outcome(CONFIRM, warnings=warnings, values=clean, duplicates=duplicates)
+        return Outcome(Kind.CONFIRM, warnings=warnings, values=clean, duplicates=duplicates)
 
     new_patient_id = patient_id or new_id()
 
@@ -61,14 +61,14 @@ async def register(db: Database, user: CurrentUser, fields: Fields, address: str
         await audit.log_access(db, user, "register", address, patient_id=new_patient_id)
 
     row, created = await queries.create_patient(db, new_patient_id, clean, user.id, on_write=log)
-    return Outcome(STORED, record=row, created=created, warnings=warnings)
+    return Outcome(Kind.STORED, record=row, created=created, warnings=warnings)
 
 
 async def edit(db: Database, user: CurrentUser, patient_id: str, fields: Fields, address: str, *,
                accept_warnings: bool) -> Outcome:
     current = await queries.get_patient(db, patient_id)
     if current is None:
-        return Outcome(MISSING)
+        return Outcome(Kind.MISSING)
     problems: list[Problem] = []
     raw_revision = fields.get("revision_id")
     revision_id = parse_uuid(raw_revision)
@@ -80,27 +80,32 @@ async def edit(db: Database, user: CurrentUser, patient_id: str, fields: Fields,
         base_version = 0
         problems.append(Problem("version", N_("The form does not say which version it was based on.")))
     if revision_id and await queries.revision_exists(db, revision_id):
-        return Outcome(STORED, record=current, created=False)
+        return Outcome(Kind.STORED, record=current, created=False)
     clean, found = validate_patient(fields)
     errors, warnings = messages(problems + found)
     values: dict[str, Any] = {**clean, "version": base_version, "revision_id": revision_id or new_id()}
     if errors:
         values.update(typed_values(fields, clean))
-        return Outcome(INVALID, errors=errors, warnings=warnings, values=values, current=current)
+        return Outcome(Kind.INVALID, errors=errors, warnings=warnings, values=values, record=current)
     if base_version != current["version"]:
-        return Outcome(CONFLICT, values=values, current=current)
+        return _conflict(values, current)
     nik_changed = clean.get("nik") != current["nik"]
     duplicates = await queries.possible_duplicates(db, clean, exclude_id=patient_id) if nik_changed else []
     if (warnings or duplicates) and not accept_warnings:
-        return Outcome(CONFIRM, warnings=warnings, values=values, duplicates=duplicates, current=current)
+        return Outcome(Kind.CONFIRM, warnings=warnings, values=values, duplicates=duplicates, record=current)
     assert revision_id is not None
 
     async def log() -> None:
         await audit.log_access(db, user, "edit", address, patient_id=patient_id)
 
     result = await queries.update_patient(db, patient_id, base_version, revision_id, clean, user.id, on_write=log)
-    if result.status == "conflict":
-        return Outcome(CONFLICT, values=values, current=result.patient)
-    if result.status == "missing":
-        return Outcome(MISSING)
-    return Outcome(STORED, record=result.patient, created=result.status == "stored", warnings=warnings)
+    if result.status == Write.CONFLICT:
+        return _conflict(values, result.patient)
+    if result.status == Write.MISSING:
+        return Outcome(Kind.MISSING)
+    return Outcome(Kind.STORED, record=result.patient, created=result.status == Write.STORED, warnings=warnings)
+
+
+def _conflict(values: dict[str, Any], current: Any) -> Outcome:
+    row = as_dict(current)
+    return Outcome(Kind.CONFLICT, values=values, record=row, current=Current(row, int(row["version"])))

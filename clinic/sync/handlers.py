@@ -11,70 +11,47 @@ import logging
 import math
 import re
 import zlib
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Sequence
+from enum import StrEnum
 from typing import Any
 
 from databases import Database
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
 
-from clinic.db import as_dict
+from clinic.accounts.roles import CurrentUser
 from clinic.fields import Fields, InvalidFields
 from clinic.i18n import _
-from clinic.outcome import CONFIRM, CONFLICT, FORBIDDEN, INVALID, MISSING, STORED, Outcome
-from clinic.patients import service as patients
-from clinic.visits import service as visits
-from clinic.web import ADMIN, CLINICAL, REGISTRY_WRITE, CurrentUser, client_address, current_user
+from clinic.outcome import Kind, Outcome
+from clinic.web import client_address, current_user, resolve_target
 
 log = logging.getLogger("clinic.sync")
 MAX_ITEMS = 200
-UUID = r"[0-9a-fA-F-]{36}"
 MAX_DEPTH = 32  # a batch nests 4 deep ({"items": [{"fields": {"diagnosis": [...]}}]})
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # from an escape like "\\ud800": not Unicode text
 
-Handler = Callable[[Database, CurrentUser, dict[str, str], Fields, str], Awaitable[Outcome]]
+
+class Status(StrEnum):
+    """What became of one replayed item, as the device reads it."""
+
+    STORED = "stored"
+    ALREADY = "already"
+    INVALID = "invalid"
+    CONFLICT = "conflict"
+    MISSING = "missing"
+    FORBIDDEN = "forbidden"
+    REJECTED = "rejected"  # the item itself is malformed: unknown target, fields that are not text
+    WRONG_AUTHOR = "wrong_author"
+    ERROR = "error"  # the server failed; the device tries again later
 
 
-@dataclass(frozen=True)
-class Target:
-    kind: str
-    pattern: re.Pattern[str]
-    roles: frozenset[str]
-    handle: Handler
-
-
-async def _register(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str) -> Outcome:
-    # Offline, nobody could be asked to confirm a warning: the record is kept, the warnings returned.
-    return await patients.register(db, user, fields, address, accept_warnings=True, possible_duplicates=False)
-
-
-async def _edit(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str) -> Outcome:
-    return await patients.edit(db, user, params["patient_id"].lower(), fields, address, accept_warnings=True)
-
-
-async def _visit(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str) -> Outcome:
-    return await visits.record(db, user, params["patient_id"].lower(), fields, address)
-
-
-async def _correct(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str) -> Outcome:
-    return await visits.correct(db, user, params["patient_id"].lower(), params["visit_id"].lower(), fields, address)
-
-
-TARGETS = (
-    Target("register", re.compile(r"^/patients$"), REGISTRY_WRITE, _register),
-    Target("edit", re.compile(rf"^/patients/(?P<patient_id>{UUID})$"), REGISTRY_WRITE, _edit),
-    Target("visit", re.compile(rf"^/patients/(?P<patient_id>{UUID})/visits$"), CLINICAL, _visit),
-    Target("correct", re.compile(rf"^/patients/(?P<patient_id>{UUID})/visits/(?P<visit_id>{UUID})/revisions$"),
-           CLINICAL | {ADMIN}, _correct),
-)
-
-
-def location(kind: str, params: dict[str, str], outcome: Outcome) -> str | None:
-    if kind == "register" and outcome.record is not None:
-        return f"/patients/{outcome.record['id']}"
+def location(params: dict[str, Any], outcome: Outcome) -> str | None:
+    """The patient page the stored item belongs to."""
     if "patient_id" in params:
-        return f"/patients/{params['patient_id'].lower()}"
+        return f"/patients/{params['patient_id']}"
+    if outcome.record is not None:  # a registration: the new patient's own page
+        return f"/patients/{outcome.record['id']}"
     return None
 
 
@@ -141,58 +118,53 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-async def process(db: Database, user: CurrentUser, item: Any, address: str) -> dict[str, Any]:
+async def process(db: Database, user: CurrentUser, routes: Sequence[BaseRoute], item: Any,
+                  address: str) -> dict[str, Any]:
     if not isinstance(item, dict):
-        return {"status": "rejected", "code": 400, "message": _("Each item must be an object.")}
+        return {"status": Status.REJECTED, "code": 400, "message": _("Each item must be an object.")}
     key = plain(item.get("key"))
     result: dict[str, Any] = {"key": key}
     if item.get("author") not in (None, user.id):
         # Shared tablets: an item is only ever stored under its own author's session.
-        return result | {"status": "wrong_author", "code": 403,
+        return result | {"status": Status.WRONG_AUTHOR, "code": 403,
                          "message": _("This item belongs to another user; it waits for them to sign in.")}
     target = item.get("target")
     method = str(item.get("method") or "POST").upper()
-    match = None
-    chosen = None
-    if isinstance(target, str) and method == "POST":
-        for candidate in TARGETS:
-            match = candidate.pattern.match(target)
-            if match:
-                chosen = candidate
-                break
-    if chosen is None or match is None:
-        return result | {"status": "rejected", "code": 400,
+    found = resolve_target(routes, target, method) if isinstance(target, str) else None
+    if found is None:
+        return result | {"status": Status.REJECTED, "code": 400,
                          "message": _("Unknown target: {target}", target=str(target)[:200])}
-    if user.role not in chosen.roles:
-        return result | {"status": "forbidden", "code": 403, "message": _("Your role may not do this.")}
+    route, params = found
+    if user.role not in route.roles:
+        return result | {"status": Status.FORBIDDEN, "code": 403, "message": _("Your role may not do this.")}
     try:
         fields = Fields.from_json(item.get("fields"))
-        fields.check_sizes()
     except InvalidFields as exc:
-        return result | {"status": "rejected", "code": 400, "message": _("The fields are malformed: {reason}",
-                                                                         reason=str(exc))}
-    params = match.groupdict()
-    outcome = await chosen.handle(db, user, params, fields, address)
-    return result | describe(chosen.kind, params, outcome)
+        return result | {"status": Status.REJECTED, "code": 400,
+                         "message": _("The fields are malformed: {reason}", reason=str(exc))}
+    assert route.offline is not None
+    outcome = await route.offline.replay(db, user, params, fields, address)
+    return result | answer(params, outcome)
 
 
-def describe(kind: str, params: dict[str, str], outcome: Outcome) -> dict[str, Any]:
-    answer: dict[str, Any] = {"code": outcome.status_code, "location": location(kind, params, outcome)}
-    if outcome.kind == STORED:
-        return answer | {"status": "stored" if outcome.created else "already", "warnings": outcome.warnings}
-    if outcome.kind in (INVALID, CONFIRM):
-        return answer | {"status": "invalid", "code": 422, "errors": outcome.errors, "warnings": outcome.warnings,
-                         "message": _("Please correct the marked fields. Nothing has been saved yet.")}
-    if outcome.kind == CONFLICT:
-        current = outcome.current
-        values = current.content if hasattr(current, "content") else as_dict(current)  # a visit's or a patient's
-        shown = {k: plain(v) for k, v in values.items()}
-        return answer | {"status": "conflict", "current": shown,
-                         "message": _("Someone else changed this record first. Compare both and send yours again.")}
-    if outcome.kind == MISSING:
-        return answer | {"status": "missing", "message": _("The record this refers to is not on the server.")}
-    if outcome.kind == FORBIDDEN:
-        return answer | {"status": "forbidden", "message": _("Only the author or an administrator may correct this.")}
+def answer(params: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
+    """The device's view of an outcome: its status, HTTP-like code, and what it needs to show."""
+    reply: dict[str, Any] = {"code": outcome.status_code, "location": location(params, outcome)}
+    if outcome.kind == Kind.STORED:
+        return reply | {"status": Status.STORED if outcome.created else Status.ALREADY, "warnings": outcome.warnings}
+    if outcome.kind in (Kind.INVALID, Kind.CONFIRM):
+        return reply | {"status": Status.INVALID, "code": 422, "errors": outcome.errors, "warnings": outcome.warnings,
+                        "message": _("Please correct the marked fields. Nothing has been saved yet.")}
+    if outcome.kind == Kind.CONFLICT:
+        assert outcome.current is not None
+        shown = {name: plain(value) for name, value in outcome.current.values.items()}
+        return reply | {"status": Status.CONFLICT, "current": shown,
+                        "message": _("Someone else changed this record first. Compare both and send yours again.")}
+    if outcome.kind == Kind.MISSING:
+        return reply | {"status": Status.MISSING, "message": _("The record this refers to is not on the server.")}
+    if outcome.kind == Kind.FORBIDDEN:
+        return reply | {"status": Status.FORBIDDEN,
+                        "message": _("Only the author or an administrator may correct this.")}
     raise AssertionError(outcome.kind)
 
 
@@ -211,13 +183,14 @@ async def sync(request: Request) -> Response:
         return JSONResponse({"error": "too_many", "message": _("At most {n} items per request.", n=MAX_ITEMS)}, 413)
     db = request.app.state.db
     address = client_address(request)
+    routes = request.app.routes
     results = []
     for item in items:
         try:
-            results.append(await process(db, user, item, address))
+            results.append(await process(db, user, routes, item, address))
         except Exception:  # one failing item must not stop the rest; the device retries it later
             log.exception("sync item failed")
             key = plain(item.get("key")) if isinstance(item, dict) else None
-            results.append({"key": key, "status": "error", "code": 500,
+            results.append({"key": key, "status": Status.ERROR, "code": 500,
                             "message": _("The server could not store this item now; it will be tried again.")})
     return JSONResponse({"results": results}, headers={"Cache-Control": "no-store"})

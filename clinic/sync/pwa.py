@@ -9,14 +9,11 @@ from functools import cache
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from clinic.i18n import _
 from clinic.templating import STATIC_DIR, TEMPLATE_DIR, render, static_url, templates
-from clinic.visits.handlers import visit_form_page
 
 # Cached at install: what the app needs to start and show its offline page with no network.
-SHELL_FILES = ("app.css", "htmx.min.js", "idb.js", "outbox.js", "app.js", "icons/icon-192.png",
+SHELL_FILES = ("app.css", "htmx.min.js", "idb.js", "targets.js", "outbox.js", "app.js", "icons/icon-192.png",
                "icons/favicon.svg")
-SHELL_PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"
 
 
 @cache
@@ -68,13 +65,6 @@ async def offline_page(request: Request) -> Response:
     """Shown by the service worker for a page that was never saved on this device; it renders
     records that exist only in the device's outbox."""
     return render(request, "pwa/offline.html", {}, headers={"Cache-Control": "no-cache"})
-
-
-async def offline_visit_form(request: Request) -> Response:
-    """The visit form without a patient, for a patient registered offline (the script sets the target)."""
-    patient = {"id": SHELL_PLACEHOLDER_ID, "name": _("Patient registered on this device"), "record_number": "—",
-               "sex": "", "birth_date": None}
-    return visit_form_page(request, patient, None, mode="new")
 
 
 async def sync_status(request: Request) -> Response:

@@ -9,37 +9,33 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from clinic import audit
-from clinic.db import new_id, parse_uuid
-from clinic.fields import Fields
-from clinic.outcome import CONFLICT, FORBIDDEN, INVALID, MISSING, STORED, Outcome
-from clinic.patients.handlers import age_text, choice_label, patient_id_param
+from clinic.accounts.roles import may_correct
+from clinic.db import new_id
+from clinic.i18n import _
+from clinic.outcome import Kind, Outcome
 from clinic.patients.queries import get_patient
 from clinic.rules import icd10
 from clinic.rules.vitals import CONSCIOUSNESS, VITALS
 from clinic.templating import render
 from clinic.visits import queries, service
-from clinic.visits.validation import ROUTES, TEXT_FIELDS, VITAL_FIELDS
-from clinic.web import client_address, current_user, read_form, redirect
+from clinic.visits.validation import DRUG_ROUTES, RX_COLUMNS, TEXT_FIELDS, VITAL_FIELDS
+from clinic.web import client_address, current_user, read_fields, redirect
 
-EMPTY_RX = {"drug": "", "dose": "", "frequency": "", "route": "", "duration": ""}
-
-
-def visit_id_param(request: Request) -> str:
-    visit_id = parse_uuid(request.path_params["visit_id"])
-    if visit_id is None:
-        raise HTTPException(404)
-    return visit_id
+# A patient registered on this device and not yet on the server: the offline visit form's stand-in, whose
+# id the page script replaces with the queued patient's.
+SHELL_PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"
 
 
 def form_context(values: dict[str, Any]) -> dict[str, Any]:
     diagnoses = list(values.get("diagnoses") or [])
     while len(diagnoses) < 3:
         diagnoses.append("")
-    prescriptions = [dict(EMPTY_RX, **line) for line in values.get("prescriptions") or []]
+    empty_line = dict.fromkeys(RX_COLUMNS, "")
+    prescriptions = [empty_line | line for line in values.get("prescriptions") or []]
     while len(prescriptions) < 3:
-        prescriptions.append(dict(EMPTY_RX))
+        prescriptions.append(dict(empty_line))
     return {"diagnosis_inputs": diagnoses, "rx_rows": prescriptions, "vitals": VITALS,
-            "consciousness_choices": CONSCIOUSNESS, "routes": ROUTES, "describe": icd10.description}
+            "consciousness_choices": CONSCIOUSNESS, "drug_routes": DRUG_ROUTES}
 
 
 def visit_form_page(request: Request, patient: Any, outcome: Outcome | None, *, mode: str,
@@ -49,16 +45,16 @@ def visit_form_page(request: Request, patient: Any, outcome: Outcome | None, *, 
         values.update({k: v for k, v in outcome.values.items() if v is not None})
     if not values.get("id"):
         values["id"] = new_id()
-    status = 422 if outcome is not None and outcome.kind == INVALID else 200
+    status = 422 if outcome is not None and outcome.kind == Kind.INVALID else 200
     return render(request, "visits/form.html", {
         "patient": patient, "visit": visit, "mode": mode, "values": values,
         "errors": outcome.errors if outcome else {}, "warnings": outcome.warnings if outcome else {},
-        "age_text": age_text, "choice_label": choice_label, **form_context(values),
+        **form_context(values),
     }, status_code=status)
 
 
 async def _patient_or_404(request: Request) -> Any:
-    patient = await get_patient(request.app.state.db, patient_id_param(request))
+    patient = await get_patient(request.app.state.db, request.path_params["patient_id"])
     if patient is None:
         raise HTTPException(404)
     return patient
@@ -69,14 +65,21 @@ async def new_visit_form(request: Request) -> Response:
     return visit_form_page(request, patient, None, mode="new")
 
 
+async def offline_visit_form(request: Request) -> Response:
+    """The visit form without a patient, for a patient registered offline (the script sets the target)."""
+    patient = {"id": SHELL_PLACEHOLDER_ID, "name": _("Patient registered on this device"), "record_number": "—",
+               "sex": "", "birth_date": None}
+    return visit_form_page(request, patient, None, mode="new")
+
+
 async def create_visit(request: Request) -> Response:
-    patient_id = patient_id_param(request)
-    fields = Fields.from_form(await read_form(request))
+    patient_id = request.path_params["patient_id"]
+    fields = await read_fields(request)
     outcome = await service.record(request.app.state.db, current_user(request), patient_id, fields,
                                    client_address(request))
-    if outcome.kind == MISSING:
+    if outcome.kind == Kind.MISSING:
         raise HTTPException(404)
-    if outcome.kind == STORED:
+    if outcome.kind == Kind.STORED:
         return redirect(f"/patients/{patient_id}#visit-{outcome.record.id}")
     patient = await _patient_or_404(request)
     return visit_form_page(request, patient, outcome, mode="new")
@@ -96,7 +99,7 @@ def revision_values(visit: queries.Visit) -> dict[str, Any]:
 
 
 async def _visit_or_404(request: Request, patient_id: str) -> queries.Visit:
-    visit = await queries.get_visit(request.app.state.db, visit_id_param(request))
+    visit = await queries.get_visit(request.app.state.db, request.path_params["visit_id"])
     if visit is None or visit.patient_id != patient_id:
         raise HTTPException(404)
     return visit
@@ -105,31 +108,31 @@ async def _visit_or_404(request: Request, patient_id: str) -> queries.Visit:
 async def correct_form(request: Request) -> Response:
     patient = await _patient_or_404(request)
     visit = await _visit_or_404(request, patient["id"])
-    if not service.may_correct(current_user(request), visit):
+    if not may_correct(current_user(request), visit.author_id):
         raise HTTPException(403)
-    return visit_form_page(request, patient, Outcome(STORED, values=revision_values(visit)), mode="correct",
+    return visit_form_page(request, patient, Outcome(Kind.STORED, values=revision_values(visit)), mode="correct",
                            visit=visit)
 
 
 async def correct_visit(request: Request) -> Response:
-    patient_id = patient_id_param(request)
-    visit_id = visit_id_param(request)
-    fields = Fields.from_form(await read_form(request))
+    patient_id = request.path_params["patient_id"]
+    visit_id = request.path_params["visit_id"]
+    fields = await read_fields(request)
     outcome = await service.correct(request.app.state.db, current_user(request), patient_id, visit_id, fields,
                                     client_address(request))
-    if outcome.kind == MISSING:
+    if outcome.kind == Kind.MISSING:
         raise HTTPException(404)
-    if outcome.kind == FORBIDDEN:
+    if outcome.kind == Kind.FORBIDDEN:
         raise HTTPException(403)
-    if outcome.kind == STORED:
+    if outcome.kind == Kind.STORED:
         return redirect(f"/patients/{patient_id}#visit-{visit_id}")
     patient = await _patient_or_404(request)
-    if outcome.kind == CONFLICT:
+    if outcome.kind == Kind.CONFLICT:
         return render(request, "visits/conflict.html", {
-            "patient": patient, "visit": outcome.record, "mine": outcome.values, "describe": icd10.description,
+            "patient": patient, "visit": outcome.record, "mine": outcome.values,
             "fresh": revision_values(outcome.record) | {k: v for k, v in outcome.values.items()
                                                        if k not in ("base_revision", "id")},
-            "vitals": VITALS, **form_context(outcome.values),
+            "text_fields": list(TEXT_FIELDS), "rx_columns": RX_COLUMNS, **form_context(outcome.values),
         }, status_code=409)
     return visit_form_page(request, patient, outcome, mode="correct", visit=outcome.record)
 
@@ -139,10 +142,7 @@ async def print_visit(request: Request) -> Response:
     visit = await _visit_or_404(request, patient["id"])
     await audit.log_access(request.app.state.db, current_user(request), "print", client_address(request),
                            patient_id=patient["id"], visit_id=visit.id)
-    return render(request, "visits/print.html", {
-        "patient": patient, "visit": visit, "age_text": age_text, "choice_label": choice_label,
-        "describe": icd10.description, "vitals": VITALS, "routes": dict(ROUTES), "consciousness": dict(CONSCIOUSNESS),
-    })
+    return render(request, "visits/print.html", {"patient": patient, "visit": visit, "vitals": VITALS})
 
 
 async def icd_search(request: Request) -> Response:

@@ -9,6 +9,7 @@ from typing import Any
 from databases import Database
 
 from clinic.db import as_datetime, as_decimal, fetch_row, fetch_value, utcnow, write_transaction
+from clinic.outcome import Write
 from clinic.patients.queries import OnWrite
 from clinic.visits.validation import TEXT_FIELDS, VITAL_FIELDS
 
@@ -40,10 +41,6 @@ class Visit:
     @property
     def current(self) -> Revision:
         return self.revisions[-1]
-
-    @property
-    def earlier(self) -> list[Revision]:
-        return self.revisions[:-1]
 
     @property
     def corrections(self) -> list[Revision]:
@@ -123,19 +120,19 @@ async def visit_owner(db: Database, visit_id: str) -> str | None:
 
 
 async def add_revision(db: Database, visit_id: str, base_revision: int, revision_id: str, clean: dict[str, Any],
-                       reason: str, user_id: str, on_write: OnWrite | None = None) -> str:
-    """A correction: "stored", "already" (this revision id is stored) or "conflict" (not based on the
-    latest revision). The unique (visit_id, revision) constraint decides races."""
+                       reason: str, user_id: str, on_write: OnWrite | None = None) -> Write:
+    """A correction: STORED, ALREADY (this revision id is stored) or CONFLICT (not based on the latest
+    revision). The unique (visit_id, revision) constraint decides races."""
     if await revision_by_id(db, revision_id):
-        return "already"
+        return Write.ALREADY
     async with write_transaction(db):
         inserted = await _insert_revision(db, revision_id, visit_id, base_revision + 1, clean, user_id, reason)
         if inserted and on_write is not None:
             await on_write()
     if inserted:
-        return "stored"
+        return Write.STORED
     found = await revision_by_id(db, revision_id)
-    return "already" if found and found["visit_id"] == visit_id else "conflict"
+    return Write.ALREADY if found and found["visit_id"] == visit_id else Write.CONFLICT
 
 
 async def revision_by_id(db: Database, revision_id: str) -> Any:

@@ -7,16 +7,16 @@ from typing import Any
 from databases import Database
 
 from clinic import audit
+from clinic.accounts.roles import CurrentUser, may_correct
 from clinic.db import new_id, parse_uuid
 from clinic.fields import Fields, messages
-from clinic.outcome import CONFLICT, FORBIDDEN, INVALID, MISSING, STORED, Outcome
+from clinic.outcome import Current, Kind, Outcome, Write
 from clinic.patients.queries import get_patient
 from clinic.rules import Problem
 from clinic.rules.vitals import CONSCIOUSNESS_FIELD
 from clinic.text import N_
 from clinic.visits import queries
 from clinic.visits.validation import TEXT_FIELDS, VITAL_FIELDS, validate_visit
-from clinic.web import ADMIN, CurrentUser
 
 
 def typed_values(fields: Fields, clean: dict[str, Any]) -> dict[str, Any]:
@@ -40,16 +40,16 @@ async def record(db: Database, user: CurrentUser, patient_id: str, fields: Field
             if owner != patient_id:
                 errors, _ = messages([Problem("id", N_("This id belongs to another record."))])
                 values = typed_values(fields, {}) | {"id": new_id()}
-                return Outcome(INVALID, errors=errors, values=values)
-            return Outcome(STORED, record=await queries.get_visit(db, visit_id), created=False)
+                return Outcome(Kind.INVALID, errors=errors, values=values)
+            return Outcome(Kind.STORED, record=await queries.get_visit(db, visit_id), created=False)
     if await get_patient(db, patient_id) is None:
-        return Outcome(MISSING)
+        return Outcome(Kind.MISSING)
     clean, problems = validate_visit(fields)
     if not visit_id:
         problems.insert(0, Problem("id", N_("This is not a valid record id (UUID).")))
     errors, warnings = messages(problems)
     if errors:
-        return Outcome(INVALID, errors=errors, warnings=warnings, values=typed_values(fields, clean))
+        return Outcome(Kind.INVALID, errors=errors, warnings=warnings, values=typed_values(fields, clean))
     assert visit_id is not None
 
     async def log() -> None:
@@ -57,24 +57,19 @@ async def record(db: Database, user: CurrentUser, patient_id: str, fields: Field
 
     visit, created = await queries.create_visit(db, visit_id, patient_id, clean, (user.id, user.full_name),
                                                 on_write=log)
-    return Outcome(STORED, record=visit, created=created, warnings=warnings)
-
-
-def may_correct(user: CurrentUser, visit: queries.Visit) -> bool:
-    # Only the author or an administrator corrects an entry (Permenkes 24/2022: entries carry their author).
-    return user.role == ADMIN or user.id == visit.author_id
+    return Outcome(Kind.STORED, record=visit, created=created, warnings=warnings)
 
 
 async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: str, fields: Fields,
                   address: str) -> Outcome:
     visit = await queries.get_visit(db, visit_id)
     if visit is None or visit.patient_id != patient_id:
-        return Outcome(MISSING)
+        return Outcome(Kind.MISSING)
     revision_id = parse_uuid(fields.get("id"))
     if revision_id and await queries.revision_by_id(db, revision_id):
-        return Outcome(STORED, record=await queries.get_visit(db, visit_id), created=False)
-    if not may_correct(user, visit):
-        return Outcome(FORBIDDEN, record=visit)
+        return Outcome(Kind.STORED, record=await queries.get_visit(db, visit_id), created=False)
+    if not may_correct(user, visit.author_id):
+        return Outcome(Kind.FORBIDDEN, record=visit)
     clean, problems = validate_visit(fields)
     if not revision_id:
         problems.insert(0, Problem("id", N_("This is not a valid record id (UUID).")))
@@ -91,9 +86,9 @@ async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: st
     errors, warnings = messages(problems)
     values = typed_values(fields, clean)
     if errors:
-        return Outcome(INVALID, errors=errors, warnings=warnings, values=values, record=visit)
+        return Outcome(Kind.INVALID, errors=errors, warnings=warnings, values=values, record=visit)
     if base != visit.current.revision:
-        return Outcome(CONFLICT, values=values, record=visit, current=visit.current)
+        return _conflict(values, visit)
     assert revision_id is not None
 
     async def log() -> None:
@@ -102,7 +97,12 @@ async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: st
 
     status = await queries.add_revision(db, visit_id, base, revision_id, clean, reason, user.id, on_write=log)
     fresh = await queries.get_visit(db, visit_id)
-    if status == "conflict":
-        assert fresh is not None
-        return Outcome(CONFLICT, values=values, record=fresh, current=fresh.current)
-    return Outcome(STORED, record=fresh, created=status == "stored", warnings=warnings)
+    assert fresh is not None
+    if status == Write.CONFLICT:
+        return _conflict(values, fresh)
+    return Outcome(Kind.STORED, record=fresh, created=status == Write.STORED, warnings=warnings)
+
+
+def _conflict(values: dict[str, Any], visit: queries.Visit) -> Outcome:
+    latest = visit.current
+    return Outcome(Kind.CONFLICT, values=values, record=visit, current=Current(latest.content, latest.revision))

@@ -12,8 +12,8 @@ from clinic.text import N_
 
 TEXT_FIELDS = ("complaint", "history", "examination", "assessment", "plan", "prescription")
 VITAL_FIELDS = tuple(spec.name for spec in VITALS)
-RX_COLUMNS = ("drug", "dose", "frequency", "route", "duration")
-ROUTES = (
+RX_COLUMNS = ("drug", "dose", "frequency", "route", "duration")  # one prescription line: rx_drug[], ...
+DRUG_ROUTES = (
     ("oral", N_("By mouth")), ("sublingual", N_("Under the tongue")), ("topical", N_("On the skin")),
     ("inhalation", N_("Inhaled")), ("im", N_("Injection, intramuscular")), ("iv", N_("Injection, intravenous")),
     ("sc", N_("Injection, subcutaneous")), ("rectal", N_("Rectal")), ("eye", N_("Eye drops")),
@@ -42,7 +42,7 @@ def prescriptions_from(fields: Fields) -> tuple[list[dict[str, str]], list[Probl
         elif not line["dose"] or not line["frequency"]:
             problems.append(Problem("rx_dose", N_("Prescription line {n}: enter the dose and how often."),
                                     {"n": index + 1}))
-        if line["route"] and line["route"] not in dict(ROUTES):
+        if line["route"] and line["route"] not in dict(DRUG_ROUTES):
             problems.append(Problem("rx_route", N_("Prescription line {n}: choose a route."), {"n": index + 1}))
         if any(len(value) > 200 for value in line.values()):
             problems.append(Problem("rx_drug", N_("Prescription line {n} is too long."), {"n": index + 1}))
@@ -79,12 +79,3 @@ def validate_visit(fields: Fields) -> tuple[dict[str, Any], list[Problem]]:
     clean["prescriptions"], found = prescriptions_from(fields)
     problems += found
     return clean, problems
-
-
-def form_values(clean: dict[str, Any]) -> dict[str, Any]:
-    """Values to show again in the form (numbers as typed, lists kept)."""
-    values = dict(clean)
-    for name in VITAL_FIELDS:
-        if values.get(name) is not None:
-            values[name] = str(values[name])
-    return values

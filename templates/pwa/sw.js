@@ -1,7 +1,7 @@
 /* Service worker (scope /). Rendered by the server so that VERSION and the shell's URLs follow
    the static files' content hashes: a change of any of them installs a new worker. */
 "use strict";
-importScripts({{ static_url("idb.js")|tojson }}, {{ static_url("outbox.js")|tojson }});
+importScripts({{ static_url("idb.js")|tojson }}, {{ static_url("targets.js")|tojson }}, {{ static_url("outbox.js")|tojson }});
 
 var VERSION = {{ version|tojson }};
 var SHELL_CACHE = "shell-" + VERSION;
@@ -10,7 +10,6 @@ var SHELL = {{ shell|tojson }};
 var OFFLINE_PAGE = "/offline";
 var VISIT_FORM_SHELL = "/offline/visit-form";
 var PAGE_TIMEOUT_MS = 4000;
-var RECORD_TARGET = /^\/patients(\/[0-9a-f-]{36}(\/visits(\/[0-9a-f-]{36}\/revisions)?)?)?$/;
 var NEVER_CACHED = /^\/(login|logout|lang|sync$|sw\.js|healthz)/;
 
 self.addEventListener("install", function (event) { event.waitUntil(install()); });
@@ -52,7 +51,7 @@ function route(event) {
   var request = event.request;
   var url = new URL(request.url);
   if (url.origin !== self.location.origin) return;
-  if (request.method === "POST" && RECORD_TARGET.test(url.pathname)) {
+  if (request.method === "POST" && Outbox.kindOf(url.pathname)) {
     event.respondWith(submitRecord(event));
     return;
   }

@@ -23,10 +23,11 @@ from starlette.testclient import TestClient
 
 from clinic.db import parse_uuid
 from clinic.fields import Fields, InvalidFields
+from clinic.routes import ROUTES
 from clinic.rules.nik import PROVINCE_CODES, make_nik
 from clinic.rules.vitals import CONSCIOUSNESS
-from clinic.sync.handlers import TARGETS
 from clinic.visits.validation import RX_COLUMNS
+from clinic.web import resolve_target
 from tests.conftest import USER_IDS
 from tests.fuzz.conftest import counts, delta, patient_is_whole, visit_is_whole
 from tests.http.conftest import query
@@ -605,14 +606,15 @@ def sync_bodies(draw: st.DrawFn) -> str | bytes:
 
 
 STATUSES = {"stored", "already", "invalid", "conflict", "missing", "forbidden", "rejected", "wrong_author"}
-KIND_CHANGES = {"register": REGISTERED, "visit": VISITED, "edit": EDITED, "correct": CORRECTED}
+KIND_CHANGES = {"patient": REGISTERED, "visit": VISITED, "patient-edit": EDITED, "correction": CORRECTED}
 
 
 def kind_of(item: Any) -> str | None:
     target = item.get("target") if isinstance(item, dict) else None
     if not isinstance(target, str):
         return None
-    return next((candidate.kind for candidate in TARGETS if candidate.pattern.match(target)), None)
+    found = resolve_target(ROUTES, target, "POST")
+    return found[0].offline.kind if found and found[0].offline else None
 
 
 @HTTP

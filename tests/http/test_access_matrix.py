@@ -5,6 +5,7 @@ fails `test_every_route_is_in_the_table`, and a wrong declaration fails the matr
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -61,7 +62,7 @@ def app_routes() -> set[tuple[str, str]]:
         if isinstance(route, Route):
             for method in route.methods or ():
                 if method != "HEAD":
-                    found.add((method, route.path))
+                    found.add((method, re.sub(r":\w+}", "}", route.path)))  # {patient_id:id} is {patient_id}
     return found
 
 

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from clinic.accounts.roles import CurrentUser
 from clinic.db import make_database
 from clinic.fields import Fields
-from clinic.outcome import STORED
+from clinic.outcome import Kind
 from clinic.patients import service
 from clinic.rules.nik import make_nik
-from clinic.web import CurrentUser
 from tests.conftest import USER_IDS
 from tests.http.conftest import query
 
@@ -362,7 +362,7 @@ def test_same_create_run_concurrently_in_the_service_leaves_one_row(database_url
 
     outcomes, stored = asyncio.run(scenario())
     for patient_id, results in outcomes:
-        assert [r.kind for r in results] == [STORED] * 3
+        assert [r.kind for r in results] == [Kind.STORED] * 3
         assert {r.record["id"] for r in results} == {patient_id}
         assert sum(1 for r in results if r.created) == 1
     assert sorted(stored) == sorted(patient_id for patient_id, _ in outcomes)

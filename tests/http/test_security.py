@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from clinic.fields import MAX_FIELD_CHARS
 from tests.conftest import USER_IDS
 from tests.http.conftest import ORIGIN, query
 
@@ -226,9 +227,13 @@ def test_oversized_body_is_413_and_writes_nothing(client_for, settings):
 
 
 def test_body_just_under_the_limit_is_read(client_for):
-    # A big but allowed body reaches the form check (and fails it on length), it is not cut off.
+    # A big but allowed body is read whole (not cut off); a field longer than any clinical note is refused
+    # as /sync refuses it, and a long field within that cap reaches the form check (and fails it on length).
     admin = client_for("admin")
     before = user_count(admin)
     response = admin.post("/admin/users", data=dict(NEW_USER, full_name="A" * 100_000))
+    assert response.status_code == 400
+    assert "too long" in response.text or "terlalu panjang" in response.text
+    response = admin.post("/admin/users", data=dict(NEW_USER, full_name="A" * (MAX_FIELD_CHARS - 1)))
     assert response.status_code == 422
     assert user_count(admin) == before

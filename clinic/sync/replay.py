@@ -1,0 +1,29 @@
+"""How each record target stores a submission replayed from a device: the same services as the HTML
+forms, called with the target's path parameters. The route table (clinic.routes) names these."""
+
+from __future__ import annotations
+
+from databases import Database
+
+from clinic.accounts.roles import CurrentUser
+from clinic.fields import Fields
+from clinic.outcome import Outcome
+from clinic.patients import service as patients
+from clinic.visits import service as visits
+
+
+async def register(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str) -> Outcome:
+    # Offline, nobody could be asked to confirm a warning: the record is kept, the warnings returned.
+    return await patients.register(db, user, fields, address, accept_warnings=True, possible_duplicates=False)
+
+
+async def edit(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str) -> Outcome:
+    return await patients.edit(db, user, params["patient_id"], fields, address, accept_warnings=True)
+
+
+async def visit(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str) -> Outcome:
+    return await visits.record(db, user, params["patient_id"], fields, address)
+
+
+async def correct(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str) -> Outcome:
+    return await visits.correct(db, user, params["patient_id"], params["visit_id"], fields, address)
