@@ -49,6 +49,7 @@ def test_indonesian_is_really_translated() -> None:
 
 
 def test_english_is_the_source_text_without_a_catalogue() -> None:
+    assert not (ROOT / "clinic" / "locale" / "en").exists()
     i18n.set_locale("en")
     try:
         assert i18n.gettext("Patients") == "Patients"
