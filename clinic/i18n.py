@@ -62,7 +62,7 @@ def _(message: str, **params: object) -> str:
     return text.format(**params) if params else text
 
 
-def choose_locale(cookie: str | None, accept_language: str | None) -> str:
+def choose_locale(cookie: str | None) -> str:
     if cookie in LOCALES:
         return cookie
     # Indonesian staff are the default audience; an English browser alone does not switch.
