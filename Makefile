@@ -43,11 +43,11 @@ test-browser: $(DEV)
 bench: $(DEV)
 	$(BIN)/python -m bench
 
-# Extract translatable text and merge it into both catalogues (then fill in msgstr).
+# Extract translatable text and merge it into the Indonesian catalogue (then fill in msgstr;
+# `$(BIN)/python -m clinic.i18n_tools missing` lists what is left). English is the source text: no catalogue.
 messages: $(DEV)
-	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _ -o clinic/locale/messages.pot --no-location --omit-header .
-	$(BIN)/pybabel update -i clinic/locale/messages.pot -d clinic/locale --no-fuzzy-matching --omit-header
-	$(BIN)/python -m clinic.i18n_tools fill-english
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _ -o clinic/locale/messages.pot --no-location --omit-header --width 110 .
+	$(BIN)/pybabel update -i clinic/locale/messages.pot -d clinic/locale -l id --no-fuzzy-matching --omit-header --width 110
 
 lint: $(DEV)
 	$(BIN)/ruff check clinic tests

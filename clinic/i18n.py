@@ -1,4 +1,8 @@
-"""Translations: Bahasa Indonesia by default, English second (gettext catalogues in clinic/locale)."""
+"""Translations: Bahasa Indonesia by default, English second.
+
+The messages in the code and templates are written in English, so English needs no catalogue: it is
+served from the source text. Indonesian comes from the gettext catalogue in clinic/locale/id.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,12 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.support import Translations
+from babel.support import NullTranslations, Translations
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 LOCALES = ("id", "en")
 DEFAULT_LOCALE = "id"
+SOURCE_LOCALE = "en"  # the language the messages are written in
 LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 COOKIE = "lang"
 
@@ -21,7 +26,10 @@ _current: ContextVar[str] = ContextVar("locale", default=DEFAULT_LOCALE)
 
 
 @cache
-def translations(locale: str) -> Translations:
+def translations(locale: str) -> NullTranslations:
+    if locale == SOURCE_LOCALE:
+        # gettext returns the message itself; ngettext the singular for 1, otherwise the plural.
+        return NullTranslations()
     # The .po files are the source of truth; they are compiled in memory once per process.
     path = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
     with path.open("rb") as handle:
@@ -54,7 +62,7 @@ def _(message: str, **params: object) -> str:
     return text.format(**params) if params else text
 
 
-def choose_locale(cookie: str | None, accept_language: str | None) -> str:
+def choose_locale(cookie: str | None) -> str:
     if cookie in LOCALES:
         return cookie
     # Indonesian staff are the default audience; an English browser alone does not switch.

@@ -76,7 +76,7 @@ class SessionMiddleware:
             await self.app(scope, receive, send)
             return
         cookies = _cookies(scope)
-        i18n.set_locale(i18n.choose_locale(cookies.get(i18n.COOKIE), None))
+        i18n.set_locale(i18n.choose_locale(cookies.get(i18n.COOKIE)))
         scope["user"] = None
         if scope["path"].startswith("/static/") or scope["path"] == "/healthz":
             await self.app(scope, receive, send)
