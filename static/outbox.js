@@ -271,7 +271,7 @@
   scope.Outbox = {
     WAITING: WAITING, ATTENTION: ATTENTION, enqueue: enqueue, items: items, itemsOf: itemsOf,
     markSent: markSent, setAside: setAside, sendAgain: sendAgain, replay: replay, keyOf: keyOf,
-    kindOf: kindOf, currentUser: currentUser, isSyncing: function () { return syncInProgress; },
+    kindOf: kindOf, patientOf: patientOf, currentUser: currentUser, isSyncing: function () { return syncInProgress; },
     channel: channel, announce: announce,
   };
 })(self);
