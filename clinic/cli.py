@@ -75,15 +75,16 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     from clinic import i18n
     from clinic.accounts import queries
     from clinic.accounts.passwords import MIN_LENGTH
-    from clinic.accounts.service import MAX_FULL_NAME, check_username
+    from clinic.accounts.service import check_username
+    from clinic.limits import FULL_NAME_CHARS
 
     i18n.set_locale("en")  # the command line speaks English throughout, like its other messages
     username = args.username.strip().lower()
     if problem := check_username(username):
         raise ConfigError(f"Username {username!r}: {problem}")
     full_name = (args.name or "").strip() or username
-    if len(full_name) > MAX_FULL_NAME:
-        raise ConfigError(f"The full name (--name) can have at most {MAX_FULL_NAME} characters.")
+    if len(full_name) > FULL_NAME_CHARS:
+        raise ConfigError(f"The full name (--name) can have at most {FULL_NAME_CHARS} characters.")
     password = read_password()
     if len(password) < MIN_LENGTH:
         raise ConfigError(f"The password needs at least {MIN_LENGTH} characters.")

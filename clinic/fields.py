@@ -6,9 +6,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from clinic.i18n import _
+from clinic.limits import FIELD_CHARS
 from clinic.rules import ERROR, Problem
-
-MAX_FIELD_CHARS = 20_000  # one field of free text; more is not a clinical note
 
 
 class InvalidFields(ValueError):
@@ -23,14 +22,14 @@ class Fields:
     """Each field name maps to a list of strings; single values are the first of the list."""
 
     def __init__(self, data: Mapping[str, list[str]]) -> None:
-        """Checked fields: InvalidFields for a NUL character or a value longer than MAX_FIELD_CHARS, whether
+        """Checked fields: InvalidFields for a NUL character or a value longer than FIELD_CHARS, whether
         they came from a form or a replayed item."""
         self.data = {key: list(values) for key, values in data.items()}
         for key, values in self.data.items():
             for value in values:
                 if "\x00" in value or "\x00" in key:
                     raise InvalidFields("NUL characters are not allowed", nul=True)
-                if len(value) > MAX_FIELD_CHARS:
+                if len(value) > FIELD_CHARS:
                     raise InvalidFields(f"field {key!r} is too long")
 
     @classmethod

@@ -12,6 +12,7 @@ from clinic import i18n
 from clinic.accounts import queries, service
 from clinic.accounts.roles import ROLES, role_label
 from clinic.accounts.sessions import clear_session_cookie, set_session_cookie
+from clinic.limits import USERNAME_CHARS
 from clinic.templating import render
 from clinic.web import client_address, current_user, read_fields, redirect
 
@@ -33,7 +34,7 @@ async def login_form(request: Request) -> Response:
 async def login(request: Request) -> Response:
     app = request.app.state
     fields = await read_fields(request)
-    username = fields.get("username").lower()[:60]
+    username = fields.get("username").lower()[:USERNAME_CHARS]
     next_url = fields.get("next")
     result = await service.sign_in(app.db, username, fields.raw("password"), client_address(request))
     if result.user is None:

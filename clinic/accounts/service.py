@@ -14,15 +14,13 @@ from clinic.accounts import queries, throttle
 from clinic.accounts.passwords import MIN_LENGTH, one_time_password, verify_password
 from clinic.accounts.roles import ROLES, CurrentUser
 from clinic.i18n import _
-
-MAX_USERNAME = 60
-MAX_FULL_NAME = 200
+from clinic.limits import FULL_NAME_CHARS, USERNAME_CHARS
 
 
 def check_username(username: str) -> str | None:
     if not username:
         return _("Enter a username.")
-    if not (3 <= len(username) <= MAX_USERNAME) or not all(c.isalnum() or c in "._-" for c in username):
+    if not (3 <= len(username) <= USERNAME_CHARS) or not all(c.isalnum() or c in "._-" for c in username):
         return _("Use 3 to 60 letters, digits, dots, dashes or underscores.")
     return None
 
@@ -90,8 +88,8 @@ async def add_user(db: Database, username: str, full_name: str, role: str) -> Ad
         errors["username"] = problem
     if not full_name:
         errors["full_name"] = _("Enter the full name.")
-    elif len(full_name) > MAX_FULL_NAME:
-        errors["full_name"] = _("At most {n} characters.", n=MAX_FULL_NAME)
+    elif len(full_name) > FULL_NAME_CHARS:
+        errors["full_name"] = _("At most {n} characters.", n=FULL_NAME_CHARS)
     if role not in ROLES:
         errors["role"] = _("Choose a role.")
     if errors:

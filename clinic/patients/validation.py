@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from clinic.fields import Fields
+from clinic.limits import PATIENT_CHARS
 from clinic.rules import Problem
 from clinic.rules.bpjs import check_bpjs, normalize_digits
 from clinic.rules.nik import check_nik
@@ -33,7 +34,6 @@ MARITAL = (
     ("widowed", N_("Widowed")),
 )
 CHOICES = {"sex": SEXES, "religion": RELIGIONS, "education": EDUCATION, "marital_status": MARITAL}
-MAX_LENGTHS = {"name": 200, "phone": 30, "address": 500, "occupation": 100}
 PHONE = re.compile(r"^\+?[0-9][0-9 \-]{5,24}$")
 
 
@@ -103,7 +103,7 @@ def validate_patient(fields: Fields, today: dt.date | None = None) -> tuple[dict
 
     for key in ("address", "occupation"):
         clean[key] = raw[key] or None
-    for key, limit in MAX_LENGTHS.items():
+    for key, limit in PATIENT_CHARS.items():
         value = clean.get(key) or ""
         if len(value) > limit:
             problems.append(Problem(key, N_("At most {n} characters."), {"n": limit}))

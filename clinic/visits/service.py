@@ -10,6 +10,7 @@ from clinic import audit
 from clinic.accounts.roles import CurrentUser, may_correct
 from clinic.db import new_id, parse_uuid
 from clinic.fields import Fields, messages
+from clinic.limits import AUDIT_DETAIL_CHARS, REASON_CHARS
 from clinic.outcome import Current, Kind, Outcome, Write
 from clinic.patients.queries import get_patient
 from clinic.rules import Problem
@@ -76,8 +77,8 @@ async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: st
     reason = fields.get("reason")
     if not reason:
         problems.insert(0, Problem("reason", N_("Give the reason for the correction.")))
-    elif len(reason) > 1000:
-        problems.insert(0, Problem("reason", N_("At most {n} characters."), {"n": 1000}))
+    elif len(reason) > REASON_CHARS:
+        problems.insert(0, Problem("reason", N_("At most {n} characters."), {"n": REASON_CHARS}))
     try:
         base = int(fields.get("base_revision"))
     except ValueError:
@@ -93,7 +94,7 @@ async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: st
 
     async def log() -> None:
         await audit.log_access(db, user, "correct", address, patient_id=patient_id, visit_id=visit_id,
-                               detail=reason[:200])
+                               detail=reason[:AUDIT_DETAIL_CHARS])
 
     status = await queries.add_revision(db, visit_id, base, revision_id, clean, reason, user.id, on_write=log)
     fresh = await queries.get_visit(db, visit_id)

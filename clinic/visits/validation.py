@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clinic.fields import Fields
+from clinic.limits import DIAGNOSES, NOTE_CHARS, PRESCRIPTION_CHARS, PRESCRIPTIONS, VITAL_CHARS
 from clinic.rules import Problem
 from clinic.rules.icd10 import check_diagnoses
 from clinic.rules.vitals import CONSCIOUSNESS_FIELD, VITALS, check_vitals
@@ -19,12 +20,6 @@ DRUG_ROUTES = (
     ("sc", N_("Injection, subcutaneous")), ("rectal", N_("Rectal")), ("eye", N_("Eye drops")),
     ("ear", N_("Ear drops")), ("nasal", N_("Nasal")), ("other", N_("Other")),
 )
-MAX_DIAGNOSES = 12
-MAX_PRESCRIPTIONS = 20
-MAX_TEXT = 10_000
-# The longest measurement is "500.00"; far longer text is no number, and past 28 digits check_vitals'
-# Decimal.quantize() overflows (decimal.InvalidOperation), so such text is refused before it gets there.
-MAX_VITAL_CHARS = 20
 
 
 def prescriptions_from(fields: Fields) -> tuple[list[dict[str, str]], list[Problem]]:
@@ -44,11 +39,11 @@ def prescriptions_from(fields: Fields) -> tuple[list[dict[str, str]], list[Probl
                                     {"n": index + 1}))
         if line["route"] and line["route"] not in dict(DRUG_ROUTES):
             problems.append(Problem("rx_route", N_("Prescription line {n}: choose a route."), {"n": index + 1}))
-        if any(len(value) > 200 for value in line.values()):
+        if any(len(value) > PRESCRIPTION_CHARS for value in line.values()):
             problems.append(Problem("rx_drug", N_("Prescription line {n} is too long."), {"n": index + 1}))
         lines.append(line)
-    if len(lines) > MAX_PRESCRIPTIONS:
-        problems.append(Problem("rx_drug", N_("At most {n} prescription lines."), {"n": MAX_PRESCRIPTIONS}))
+    if len(lines) > PRESCRIPTIONS:
+        problems.append(Problem("rx_drug", N_("At most {n} prescription lines."), {"n": PRESCRIPTIONS}))
     return lines, problems
 
 
@@ -59,11 +54,11 @@ def validate_visit(fields: Fields) -> tuple[dict[str, Any], list[Problem]]:
     if not clean["complaint"]:
         problems.append(Problem("complaint", N_("Enter the chief complaint.")))
     for name in TEXT_FIELDS:
-        if len(clean[name] or "") > MAX_TEXT:
-            problems.append(Problem(name, N_("At most {n} characters."), {"n": MAX_TEXT}))
+        if len(clean[name] or "") > NOTE_CHARS:
+            problems.append(Problem(name, N_("At most {n} characters."), {"n": NOTE_CHARS}))
     texts = {name: fields.get(name) for name in (*VITAL_FIELDS, CONSCIOUSNESS_FIELD)}
     for spec in VITALS:
-        if len(texts[spec.name]) > MAX_VITAL_CHARS:
+        if len(texts[spec.name]) > VITAL_CHARS:
             message = N_("Enter a number, e.g. {example}.")  # as check_vitals says it
             problems.append(Problem(spec.name, message, {"example": spec.example}))
             texts[spec.name] = ""  # so check_vitals keeps no value for it
@@ -73,8 +68,8 @@ def validate_visit(fields: Fields) -> tuple[dict[str, Any], list[Problem]]:
     codes = [code for code in fields.getlist("diagnosis") if code]
     diagnoses, found = check_diagnoses(codes)
     problems += found
-    if len(diagnoses) > MAX_DIAGNOSES:
-        problems.append(Problem("diagnosis", N_("At most {n} diagnoses."), {"n": MAX_DIAGNOSES}))
+    if len(diagnoses) > DIAGNOSES:
+        problems.append(Problem("diagnosis", N_("At most {n} diagnoses."), {"n": DIAGNOSES}))
     clean["diagnoses"] = diagnoses
     clean["prescriptions"], found = prescriptions_from(fields)
     problems += found

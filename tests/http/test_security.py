@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from clinic.fields import MAX_FIELD_CHARS
+from clinic.limits import FIELD_CHARS
 from tests.conftest import USER_IDS
 from tests.http.conftest import ORIGIN, query
 
@@ -234,6 +234,6 @@ def test_body_just_under_the_limit_is_read(client_for):
     response = admin.post("/admin/users", data=dict(NEW_USER, full_name="A" * 100_000))
     assert response.status_code == 400
     assert "terlalu panjang" in response.text  # Indonesian, the default language
-    response = admin.post("/admin/users", data=dict(NEW_USER, full_name="A" * (MAX_FIELD_CHARS - 1)))
+    response = admin.post("/admin/users", data=dict(NEW_USER, full_name="A" * (FIELD_CHARS - 1)))
     assert response.status_code == 422
     assert user_count(admin) == before

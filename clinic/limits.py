@@ -1,0 +1,20 @@
+"""How much a submission may hold: one table for the checks of every form and of /sync."""
+
+from __future__ import annotations
+
+# Any one field of a form or a replayed item; longer is not a clinical note, and the submission is
+# refused whole (400) before any check of its content.
+FIELD_CHARS = 20_000
+# Identity data, per field (characters).
+PATIENT_CHARS = {"name": 200, "phone": 30, "address": 500, "occupation": 100}
+NOTE_CHARS = 10_000  # one SOAP text of a visit
+# The longest measurement is "500.00"; far longer text is no number, and past 28 digits check_vitals'
+# Decimal.quantize() overflows (decimal.InvalidOperation), so such text is refused before it gets there.
+VITAL_CHARS = 20
+PRESCRIPTION_CHARS = 200  # each column of one prescription line
+REASON_CHARS = 1_000  # the reason given for a correction
+AUDIT_DETAIL_CHARS = 200  # what the access log keeps of that reason
+DIAGNOSES = 12
+PRESCRIPTIONS = 20
+USERNAME_CHARS = 60
+FULL_NAME_CHARS = 200
