@@ -158,6 +158,18 @@ async def read_fields(request: Request) -> Fields:
                             if exc.nul else _("A field of the form is too long.")) from exc
 
 
+MAX_PAGE = 10_000  # far past any real list; a larger ?page= would make an OFFSET the databases refuse
+
+
+def page_number(request: Request) -> int:
+    """The `?page=` of a paged list, from 1 to MAX_PAGE; anything else is the first page."""
+    try:
+        page = int(request.query_params.get("page", "1"))
+    except ValueError:
+        return 1
+    return min(max(page, 1), MAX_PAGE)
+
+
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "-"
 

@@ -10,16 +10,14 @@ from clinic.accounts.queries import list_users
 from clinic.db import parse_uuid
 from clinic.patients.queries import get_patient
 from clinic.templating import render
+from clinic.web import page_number
 
 
 async def access_log(request: Request) -> Response:
     db = request.app.state.db
     patient_id = parse_uuid(request.query_params.get("patient"))
     user_id = parse_uuid(request.query_params.get("user"))
-    try:
-        page = max(1, int(request.query_params.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_number(request)
     rows, more = await audit.entries(db, patient_id=patient_id, user_id=user_id, page=page)
     return render(request, "audit/log.html", {
         "entries": rows, "more": more, "page": page, "users": await list_users(db),

@@ -18,7 +18,7 @@ from clinic.patients import queries, service
 from clinic.patients.validation import EDUCATION, MARITAL, PATIENT_FIELDS, RELIGIONS, SEXES
 from clinic.templating import render
 from clinic.visits.queries import timeline
-from clinic.web import client_address, current_user, is_htmx, read_fields, redirect
+from clinic.web import client_address, current_user, is_htmx, page_number, read_fields, redirect
 
 
 def choice_options() -> dict[str, Any]:
@@ -27,10 +27,7 @@ def choice_options() -> dict[str, Any]:
 
 async def patient_list(request: Request) -> Response:
     q = request.query_params.get("q", "")
-    try:
-        page = max(1, int(request.query_params.get("page", "1")))
-    except ValueError:
-        page = 1
+    page = page_number(request)
     rows, more = await queries.search(request.app.state.db, q, page)
     context = {"q": q, "patients": rows, "page": page, "more": more}
     if is_htmx(request) and request.headers.get("hx-target", "").endswith("results"):

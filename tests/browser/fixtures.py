@@ -56,13 +56,21 @@ def playwright_instance():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="session")
-def browser(playwright_instance):  # type: ignore[no-untyped-def]
+def chromium_executable() -> str:
+    """Debian's Chromium, the one browser every browser test uses (never Playwright's own download):
+    skipped where it is missing, except in CI, which must run the browser tests."""
     path = chromium_path()
     if path is None:
         if os.environ.get("CI"):
             raise RuntimeError("CI must run the browser tests: install Debian's chromium")
-        pytest.skip("no Chromium on this machine")
-    browser = playwright_instance.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_FLAGS)
+        pytest.skip("no Chromium on this machine (apt-get install chromium)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance, chromium_executable):  # type: ignore[no-untyped-def]
+    browser = playwright_instance.chromium.launch(executable_path=chromium_executable, headless=True,
+                                                  args=CHROMIUM_FLAGS)
     yield browser
     browser.close()
 

@@ -8,7 +8,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.fixtures import CHROMIUM_FLAGS, chromium_path, login
+from tests.browser.fixtures import CHROMIUM_FLAGS, login
 from tests.browser.offline_helpers import count, outbox, sign_in_ready, wait_until
 from tests.browser.test_offline import queue_patients_offline
 from tests.conftest import USER_IDS
@@ -21,10 +21,11 @@ def png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
-def test_app_is_installable_with_manifest_icons_and_worker_at_root_scope(playwright_instance, live_server, tmp_path):  # type: ignore[no-untyped-def]
+def test_app_is_installable_with_manifest_icons_and_worker_at_root_scope(playwright_instance, chromium_executable,  # type: ignore[no-untyped-def]
+                                                                        live_server, tmp_path):
     # Installing needs a real (not incognito) profile: a persistent context.
     context = playwright_instance.chromium.launch_persistent_context(
-        str(tmp_path / "profile"), executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS,
+        str(tmp_path / "profile"), executable_path=chromium_executable, headless=True, args=CHROMIUM_FLAGS,
         base_url=live_server.url, service_workers="allow")
     try:
         check_installable(context, context.new_page(), live_server)
