@@ -199,11 +199,11 @@ def sync_items(seed: int, patients: int, author_id: str,
                today: dt.date | None = None) -> list[dict[str, Any]]:
     """Realistic queued submissions of one device: each patient's registration, then their visits
     (the demo data generator's patients and SOAP notes, Indonesian names, NIKs, ICD-10, prescriptions)."""
-    from clinic.demo import _plan
+    from clinic.demo import plan_people
 
     rng = random.Random(seed)
     items: list[dict[str, Any]] = []
-    for person in _plan(rng, patients, today or dt.date.today()):
+    for person in plan_people(rng, patients, today or dt.date.today()):
         patient_id = person.fields["id"][0]
         items.append({"key": f"register-{patient_id}", "target": "/patients", "method": "POST",
                       "fields": person.fields, "author": author_id})
@@ -601,7 +601,7 @@ class _NoNamesYet(set):  # type: ignore[type-arg]
 
 def search_patients(count: int, user_id: str, seed: int = 100_000) -> list[tuple[Any, ...]]:
     """`count` realistic patients (clinic.demo's people) as rows of the patients table (PATIENT_COLUMNS)."""
-    from clinic.demo import _person
+    from clinic.demo import make_person
 
     rng = random.Random(seed)
     today = dt.date.today()
@@ -610,7 +610,7 @@ def search_patients(count: int, user_id: str, seed: int = 100_000) -> list[tuple
     now = dt.datetime.now(dt.UTC)
     rows = []
     for number in range(1, count + 1):
-        f = {key: values[0] or None for key, values in _person(rng, today, used_niks, names).fields.items()}
+        f = {key: values[0] or None for key, values in make_person(rng, today, used_niks, names).fields.items()}
         at = now - dt.timedelta(minutes=count - number)
         rows.append((f["id"], f"{number:06d}", " ".join(f["name"].split()), f["sex"],
                      dt.date.fromisoformat(f["birth_date"]), f["nik"], f["bpjs_number"], f["phone"],
