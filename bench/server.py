@@ -7,7 +7,7 @@ Every part runs against real server processes (uvicorn, as deployed) on its own 
 (default postgresql://postgres@127.0.0.1:5432/postgres). Figures are reported, never asserted.
 
 The helpers here (server processes, databases, users, realistic sync items) are also used by
-tests/load/test_load.py.
+tests/load/test_load.py; the users come from tests/seed.py.
 """
 
 from __future__ import annotations
@@ -37,10 +37,10 @@ from typing import Any
 
 from bench.common import record
 from tests.live_server import LiveServer
+from tests.seed import PASSWORD, User, cheap_hash, insert_users
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
-PASSWORD = "correct horse battery"
 SECRET_KEY = "bench-secret-key-not-for-production"
 APP_TABLES = ("access_log", "visit_revisions", "visits", "patient_revisions", "patients")
 LOG_ERROR_MARKERS = ("Traceback", "ERROR", "Exception", "CRITICAL")
@@ -90,46 +90,8 @@ async def drop_database(server: str, url: str) -> None:
     await admin_sql(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-@dataclass(frozen=True)
-class User:
-    id: str
-    username: str
-    full_name: str
-    role: str = "nurse"
-
-
 def nurses(count: int, prefix: str = "perawat") -> list[User]:
     return [User(str(uuid.uuid4()), f"{prefix}{i:02d}", f"Ns. Perawat {i:02d}") for i in range(1, count + 1)]
-
-
-def quick_hash(password: str = PASSWORD) -> str:
-    """An argon2id hash with minimal cost parameters (the hash carries them; the app verifies any argon2
-    hash). The app's own cost is ~0.25 s per sign-in, which would dominate a 50-user setup, not the sync."""
-    from argon2 import PasswordHasher
-
-    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(password)
-
-
-async def add_users(url: str, users: Sequence[User], password_hash: str) -> None:
-    """Users straight into the database, all with one precomputed argon2 hash (hashing is slow)."""
-    now = dt.datetime.now(dt.UTC)
-    rows = [(u.id, u.username, u.full_name, u.role, password_hash, True, False, 1, now, now) for u in users]
-    sql = """INSERT INTO users (id, username, full_name, role, password_hash, active, must_change_password,
-                                session_version, created_at, updated_at)
-             VALUES ({})"""
-    if url.startswith("sqlite"):
-        with sqlite3.connect(url[len("sqlite:///"):]) as conn:
-            conn.executemany(sql.format(", ".join("?" * 10)),
-                             [(*r[:5], 1, 0, 1, now.isoformat(), now.isoformat()) for r in rows])
-        conn.close()
-        return
-    import asyncpg
-
-    conn = await asyncpg.connect(_dsn(url), timeout=10)
-    try:
-        await conn.executemany(sql.format(", ".join(f"${i}" for i in range(1, 11))), rows)
-    finally:
-        await conn.close()
 
 
 async def table_counts(url: str, tables: Sequence[str] = APP_TABLES) -> dict[str, int]:
@@ -333,12 +295,10 @@ async def _raw_insert(url: str, tables: dict[str, tuple[list[str], list[tuple[An
 
 async def ingest(server: str, patients: int = 1200, batch_size: int = 100,
                  workdir: Path | None = None) -> IngestFigures:
-    from clinic.accounts.passwords import hash_password
-
     url = await create_database(server, "bench_ingest")
     try:
         nurse = User(str(uuid.uuid4()), "perawat", "Ns. Agus Setiawan")
-        await add_users(url, [nurse], hash_password(PASSWORD))
+        await insert_users(url, [nurse], cheap_hash())
         items = sync_items(2026, patients, nurse.id)
         batches = chunks(items, batch_size)
         warmup = sync_items(7, 15, nurse.id)
@@ -561,7 +521,7 @@ async def profile(server: str, patients: int = 300, batch_size: int = 100, top: 
     out = io.StringIO()
     try:
         nurse = User(str(uuid.uuid4()), "perawat", "Ns. Agus Setiawan")
-        await add_users(url, [nurse], quick_hash())
+        await insert_users(url, [nurse], cheap_hash())
         out.write("round trips per item: " + describe_round_trips(await round_trips(url, nurse)) + "\n")
         for variant, rate in (await what_if(url, nurse, patients, batch_size)).items():
             out.write(f"in-process /sync, {WHAT_IF[variant]}: {rate:.0f} items/s\n")
@@ -791,7 +751,7 @@ async def search(server: str, count: int = 100_000, rounds: int = 8,
         work = workdir or Path(tmp)
         url = await create_database(server, "bench_search")
         try:
-            await add_users(url, [nurse], quick_hash())
+            await insert_users(url, [nurse], cheap_hash())
             load = await _load_postgres(url, rows)
             await admin_sql(url, "ANALYZE patients")
             with running([ServerProcess(url, work)]) as (srv,):
@@ -806,7 +766,7 @@ async def search(server: str, count: int = 100_000, rounds: int = 8,
         path = work / "search.db"
         sqlite_url = f"sqlite:///{path}"
         await asyncio.to_thread(upgrade, sqlite_url)
-        await add_users(sqlite_url, [nurse], quick_hash())
+        await insert_users(sqlite_url, [nurse], cheap_hash())
         load = await asyncio.to_thread(_load_sqlite, path, rows)
         with running([ServerProcess(sqlite_url, work)]) as (srv,):
             timings = await _time_searches(srv.url, nurse.username, queries, rounds)
@@ -926,7 +886,7 @@ async def load(server: str, tablets: int = 50, batches: int = 5, batch_size: int
     url = await create_database(server, "bench_load")
     figures = []
     try:
-        await add_users(url, users, quick_hash())
+        await insert_users(url, users, cheap_hash())
         with tempfile.TemporaryDirectory() as tmp:
             for processes in process_counts:
                 await truncate_app_tables(url)
