@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Result, chromium_path, record
+from bench.internals import app_database, signed_in_user, sync_item_handler
 from bench.throttle_proxy import SLOW_4G, Profile, ThrottleProxy
 from tests.live_server import LiveServer
 from tests.seed import PASSWORD, STAFF, cheap_hash, insert_users
@@ -413,10 +414,6 @@ async def server_profile(setup: Setup, n_visits: int = 50) -> dict[str, float]:
     import asyncpg
     import databases.core as core
 
-    from clinic.db import make_database
-    from clinic.sync.handlers import process
-    from clinic.web import CurrentUser
-
     assert setup.db
     # The raw price of one durable commit on this machine's PostgreSQL (a one-row insert, fsync'd WAL).
     conn = await asyncpg.connect(setup.db.url)
@@ -474,10 +471,10 @@ async def server_profile(setup: Setup, n_visits: int = 50) -> dict[str, float]:
         depth[0] -= 1
         await rollback(self)
 
-    db = make_database(setup.db.url)
+    process = sync_item_handler()
+    db = app_database(setup.db.url)
     await db.connect()
-    user = CurrentUser(id=NURSE.id, username=NURSE.username, full_name=NURSE.full_name, role=NURSE.role,
-                       must_change_password=False)
+    user = signed_in_user(NURSE.id, NURSE.username, NURSE.full_name, NURSE.role)
     items = sync_items(n_visits, NURSE_ID)
     try:
         for item in sync_items(5, NURSE_ID):  # warm up: imports, the ICD-10 index, the connection pool

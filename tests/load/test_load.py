@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from bench.server import (
+from bench.support import (
     ServerProcess,
     admin_sql,
     chunks,
