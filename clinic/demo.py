@@ -258,7 +258,6 @@ def _marital(rng: random.Random, age: float) -> str:
     return _weighted(rng, (("married", 52), ("widowed", 43), ("divorced", 5)))
 
 
-
 # ---------------------------------------------------------------------------------------------------------
 # Clinical content: common puskesmas diagnoses (ICD-10 as WHO 2019, which the app validates against).
 
