@@ -20,19 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Result, chromium_path, record
+from bench.internals import app_database, signed_in_user, sync_item_handler
 from bench.throttle_proxy import SLOW_4G, Profile, ThrottleProxy
 from tests.live_server import LiveServer
+from tests.seed import PASSWORD, STAFF, cheap_hash, insert_users
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_SERVER = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-PASSWORD = "correct horse battery"
-NURSE_ID = str(uuid.UUID(int=3))
-USERS = {  # id, username, full name, role
-    "admin": (str(uuid.UUID(int=1)), "Admin Puskesmas", "admin"),
-    "doctor": (str(uuid.UUID(int=2)), "dr. Sari Wulandari", "doctor"),
-    "nurse": (NURSE_ID, "Ns. Budi Santoso", "nurse"),
-    "registration": (str(uuid.UUID(int=4)), "Dewi Lestari", "registration"),
-}
+NURSE = next(user for user in STAFF if user.username == "nurse")  # the tests' staff (tests/seed.py)
+NURSE_ID = NURSE.id
 # As tests/browser/conftest.py: what Chromium needs in a sandbox.
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -61,26 +57,6 @@ async def admin_sql(*statements: str) -> None:
         await conn.close()
 
 
-async def seed_users(url: str) -> None:
-    from clinic.accounts.passwords import hash_password
-    from clinic.db import make_database, utcnow
-
-    password_hash = hash_password(PASSWORD)
-    db = make_database(url)
-    await db.connect()
-    try:
-        for username, (user_id, full_name, role) in USERS.items():
-            await db.execute(
-                """INSERT INTO users (id, username, full_name, role, password_hash, active, must_change_password,
-                                      session_version, created_at, updated_at)
-                   VALUES (:id, :u, :n, :r, :h, :a, :m, 1, :now, :now)""",
-                {"id": user_id, "u": username, "n": full_name, "r": role, "h": password_hash, "a": True,
-                 "m": False, "now": utcnow()},
-            )
-    finally:
-        await db.disconnect()
-
-
 class BenchDatabase:
     """A database of our own: bench_<random> on the local PostgreSQL, or a SQLite file; migrated, with users."""
 
@@ -95,7 +71,7 @@ class BenchDatabase:
         if self.kind == "postgresql":
             asyncio.run(admin_sql(f"CREATE DATABASE {self.name}"))
         upgrade(self.url)
-        asyncio.run(seed_users(self.url))
+        asyncio.run(insert_users(self.url, STAFF, cheap_hash()))
         return self
 
     def drop(self) -> None:
@@ -438,11 +414,6 @@ async def server_profile(setup: Setup, n_visits: int = 50) -> dict[str, float]:
     import asyncpg
     import databases.core as core
 
-    from clinic.accounts.roles import CurrentUser
-    from clinic.db import make_database
-    from clinic.routes import ROUTES
-    from clinic.sync.handlers import process
-
     assert setup.db
     # The raw price of one durable commit on this machine's PostgreSQL (a one-row insert, fsync'd WAL).
     conn = await asyncpg.connect(setup.db.url)
@@ -500,20 +471,20 @@ async def server_profile(setup: Setup, n_visits: int = 50) -> dict[str, float]:
         depth[0] -= 1
         await rollback(self)
 
-    db = make_database(setup.db.url)
+    process = sync_item_handler()
+    db = app_database(setup.db.url)
     await db.connect()
-    user = CurrentUser(id=NURSE_ID, username="nurse", full_name=USERS["nurse"][1], role="nurse",
-                       must_change_password=False)
+    user = signed_in_user(NURSE.id, NURSE.username, NURSE.full_name, NURSE.role)
     items = sync_items(n_visits, NURSE_ID)
     try:
         for item in sync_items(5, NURSE_ID):  # warm up: imports, the ICD-10 index, the connection pool
-            await process(db, user, ROUTES, item, "127.0.0.1")
+            await process(db, user, item, "127.0.0.1")
         for name in originals:
             setattr(core.Database, name, counted(name))
         core.Transaction.start, core.Transaction.commit, core.Transaction.rollback = t_start, t_commit, t_rollback
         began = time.perf_counter()
         for item in items:
-            outcome = await process(db, user, ROUTES, item, "127.0.0.1")
+            outcome = await process(db, user, item, "127.0.0.1")
             if outcome.get("status") != "stored":
                 raise RuntimeError(f"profile: {outcome}")
         total = time.perf_counter() - began

@@ -18,6 +18,7 @@ import asyncio
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 SEGMENT = 1460  # bytes paced at a time: delivery is progressive, as on a real link
 
@@ -99,7 +100,8 @@ class ThrottleProxy:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.server: asyncio.AbstractServer | None = None
         self.thread: threading.Thread | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[None]] = set()  # the two pipes of each open connection
+        self._connections: set[asyncio.Task[Any]] = set()  # each connection's handler, until its sockets close
 
     # --- switching -------------------------------------------------------------------------------------
     def set_profile(self, profile: Profile | None) -> None:
@@ -149,14 +151,21 @@ class ThrottleProxy:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        # Then each handler closes its sockets: none is left half-closed when the loop stops.
+        await asyncio.gather(*self._connections, return_exceptions=True)
 
     # --- one proxied connection --------------------------------------------------------------------------
     async def _accept(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        handler = asyncio.current_task()
+        if handler is not None:
+            self._connections.add(handler)
+            handler.add_done_callback(self._connections.discard)
         self.stats.connections += 1
         try:
             server_r, server_w = await asyncio.open_connection(*self.target)
         except OSError:
             client_w.close()
+            await _closed(client_w)
             return
         if self.profile is not None:
             await asyncio.sleep(self.profile.rtt_ms / 1000)  # SYN, SYN-ACK: one round trip before data
@@ -173,6 +182,7 @@ class ThrottleProxy:
                 task.cancel()
         for writer in (client_w, server_w):
             writer.close()
+        await asyncio.gather(_closed(client_w), _closed(server_w))
 
     async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, link: Link,
                     down: bool, current: list[Exchange | None]) -> None:
@@ -238,6 +248,13 @@ class ThrottleProxy:
                 await sender
             except (ConnectionError, OSError):
                 pass
+
+
+async def _closed(writer: asyncio.StreamWriter) -> None:
+    try:
+        await writer.wait_closed()
+    except (ConnectionError, OSError):
+        pass
 
 
 def main() -> None:

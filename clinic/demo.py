@@ -5,15 +5,20 @@ Fields built like a submitted form, so it is validated exactly like user input (
 log like user input). Places are real Kemendagri region codes (province.regency.district, as in the NIK);
 names, addresses and clinical notes are invented. With a seed the data is reproducible (on the same day:
 ages count back from today); running again with the same seed adds nothing, since the ids repeat.
+
+The data (places, names, diagnoses with their notes and prescriptions) is clinic/demo_data.json; the rules
+that pick from it (ages, weights, who has which illness) are here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 from databases import Database
@@ -37,6 +42,12 @@ STAFF = (
 OLDEST = dt.date(1940, 1, 1)
 
 Rx = tuple[str, str, str, str, str]  # drug, dose, frequency, route, duration
+DATA: dict[str, Any] = json.loads(resources.files("clinic").joinpath("demo_data.json").read_text(encoding="utf-8"))
+
+
+def _tuples(entry: dict[str, Any]) -> dict[str, Any]:
+    """A JSON object's lists as tuples (the dataclasses below are frozen)."""
+    return {key: tuple(value) if isinstance(value, list) else value for key, value in entry.items()}
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -55,80 +66,23 @@ class Place:
     rt_rw: bool = True  # Bali addresses name the banjar instead of RT/RW
 
 
-def _places(province: str, regency: str, regency_name: str, *districts: tuple[Any, ...]) -> list[Place]:
-    """Places from (district code, district name, villages[, "Desa"]) entries."""
-    return [Place(province, regency, code, regency_name, name, villages, kind[0] if kind else "Kel.",
-                  province != "51")
-            for code, name, villages, *kind in districts]
+def _places(regencies: list[dict[str, Any]]) -> dict[str, Place]:
+    """Every district, by its code as in a NIK: "32.01.01" (province.regency.district)."""
+    places = {}
+    for regency in regencies:
+        province, code = regency["province"], regency["regency"]
+        for district in regency["districts"]:
+            places[f"{province}.{code}.{district['code']}"] = Place(
+                province, code, district["code"], regency["name"], district["name"], tuple(district["villages"]),
+                district.get("village_kind", "Kel."), rt_rw=province != "51")
+    return places
 
 
-BOGOR = _places(
-    "32", "01", "Kab. Bogor",
-    ("01", "Cibinong", ("Pakansari", "Tengah", "Cirimekar", "Sukahati", "Nanggewer")),
-    ("02", "Gunung Putri", ("Wanaherang", "Bojong Nangka", "Tlajung Udik", "Ciangsana"), "Desa"),
-    ("05", "Babakan Madang", ("Sentul", "Cijayanti", "Citaringgul"), "Desa"),
-)
-BANDUNG = _places(
-    "32", "73", "Kota Bandung",
-    ("02", "Coblong", ("Dago", "Sekeloa", "Lebak Siliwangi", "Cipaganti")),
-    ("07", "Sukajadi", ("Pasteur", "Cipedes", "Sukabungah", "Sukawarna")),
-    ("16", "Kiaracondong", ("Sukapura", "Kebon Jayanti", "Babakan Sari", "Cicaheum")),
-    ("22", "Buahbatu", ("Sekejati", "Margasari", "Cijaura", "Jati Sari")),
-)
-SEMARANG = _places(
-    "33", "74", "Kota Semarang",
-    ("01", "Semarang Tengah", ("Miroto", "Sekayu", "Pandansari", "Pekunden")),
-    ("02", "Semarang Utara", ("Bandarharjo", "Tanjung Mas", "Kuningan", "Panggung Lor")),
-    ("10", "Tembalang", ("Tembalang", "Bulusan", "Sendangmulyo", "Rowosari")),
-)
-YOGYAKARTA = _places(
-    "34", "71", "Kota Yogyakarta",
-    ("01", "Tegalrejo", ("Kricak", "Karangwaru", "Tegalrejo", "Bener")),
-    ("13", "Umbulharjo", ("Semaki", "Muja Muju", "Warungboto", "Pandeyan", "Giwangan")),
-    ("14", "Kotagede", ("Rejowinangun", "Prenggan", "Purbayan")),
-)
-SURABAYA = _places(
-    "35", "78", "Kota Surabaya",
-    ("03", "Rungkut", ("Kali Rungkut", "Rungkut Kidul", "Medokan Ayu", "Penjaringan Sari")),
-    ("04", "Wonokromo", ("Darmo", "Jagir", "Ngagel", "Sawunggaling")),
-    ("08", "Gubeng", ("Airlangga", "Baratajaya", "Gubeng", "Kertajaya", "Mojo")),
-)
-MEDAN = _places(
-    "12", "71", "Kota Medan",
-    ("02", "Medan Sunggal", ("Lalang", "Sunggal", "Tanjung Rejo", "Simpang Tanjung")),
-    ("07", "Medan Tuntungan", ("Tanjung Selamat", "Simpang Selayang", "Ladang Bambu", "Mangga")),
-    ("11", "Medan Johor", ("Suka Maju", "Titi Kuning", "Kedai Durian", "Gedung Johor")),
-    ("17", "Medan Baru", ("Petisah Hulu", "Babura", "Merdeka", "Padang Bulan")),
-)
-MEDAN_PETISAH = _places("12", "71", "Kota Medan",
-                        ("19", "Medan Petisah", ("Sekip", "Petisah Tengah", "Sei Putih Tengah")))
-PADANG = _places(
-    "13", "71", "Kota Padang",
-    ("08", "Pauh", ("Limau Manis", "Koto Lua", "Cupak Tangah", "Pisang")),
-    ("09", "Kuranji", ("Pasar Ambacang", "Anduring", "Kalumbuk", "Korong Gadang")),
-    ("10", "Nanggalo", ("Surau Gadang", "Kurao Pagang", "Gurun Laweh", "Kampung Olo")),
-    ("11", "Koto Tangah", ("Lubuk Buaya", "Balai Gadang", "Parupuk Tabing", "Batipuh Panjang")),
-)
-BUGIS_LAND = _places(
-    "73", "13", "Kab. Wajo",
-    ("06", "Tempe", ("Siengkang", "Pattirosompe", "Tempe", "Maddukelleng", "Teddaopu")),
-    ("08", "Tanasitolo", ("Tancung", "Mappadaelo", "Pincengpute", "Barutancung")),
-) + _places("73", "14", "Kab. Sidenreng Rappang",
-            ("07", "Maritengngae", ("Pangkajene", "Lautang Benteng", "Majjelling", "Lakessi")))
-DENPASAR = _places(
-    "51", "71", "Kota Denpasar",
-    ("01", "Denpasar Selatan", ("Sesetan", "Panjer", "Renon", "Pedungan", "Sanur")),
-    ("02", "Denpasar Timur", ("Kesiman", "Sumerta", "Dangin Puri", "Penatih")),
-)
-PECINAN = MEDAN_PETISAH + [SEMARANG[0], SURABAYA[2]]
-
-STREETS = ("Melati", "Mawar", "Kenanga", "Anggrek", "Flamboyan", "Cempaka", "Dahlia", "Merpati", "Kutilang",
-           "Cendrawasih", "Diponegoro", "Sudirman", "Ahmad Yani", "Pahlawan", "Merdeka", "Veteran", "Kartini",
-           "Imam Bonjol", "Gajah Mada", "Hayam Wuruk", "Pattimura", "Teuku Umar", "Mangga", "Rambutan",
-           "Nangka", "Kelapa Gading", "Pelita", "Bakti", "Swadaya", "Kemuning")
-ESTATES = ("Griya Asri", "Bumi Indah", "Permata Hijau", "Taman Sari", "Graha Mulya", "Villa Mutiara")
-ROMAN = ("I", "II", "III", "IV", "V", "VI")
-BANJAR = ("Kaja", "Kelod", "Tengah", "Kangin", "Kauh", "Anyar")
+PLACES = _places(DATA["places"])
+STREETS: tuple[str, ...] = tuple(DATA["streets"])
+ESTATES: tuple[str, ...] = tuple(DATA["estates"])
+ROMAN: tuple[str, ...] = tuple(DATA["roman_numerals"])
+BANJAR: tuple[str, ...] = tuple(DATA["banjars"])
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -137,7 +91,8 @@ BANJAR = ("Kaja", "Kelod", "Tengah", "Kangin", "Kauh", "Anyar")
 
 @dataclass(frozen=True)
 class Group:
-    places: Sequence[Place]
+    weight: int  # share of the patients
+    places: tuple[Place, ...]
     religions: tuple[tuple[str, int], ...]
     male: tuple[str, ...]
     female: tuple[str, ...]
@@ -145,123 +100,30 @@ class Group:
     female_second: tuple[str, ...] = ()
     elder_male: tuple[str, ...] = ()  # single or old-fashioned names of people born before ~1960
     elder_female: tuple[str, ...] = ()
+    child_male: tuple[str, ...] = ()  # the group's own names for children (otherwise CHILD_MALE, ...)
+    child_female: tuple[str, ...] = ()
+    muslim_clans: tuple[str, ...] = ()  # Batak Muslims carry a Mandailing clan name
+    birth_order: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = ()  # Bali: (male, female) prefixes
 
 
-CHILD_MALE = ("Rizky", "Fajar", "Bima", "Arya", "Daffa", "Raka", "Aditya", "Galih", "Satria", "Rafi", "Alif",
-              "Farel", "Naufal", "Zidan")
-CHILD_MALE_SECOND = ("Pratama", "Ramadhan", "Saputra", "Nugraha", "Wicaksono", "Putra", "Firmansyah",
-                     "Maulana", "Hidayat", "Akbar", "Al Fatih")
-CHILD_FEMALE = ("Aisyah", "Nabila", "Anindya", "Salsabila", "Keisha", "Zahra", "Alya", "Citra", "Naura",
-                "Kirana", "Nayla", "Aurelia", "Syifa")
-CHILD_FEMALE_SECOND = ("Putri", "Azzahra", "Larasati", "Maharani", "Ramadhani", "Safitri", "Anggraini",
-                       "Khairunnisa", "Permata", "Nuraini")
-MUSLIM_MALE = ("Ahmad", "Muhammad", "Rahmat", "Abdul", "Ismail", "Fauzi", "Irwan", "Syahrul", "Ridwan")
-MUSLIM_FEMALE = ("Siti", "Nur", "Fatimah", "Aminah", "Rahmah", "Halimah", "Nurhayati", "Khadijah")
+def _group(entry: dict[str, Any]) -> Group:
+    return Group(**{
+        **_tuples(entry),
+        "places": tuple(PLACES[code] for code in entry["places"]),
+        "religions": tuple(entry["religions"].items()),
+        "birth_order": tuple((tuple(o["male"]), tuple(o["female"])) for o in entry.get("birth_order", ())),
+    })
 
-GROUPS: dict[str, Group] = {
-    "jawa": Group(
-        SEMARANG + YOGYAKARTA + SURABAYA + BOGOR[:1],
-        (("islam", 86), ("catholic", 6), ("protestant", 6), ("belief", 2)),
-        ("Budi", "Agus", "Joko", "Bambang", "Eko", "Heru", "Dwi", "Slamet", "Teguh", "Wahyu", "Sugeng",
-         "Hadi", "Rudi", "Arif", "Bayu", "Dimas", "Yoga", "Anton"),
-        ("Siti", "Sri", "Endang", "Tri", "Dewi", "Ratna", "Rini", "Puji", "Wulan", "Ayu", "Indah", "Yuni",
-         "Retno", "Wahyu", "Kartika"),
-        ("Santoso", "Prasetyo", "Susilo", "Wibowo", "Purnomo", "Setiawan", "Nugroho", "Raharjo", "Widodo",
-         "Hidayat", "Kurniawan", "Saputro", "Pamungkas", "Hartono", "Sutrisno"),
-        ("Wahyuni", "Lestari", "Handayani", "Rahayu", "Astuti", "Kusumawati", "Wulandari", "Purwanti",
-         "Susanti", "Rahmawati", "Aminah", "Suryani", "Utami", "Setyaningsih"),
-        ("Suparman", "Sutrisno", "Sukardi", "Paiman", "Karto Wiyono", "Sarmidi", "Wagiman", "Sukirno",
-         "Tukimin", "Darmo Sumarto"),
-        ("Sumiati", "Suwarni", "Tukiyem", "Painem", "Sainem", "Ngatini", "Sukinah", "Parmi", "Suratmi",
-         "Mbok Sarinah"),
-    ),
-    "sunda": Group(
-        BOGOR + BANDUNG,
-        (("islam", 97), ("protestant", 2), ("catholic", 1)),
-        ("Asep", "Ujang", "Dadang", "Cecep", "Yayan", "Deden", "Ade", "Iwan", "Dedi", "Jajang", "Engkus",
-         "Rahmat", "Hendra", "Wawan"),
-        ("Euis", "Neng", "Cucu", "Imas", "Enung", "Rika", "Tati", "Yati", "Eneng", "Nining", "Lilis", "Elis",
-         "Iis", "Rina"),
-        ("Saepudin", "Sopandi", "Suherman", "Hidayat", "Sofyan", "Kurniawan", "Supriatna", "Ridwan",
-         "Permana", "Gunawan", "Sutisna", "Rustandi", "Mulyana", "Hermawan"),
-        ("Komalasari", "Yulianti", "Cahyati", "Masitoh", "Nurhayati", "Rahmawati", "Sumiati", "Suryani",
-         "Kurniasih", "Rosmiati", "Hermawati", "Sulastri", "Nurjanah"),
-        ("Oman", "Karta", "Mamad", "Dayat", "Ohim", "Ento", "Odang", "Encep Suhendi"),
-        ("Onah", "Icih", "Enok", "Iyah", "Kokom", "Eti", "Acih", "Ocoh"),
-    ),
-    "batak": Group(
-        MEDAN,
-        (("protestant", 60), ("catholic", 20), ("islam", 20)),
-        ("Rudolf", "Maruli", "Parlindungan", "Togar", "Daniel", "Hotman", "Bonar", "Jonner", "Sahat",
-         "Marihot", "Tigor", "Poltak", "Benny", "Roy", "Josua"),
-        ("Rosmawati", "Mariana", "Lasma", "Tiur", "Debora", "Sarma", "Rotua", "Nurmala", "Hotmaida", "Rosita",
-         "Lenny", "Ruth", "Intan"),
-        ("Simanjuntak", "Siregar", "Sitompul", "Nainggolan", "Hutagalung", "Panjaitan", "Sinaga", "Silalahi",
-         "Pardede", "Manurung", "Situmorang", "Simbolon", "Tampubolon", "Sihombing", "Pasaribu", "Hutapea"),
-        elder_male=("Mangatas", "Binsar", "Halomoan", "Parulian"),
-        elder_female=("Tiominar", "Rospita", "Nurmaida", "Lamria"),
-    ),
-    "minang": Group(
-        PADANG,
-        (("islam", 100),),
-        ("Rizal", "Zulkifli", "Syafrizal", "Hendri", "Afrizal", "Yusrizal", "Darmawan", "Irwan", "Fauzi",
-         "Yulizar", "Defri", "Erizal", "Masri", "Andika"),
-        ("Yenni", "Nurhasanah", "Rosnidar", "Desi", "Fitri", "Yusnidar", "Rahmi", "Mardiana", "Elfi",
-         "Yulia", "Syafrida", "Nelly", "Zuraida"),
-        ("Chaniago", "Piliang", "Tanjung", "Koto", "Sikumbang", "Jambak", "Syahputra", "Efendi", "Putra"),
-        ("Marlina", "Ratnasari", "Yanti", "Elvira", "Novita", "Hayati", "Susanti", "Fitriani"),
-        ("Nasrul", "Bustami", "Syamsuddin", "Jamaris", "Amir Hamzah", "Sutan Mahmud"),
-        ("Nuraini", "Rosmaniar", "Jawahir", "Siti Rahmah", "Upik Rosna", "Nurbaiti"),
-    ),
-    "bugis": Group(
-        BUGIS_LAND,
-        (("islam", 100),),
-        ("Muhammad", "Abdul", "Baharuddin", "Hasanuddin", "Syamsuddin", "Arsyad", "Ridwan", "Amiruddin",
-         "Sudirman", "Jamaluddin", "Syahrir", "Irfan", "Ilham", "Muh."),
-        ("Sitti", "Hasnawati", "Nurhayati", "Rosdiana", "Besse", "Hasmiah", "Hadijah", "Rahmawati",
-         "Nurjannah", "Suriani", "Fatimah", "Kasmawati", "Irmawati"),
-        ("Rahman", "Arsyad", "Idris", "Yusuf", "Jufri", "Hamzah", "Kadir", "Saleh", "Akbar", "Hasan",
-         "Mappangara", "Tenri Sau"),
-        ("Aisyah", "Rahmah", "Tenri", "Nurul", "Hasanah", "Syam", "Mardiana", "Amir"),
-        ("La Tanro", "La Baco", "Puang Sennang", "Lamba"),
-        ("I Tenri", "Hj. Saenab", "I Baji", "Indo Ati"),
-    ),
-    "bali": Group(
-        DENPASAR,
-        (("hindu", 94), ("protestant", 3), ("catholic", 3)),
-        ("Sudarma", "Suardana", "Sukadana", "Arsana", "Artawan", "Budiarta", "Wirawan", "Suarjana", "Adnyana",
-         "Mahendra", "Darmawan", "Sutama", "Astawa", "Wiguna"),
-        ("Ariani", "Sri Astuti", "Sukerti", "Suartini", "Dewi", "Ayu Lestari", "Sriasih", "Wahyuni",
-         "Sumerti", "Murniasih", "Puspita Sari", "Purnamasari", "Ratna Dewi"),
-    ),
-    "tionghoa": Group(
-        PECINAN,
-        (("buddhist", 45), ("protestant", 25), ("catholic", 20), ("confucian", 10)),
-        ("Hendra", "Yohanes", "Susanto", "Andi", "Rudy", "Teddy", "Willy", "Sugianto", "Jimmy", "Lukas",
-         "Edwin", "Ferry", "Anton", "Harianto"),
-        ("Linda", "Meiliana", "Lily", "Susan", "Yenny", "Vivian", "Melinda", "Fransiska", "Elisabeth",
-         "Lanny", "Angelina", "Shirley", "Merry"),
-        ("Gunawan", "Tanoto", "Lim", "Wijaya", "Salim", "Halim", "Tanjaya", "Chandra", "Sutanto", "Santoso",
-         "Tjandra", "Setiadi", "Hartanto", "Kusuma"),
-        elder_male=("Tan Kim Liong", "Lie Ah Kiong", "Oei Tjoen Hok", "Go Siong Tjie", "Liem Kok Tjiang"),
-        elder_female=("Tan Siok Lan", "Lim Mei Hwa", "Go Lian Nio", "Oei Giok Lan", "Kwee Hong Nio"),
-    ),
-}
-GROUP_WEIGHTS = (("jawa", 30), ("sunda", 22), ("batak", 12), ("minang", 10), ("bugis", 10), ("bali", 8),
-                 ("tionghoa", 6))
-MANDAILING = ("Lubis", "Harahap", "Nasution", "Siregar", "Daulay", "Hasibuan", "Pulungan", "Rangkuti")
-BATAK_CHILD = (("Kevin", "Josua", "Gabriel", "Samuel", "Daniel", "Immanuel"),
-               ("Grace", "Yohana", "Sarah", "Theresia", "Natalia", "Angel"))
-BALI_CHILD = (("Aditya", "Dharma", "Surya", "Krisna", "Wisnu", "Arya"),
-              ("Ayu", "Sinta", "Pradnya", "Intan", "Widya", "Sari"))
-TIONGHOA_CHILD = (("Kevin", "Jason", "Ryan", "Vincent", "Felix", "Nathan"),
-                  ("Cindy", "Jessica", "Michelle", "Vanessa", "Clarissa", "Audrey"))
-BALI_ORDER = ((("I Wayan", "I Putu", "I Gede"), ("Ni Wayan", "Ni Putu", "Ni Luh Putu")),
-              (("I Made", "I Kadek"), ("Ni Made", "Ni Kadek", "Ni Luh Made")),
-              (("I Nyoman", "I Komang"), ("Ni Nyoman", "Ni Komang")),
-              (("I Ketut",), ("Ni Ketut",)))
-PHONE_PREFIXES = ("0811", "0812", "0813", "0821", "0822", "0823", "0852", "0853", "0856", "0857", "0858",
-                  "0877", "0878", "0819", "0838", "0895", "0896", "0881")
+
+GROUPS: dict[str, Group] = {key: _group(entry) for key, entry in DATA["groups"].items()}
+GROUP_WEIGHTS = tuple((key, group.weight) for key, group in GROUPS.items())
+CHILD_MALE: tuple[str, ...] = tuple(DATA["child_names"]["male"])
+CHILD_MALE_SECOND: tuple[str, ...] = tuple(DATA["child_names"]["male_second"])
+CHILD_FEMALE: tuple[str, ...] = tuple(DATA["child_names"]["female"])
+CHILD_FEMALE_SECOND: tuple[str, ...] = tuple(DATA["child_names"]["female_second"])
+MUSLIM_MALE: tuple[str, ...] = tuple(DATA["muslim_names"]["male"])
+MUSLIM_FEMALE: tuple[str, ...] = tuple(DATA["muslim_names"]["female"])
+PHONE_PREFIXES: tuple[str, ...] = tuple(DATA["phone_prefixes"])
 
 
 def _weighted(rng: random.Random, pairs: Sequence[tuple[Any, int]]) -> Any:
@@ -275,16 +137,17 @@ def _name(rng: random.Random, group_key: str, sex: str, age: float, religion: st
     elder = age >= 62 and rng.random() < 0.6
 
     if group_key == "bali":
-        prefix = rng.choice(rng.choice(BALI_ORDER)[0 if male else 1])
-        given = rng.choice(BALI_CHILD[0 if male else 1] if child else group.male if male else group.female)
+        prefix = rng.choice(rng.choice(group.birth_order)[0 if male else 1])
+        given = rng.choice((group.child_male if male else group.child_female) if child else
+                           group.male if male else group.female)
         return f"{prefix} {given}"
     if group_key == "batak":
         if religion == "islam":
             first = rng.choice(CHILD_MALE if child and male else CHILD_FEMALE if child else
                                MUSLIM_MALE if male else MUSLIM_FEMALE)
-            return f"{first} {rng.choice(MANDAILING)}"
+            return f"{first} {rng.choice(group.muslim_clans)}"
         if child:
-            first = rng.choice(BATAK_CHILD[0 if male else 1])
+            first = rng.choice(group.child_male if male else group.child_female)
         elif elder and (group.elder_male if male else group.elder_female):
             first = rng.choice(group.elder_male if male else group.elder_female)
         else:
@@ -294,7 +157,7 @@ def _name(rng: random.Random, group_key: str, sex: str, age: float, religion: st
     if group_key == "tionghoa":
         if elder:
             return rng.choice(group.elder_male if male else group.elder_female)
-        first = rng.choice(TIONGHOA_CHILD[0 if male else 1] if child else
+        first = rng.choice((group.child_male if male else group.child_female) if child else
                            group.male if male else group.female)
         return f"{first} {rng.choice(group.male_second)}"
 
@@ -415,259 +278,27 @@ class Condition:
     fever: float = 0.0  # chance of a raised temperature
 
 
-PCM = ("Paracetamol 500 mg tab", "1 tab", "3x sehari bila demam/nyeri", "oral", "3 hari")
-PCM_SYRUP = ("Paracetamol sirup 120 mg/5 ml", "5 ml (1 sendok takar)", "3x sehari bila demam", "oral",
-             "3 hari")
-PCM_DROPS = ("Paracetamol drop 100 mg/ml", "{pcm_drop}", "3x sehari bila demam", "oral", "3 hari")
-ORALIT = ("Oralit 200 ml", "1 sachet dilarutkan dalam 200 ml air", "setiap kali BAB cair", "oral",
-          "sampai diare berhenti")
-ORALIT_CHILD = ("Oralit 200 ml", "{oralit_dose}", "setiap kali BAB cair", "oral", "sampai diare berhenti")
-ZINC = ("Zinc 20 mg tab dispersibel", "{zinc_dose}", "1x sehari", "oral", "10 hari")
-VIT_C = ("Vitamin C 50 mg tab", "1 tab", "1x sehari", "oral", "5 hari")
-VIT_B = ("Vitamin B kompleks tab", "1 tab", "1x sehari", "oral", "10 hari")
-ANTACID = ("Antasida doen tab", "1 tab dikunyah", "3x sehari sebelum makan", "oral", "5 hari")
-OMEPRAZOLE = ("Omeprazol 20 mg kaps", "1 kaps", "1x sehari sebelum makan pagi", "oral", "7 hari")
-DOMPERIDONE = ("Domperidon 10 mg tab", "1 tab", "3x sehari sebelum makan", "oral", "3 hari")
-CTM = ("CTM 4 mg tab", "1 tab", "3x sehari", "oral", "3 hari")
-AMLODIPINE = ("Amlodipin 5 mg tab", "1 tab", "1x sehari (pagi)", "oral", "30 hari")
-HCT = ("Hidroklorotiazid 25 mg tab", "1/2 tab", "1x sehari (pagi)", "oral", "30 hari")
-METFORMIN = ("Metformin 500 mg tab", "1 tab", "3x sehari sesudah makan", "oral", "30 hari")
-GLIBENCLAMIDE = ("Glibenklamid 5 mg tab", "1 tab", "1x sehari sebelum makan pagi", "oral", "30 hari")
+# Prescription lines by name; a dose in braces ("{zinc_dose}") depends on the patient's age.
+PRESCRIPTIONS: dict[str, Rx] = {
+    name: (line["drug"], line["dose"], line["frequency"], line["route"], line["duration"])
+    for name, line in DATA["prescriptions"].items()
+}
 
-ACUTE: tuple[Condition, ...] = (
-    Condition(
-        "J06.9", (0, 100), 16,
-        ("Batuk pilek sejak {d} hari", "Pilek, hidung tersumbat dan bersin-bersin sejak {d} hari",
-         "Batuk berdahak dan badan meriang sejak {d} hari"),
-        ("{demam}, batuk berdahak putih, tidak sesak napas. Riwayat alergi obat disangkal.",
-         "Keluhan diawali bersin dan hidung berair, nafsu makan sedikit menurun. Anggota keluarga di rumah "
-         "ada yang batuk pilek.",
-         "Tidak ada sesak, tidak ada nyeri dada. Belum minum obat apa pun."),
-        ("KU baik, kesadaran CM. Konka hiperemis, sekret hidung serous. Faring tidak hiperemis. Paru: "
-         "vesikuler, ronki -/-, wheezing -/-.",
-         "Faring sedikit hiperemis, tonsil T1-T1 tenang. Paru vesikuler kanan kiri, tidak ada retraksi "
-         "dinding dada."),
-        ("ISPA (common cold), tanpa tanda pneumonia.", "ISPA non-pneumonia."),
-        ("Istirahat cukup, perbanyak minum air hangat, etika batuk. Kontrol bila demam lebih dari 3 hari "
-         "atau sesak napas.",
-         "Terapi simtomatik. Edukasi tanda bahaya: napas cepat, sesak, tidak mau minum."),
-        (PCM, CTM, ("Gliseril guaiakolat 100 mg tab", "1 tab", "3x sehari", "oral", "3 hari"), VIT_C),
-        (PCM_SYRUP, ("Ambroxol sirup 15 mg/5 ml", "2,5 ml", "3x sehari", "oral", "3 hari")),
-        (PCM_DROPS,),
-        fever=0.4,
-    ),
-    Condition(
-        "J02.9", (3, 75), 8,
-        ("Nyeri menelan dan demam sejak {d} hari", "Tenggorokan sakit dan terasa kering sejak {d} hari"),
-        ("{demam}, batuk kering sesekali, tidak pilek. Makan dan minum berkurang karena nyeri menelan.",
-         "Sebelumnya sering minum es dan makan gorengan. Tidak ada sesak."),
-        ("Faring hiperemis, tonsil T1-T1 hiperemis, tidak ada detritus. KGB submandibula teraba kecil, nyeri "
-         "tekan (+).",
-         "Faring hiperemis dengan granula, tonsil T1-T1. Paru dalam batas normal."),
-        ("Faringitis akut.", "Faringitis akut, suspek bakterial."),
-        ("Antibiotik diminum sampai habis. Kumur air garam hangat, hindari minuman dingin dan gorengan.",
-         "Kontrol 5 hari bila keluhan belum membaik."),
-        (("Amoksisilin 500 mg kaps", "1 kaps", "3x sehari", "oral", "5 hari"), PCM, VIT_C),
-        (("Amoksisilin sirup 250 mg/5 ml", "5 ml", "3x sehari", "oral", "5 hari"), PCM_SYRUP),
-        fever=0.7,
-    ),
-    Condition(
-        "A09", (0, 100), 10,
-        ("BAB cair {n} kali sejak kemarin", "Mencret sejak {d} hari disertai perut mulas"),
-        ("BAB cair tanpa lendir dan darah, mual (+), muntah 1 kali. {demam}. Masih mau minum. Sebelumnya "
-         "makan di warung dekat rumah.",
-         "Ampas sedikit, tidak ada darah. BAK masih lancar."),
-        ("KU baik, CM. Mata tidak cekung, turgor kulit kembali cepat, mukosa bibir lembap. Abdomen: bising "
-         "usus meningkat, nyeri tekan ringan.",
-         "Tidak ada tanda dehidrasi. Abdomen supel, bising usus meningkat."),
-        ("Diare akut tanpa dehidrasi.", "Gastroenteritis akut, tanpa dehidrasi."),
-        ("Oralit setiap kali BAB cair, tetap makan, cuci tangan pakai sabun. Segera kembali bila BAB "
-         "berdarah, muntah terus, atau lemas.",
-         "Edukasi rehidrasi oral dan tanda dehidrasi. Kontrol 3 hari bila belum membaik."),
-        (ORALIT, ("Attapulgit 600 mg tab", "2 tab", "setiap habis BAB cair, maks. 6x sehari", "oral",
-                  "2 hari"), DOMPERIDONE),
-        (ORALIT_CHILD, ZINC),
-        (ORALIT_CHILD, ZINC),
-        fever=0.3,
-    ),
-    Condition(
-        "R50.9", (0, 60), 6,
-        ("Demam sejak {d} hari", "Badan panas sejak kemarin malam"),
-        ("Demam terus-menerus, turun dengan obat penurun panas lalu naik lagi. Tidak ada batuk, pilek, "
-         "diare, atau nyeri BAK. Tidak ada bintik merah di kulit.",
-         "Nafsu makan menurun, masih mau minum. Tidak kejang."),
-        ("KU tampak lemas, CM. Faring tenang, paru bersih, abdomen supel, tidak ada ptekie. Rumple leede "
-         "(-).",
-         "Tidak ditemukan fokus infeksi. Akral hangat, CRT < 2 detik."),
-        ("Observasi febris hari ke-{d}, fokus infeksi belum jelas.", "Demam tanpa fokus infeksi yang jelas."),
-        ("Kompres hangat, minum banyak. Cek darah rutin bila demam lebih dari 3 hari. Waspada tanda bahaya "
-         "DBD.",
-         "Kontrol 2 hari lagi atau segera bila muncul bintik merah, muntah, atau nyeri perut."),
-        (PCM, VIT_B),
-        (PCM_SYRUP,),
-        (PCM_DROPS,),
-        fever=1.0,
-    ),
-    Condition(
-        "A01.0", (18, 60), 4,
-        ("Demam sejak {d} hari, terutama sore dan malam hari",
-         "Demam naik turun sejak 1 minggu disertai mual"),
-        ("Demam meningkat perlahan, terutama malam hari. Mual, nafsu makan turun, sulit BAB. Sering jajan di "
-         "luar rumah.",
-         "Nyeri kepala dan badan pegal, lidah terasa pahit."),
-        ("KU tampak sakit sedang, CM. Lidah kotor (coated tongue), tepi hiperemis. Abdomen: nyeri tekan "
-         "epigastrium, hepar dan lien tidak teraba.",
-         "Lidah kotor, nyeri tekan perut kanan bawah ringan. Tes Tubex skor 6."),
-        ("Demam tifoid.", "Demam tifoid (Tubex positif), tanpa komplikasi."),
-        ("Tirah baring, makan lunak rendah serat. Antibiotik diminum sampai habis. Kontrol 3 hari; rujuk "
-         "bila demam tinggi menetap atau nyeri perut hebat.",
-         "Edukasi kebersihan makanan dan cuci tangan pakai sabun."),
-        (("Kloramfenikol 250 mg kaps", "2 kaps", "4x sehari", "oral", "10 hari"), PCM, ANTACID),
-        fever=1.0,
-    ),
-    Condition(
-        "A97.0", (5, 50), 3,  # dengue; WHO ICD-10 2019 retired A90 for A97.-
-        ("Demam tinggi mendadak sejak {d} hari",
-         "Demam tinggi, nyeri kepala dan nyeri di belakang mata sejak {d} hari"),
-        ("Demam tinggi mendadak, nyeri otot dan sendi, mual. Tidak ada perdarahan gusi atau mimisan. "
-         "Tetangga ada yang dirawat karena DBD.",
-         "Muncul bintik merah di lengan sejak pagi. Masih bisa makan dan minum."),
-        ("KU tampak lemas, CM. Ptekie di lengan bawah, uji tourniquet (+). Akral hangat, CRT < 2 detik. "
-         "Hepar tidak teraba.",
-         "Wajah kemerahan, ptekie (+). Tidak ada tanda kebocoran plasma."),
-        ("Dengue tanpa tanda bahaya, hari ke-{d}. Trombosit 110.000/uL, hematokrit 40%.",
-         "Dengue tanpa warning sign. Trombosit 130.000/uL."),
-        ("Minum 2-2,5 liter sehari (air, jus, oralit). Cek darah rutin ulang besok. Segera ke IGD bila nyeri "
-         "perut, muntah terus, perdarahan, atau lemas/gelisah.",
-         "Rawat jalan dengan pemantauan harian. PSN 3M plus di rumah."),
-        (PCM, ("Oralit 200 ml", "1 sachet dilarutkan dalam 200 ml air", "3x sehari", "oral", "5 hari")),
-        (PCM_SYRUP, ("Oralit 200 ml", "100 ml (1/2 gelas)", "3x sehari", "oral", "5 hari")),
-        fever=1.0,
-    ),
-    Condition(
-        "K30", (15, 100), 8,
-        ("Nyeri ulu hati dan perut kembung sejak {d} hari",
-         "Perut terasa penuh, mual dan sering sendawa sejak {d} hari"),
-        ("Keluhan muncul bila terlambat makan. Tidak ada muntah darah atau BAB hitam. Berat badan tidak "
-         "turun.",
-         "Sering minum kopi, pola makan tidak teratur karena bekerja."),
-        ("KU baik, CM. Abdomen supel, nyeri tekan epigastrium (+), hepar dan lien tidak teraba, bising usus "
-         "normal.",
-         "Nyeri tekan epigastrium ringan, tidak ada defans muskular."),
-        ("Dispepsia fungsional, tanpa tanda alarm.", "Sindrom dispepsia."),
-        ("Makan teratur porsi kecil, kurangi kopi, makanan pedas dan asam. Kontrol 1 minggu bila belum "
-         "membaik.",
-         "Edukasi tanda alarm: muntah darah, BAB hitam, berat badan turun."),
-        (ANTACID, OMEPRAZOLE, DOMPERIDONE),
-    ),
-    Condition(
-        "K29.7", (15, 100), 7,
-        ("Perih di ulu hati sejak {d} hari", "Nyeri perut atas seperti terbakar dan mual sejak {d} hari"),
-        ("Nyeri memberat saat lapar, membaik setelah makan. Sering minum obat pegal linu yang dibeli di "
-         "warung.",
-         "Makan tidak teratur. Tidak ada muntah darah, BAB warna biasa."),
-        ("KU baik, CM. Nyeri tekan epigastrium (+), tidak ada defans muskular. Bising usus normal.",
-         "Abdomen supel, nyeri tekan epigastrium, hepar/lien tidak teraba."),
-        ("Gastritis akut.", "Gastritis, kemungkinan terkait obat antinyeri."),
-        ("Hentikan obat antinyeri tanpa resep. Makan teratur, hindari makanan pedas, asam dan kopi.",
-         "Kontrol 1 minggu; segera kembali bila muntah darah atau BAB hitam."),
-        (OMEPRAZOLE, ANTACID, ("Sukralfat sirup 500 mg/5 ml", "10 ml", "3x sehari sebelum makan", "oral",
-                               "7 hari")),
-    ),
-    Condition(
-        "M79.1", (18, 100), 7,
-        ("Pegal-pegal di punggung dan bahu sejak {d} hari", "Nyeri otot betis dan paha sejak {d} hari"),
-        ("Keluhan setelah mengangkat barang berat. Tidak ada demam, tidak kesemutan, tidak ada kelemahan "
-         "anggota gerak.",
-         "Pekerjaan sehari-hari banyak membungkuk dan mengangkat beban."),
-        ("KU baik, CM. Nyeri tekan otot trapezius dan paravertebral, tidak ada bengkak atau kemerahan. "
-         "Kekuatan motorik 5/5.",
-         "Nyeri tekan pada otot gastroknemius, tidak ada tanda radang. Refleks fisiologis normal."),
-        ("Mialgia.", "Mialgia akibat kelelahan otot."),
-        ("Istirahat, kompres hangat, peregangan ringan. Hindari mengangkat beban berat.",
-         "Kontrol bila nyeri tidak membaik dalam 1 minggu."),
-        (("Ibuprofen 400 mg tab", "1 tab", "3x sehari sesudah makan", "oral", "3 hari"), PCM, VIT_B),
-    ),
-    Condition(
-        "M54.5", (25, 100), 4,
-        ("Nyeri pinggang bawah sejak {d} hari",),
-        ("Nyeri setelah mengangkat karung beras. Tidak menjalar ke tungkai, BAK dan BAB normal.",
-         "Nyeri memberat bila duduk lama, membaik dengan berbaring."),
-        ("Nyeri tekan paravertebral lumbal, spasme otot (+). Laseque (-), kekuatan tungkai 5/5.",),
-        ("Low back pain mekanik, tanpa tanda bahaya.",),
-        ("Kompres hangat, hindari mengangkat beban berat, latihan peregangan punggung. Kontrol 1 minggu.",),
-        (("Natrium diklofenak 50 mg tab", "1 tab", "2x sehari sesudah makan", "oral", "5 hari"), VIT_B),
-    ),
-    Condition(
-        "L30.9", (0, 100), 6,
-        ("Gatal dan kemerahan di kulit lengan sejak {d} hari", "Ruam gatal di leher dan lipatan siku sejak "
-         "{d} hari"),
-        ("Gatal terutama malam hari. Belum pernah berobat. Tidak ada anggota keluarga dengan keluhan serupa.",
-         "Keluhan muncul setelah memakai sabun cuci baru."),
-        ("Status dermatologis: regio antebrachii tampak makula eritema berbatas tidak tegas dengan papul dan "
-         "skuama halus, ekskoriasi (+).",
-         "Regio colli dan fossa cubiti: plak eritema dengan skuama, likenifikasi ringan."),
-        ("Dermatitis.", "Dermatitis kontak iritan, diagnosis banding dermatitis atopik."),
-        ("Hindari menggaruk dan bahan pemicu, gunakan sabun lembut. Kontrol 1 minggu.",
-         "Jaga kulit tetap lembap; kembali bila muncul nanah atau demam."),
-        (("Hidrokortison krim 2,5%", "oles tipis", "2x sehari", "topical", "7 hari"),
-         ("Cetirizin 10 mg tab", "1 tab", "1x sehari (malam)", "oral", "7 hari"), CTM),
-        (("Hidrokortison krim 1%", "oles tipis", "2x sehari", "topical", "5 hari"),
-         ("Cetirizin sirup 5 mg/5 ml", "2,5 ml", "1x sehari (malam)", "oral", "5 hari")),
-        (("Hidrokortison krim 1%", "oles tipis", "2x sehari", "topical", "5 hari"),),
-    ),
-    Condition(
-        "H10.9", (2, 90), 3,
-        ("Mata merah dan berair sejak {d} hari", "Mata kanan merah, gatal dan banyak kotoran mata sejak {d} "
-         "hari"),
-        ("Bangun pagi kelopak mata lengket. Penglihatan tidak kabur, tidak silau. Ada teman yang sakit mata.",
-         "Tidak ada riwayat trauma atau kelilipan."),
-        ("Visus ODS 6/6. Konjungtiva bulbi dan palpebra hiperemis, sekret mukopurulen (+). Kornea jernih.",),
-        ("Konjungtivitis akut, suspek bakterial.",),
-        ("Jangan mengucek mata, cuci tangan, jangan berbagi handuk. Kontrol 5 hari atau segera bila "
-         "penglihatan kabur.",),
-        (("Kloramfenikol tetes mata 0,5%", "1 tetes", "4x sehari", "eye", "5 hari"),),
-        (("Kloramfenikol tetes mata 0,5%", "1 tetes", "4x sehari", "eye", "5 hari"),),
-    ),
-)
 
-HYPERTENSION = Condition(
-    "I10", (35, 100), 0,
-    ("Kontrol rutin tekanan darah", "Pusing dan tengkuk terasa berat sejak {d} hari",
-     "Kontrol hipertensi, obat habis"),
-    ("Hipertensi sejak {y} tahun, minum amlodipin 5 mg setiap pagi. Kadang lupa minum obat. Tidak ada nyeri "
-     "dada atau sesak.",
-     "Riwayat hipertensi {y} tahun, rutin ikut Prolanis. Masih suka makanan asin."),
-    ("KU baik, CM. TD {sys}/{dia} mmHg. Jantung: S1 S2 reguler, murmur (-), gallop (-). Paru bersih. Edema "
-     "tungkai (-).",
-     "TD {sys}/{dia} mmHg, nadi {pulse}x/menit reguler. Tidak ada edema."),
-    (), (), (AMLODIPINE, HCT),
-)
-DIABETES = Condition(
-    "E11.9", (35, 100), 0,
-    ("Kontrol gula darah", "Kontrol DM, obat habis", "Sering haus dan sering BAK malam hari"),
-    ("DM tipe 2 sejak {y} tahun, minum metformin 3x500 mg. Kadang kesemutan di kaki.",
-     "Riwayat DM {y} tahun, ikut Prolanis. Masih sering minum teh manis."),
-    ("KU baik, CM. GDS {gds} mg/dL. Kaki: tidak ada luka, sensibilitas monofilamen baik, pulsasi a. "
-     "dorsalis pedis teraba.",
-     "GDS {gds} mg/dL. Tidak ada luka di kaki."),
-    (), (), (METFORMIN, GLIBENCLAMIDE),
-)
-NEWBORN_CHECK = Condition(
-    "Z00.1", (0, 1), 0,
-    ("Kunjungan neonatal, bayi usia {age_days} hari",),
-    ("Lahir spontan di bidan, cukup bulan, BBL {bbl} g, langsung menangis. Menyusu kuat, ASI saja. BAK dan "
-     "BAB lancar. Sudah mendapat vitamin K dan imunisasi hepatitis B0.",),
-    ("Bayi aktif, menangis kuat, tidak kuning, tidak sianosis. Tali pusat kering, tidak ada tanda infeksi. "
-     "Refleks hisap baik.",),
-    ("Neonatus cukup bulan, sesuai masa kehamilan, kondisi baik.",),
-    ("ASI eksklusif, jaga kehangatan bayi, perawatan tali pusat kering dan bersih. Imunisasi BCG dan polio 1 "
-     "pada usia 1 bulan. Kembali bila bayi demam, kuning, malas menyusu, atau sesak.",),
-    (),
-)
-CHRONIC = {"I10": HYPERTENSION, "E11.9": DIABETES}
+def _condition(entry: dict[str, Any]) -> Condition:
+    """A condition of the data file, its prescription names resolved ("note" is for the file's readers)."""
+    fields = {key: value for key, value in _tuples(entry).items() if key != "note"}
+    for key in ("adult_rx", "child_rx", "infant_rx"):
+        if key in fields:
+            fields[key] = tuple(PRESCRIPTIONS[name] for name in fields[key])
+    return Condition(**fields)
+
+
+ACUTE: tuple[Condition, ...] = tuple(_condition(entry) for entry in DATA["conditions"]["acute"])
+CHRONIC: dict[str, Condition] = {c.code: c for c in map(_condition, DATA["conditions"]["chronic"])}
+NEWBORN_CHECK = _condition(DATA["conditions"]["newborn"])
 # Every diagnosis the demo writes; the tests check each against the ICD-10 list.
-DIAGNOSIS_CODES = tuple(c.code for c in (*ACUTE, HYPERTENSION, DIABETES, NEWBORN_CHECK))
+DIAGNOSIS_CODES = tuple(c.code for c in (*ACUTE, *CHRONIC.values(), NEWBORN_CHECK))
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -733,7 +364,7 @@ def _body(rng: random.Random, age: float, sex: str, chronic: list[str]) -> tuple
     return rng.uniform(42, 70) + heavier, height
 
 
-def _person(rng: random.Random, today: dt.date, used_niks: set[str], used_names: set[str]) -> Person:
+def make_person(rng: random.Random, today: dt.date, used_niks: set[str], used_names: set[str]) -> Person:
     group_key = _weighted(rng, GROUP_WEIGHTS)
     group = GROUPS[group_key]
     place = rng.choice(group.places)
@@ -919,6 +550,7 @@ def _visit(rng: random.Random, person: Person, index: int) -> dict[str, list[str
 def _chronic_notes(rng: random.Random, person: Person, vitals: dict[str, str],
                    context: dict[str, Any]) -> tuple[str, str, list[Rx]]:
     assessments, plans, rx = [], [], []
+    amlodipine, metformin = PRESCRIPTIONS["amlodipine"], PRESCRIPTIONS["metformin"]
     if "I10" in person.chronic:
         systolic, diastolic = int(vitals["systolic"]), int(vitals["diastolic"])
         if systolic >= 140 or diastolic >= 90:
@@ -927,30 +559,30 @@ def _chronic_notes(rng: random.Random, person: Person, vitals: dict[str, str],
                                f"(TD {systolic}/{diastolic} mmHg).")
             plans.append("Kepatuhan minum obat ditekankan; diet rendah garam (maks. 1 sendok teh sehari), "
                          "olahraga jalan kaki 30 menit sehari.")
-            rx += [AMLODIPINE, HCT] if rng.random() < 0.5 else [AMLODIPINE]
+            rx += [amlodipine, PRESCRIPTIONS["hydrochlorothiazide"]] if rng.random() < 0.5 else [amlodipine]
         else:
             assessments.append(f"Hipertensi terkontrol (TD {systolic}/{diastolic} mmHg).")
             plans.append("Lanjut amlodipin 5 mg 1x sehari. Pertahankan diet rendah garam dan aktivitas "
                          "fisik.")
-            rx.append(AMLODIPINE)
+            rx.append(amlodipine)
     if "E11.9" in person.chronic:
         gds = context["gds"]
         if gds >= 200:
             assessments.append(f"DM tipe 2 belum terkontrol (GDS {gds} mg/dL).")
             plans.append("Diet 3J (jumlah, jadwal, jenis), kurangi minuman manis. Cek HbA1c bila tersedia.")
-            rx += [METFORMIN, GLIBENCLAMIDE]
+            rx += [metformin, PRESCRIPTIONS["glibenclamide"]]
         else:
             assessments.append(f"DM tipe 2 terkontrol (GDS {gds} mg/dL).")
             plans.append("Lanjut metformin 3x500 mg. Diet 3J dan olahraga teratur.")
-            rx.append(METFORMIN)
+            rx.append(metformin)
     plans.append("Kontrol 1 bulan (Prolanis).")
     return " ".join(assessments), " ".join(plans), rx[:3]
 
 
-def _plan(rng: random.Random, count: int, today: dt.date) -> list[Person]:
+def plan_people(rng: random.Random, count: int, today: dt.date) -> list[Person]:
     used_niks: set[str] = set()
     used_names: set[str] = set()
-    people = [_person(rng, today, used_niks, used_names) for _ in range(count - 1 if count >= 2 else count)]
+    people = [make_person(rng, today, used_niks, used_names) for _ in range(count - 1 if count >= 2 else count)]
     if count >= 2:
         people.append(_newborn(rng, today, people, used_niks))
     for person in people:
@@ -1014,7 +646,7 @@ async def add_demo_data(db: Database, patients: int = 40, seed: int | None = Non
     today = dt.date.today()
     password = one_time_password()
     users, created, existing = await _staff(db, password)
-    people = _plan(rng, patients, today)
+    people = plan_people(rng, patients, today)
 
     added_patients = added_visits = 0
     for person in people:

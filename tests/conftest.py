@@ -12,18 +12,15 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from argon2 import PasswordHasher
 
 from clinic.migrate import upgrade
+from tests.seed import PASSWORD, STAFF, cheap_hash, insert_users
 
 # The browser tier's fixtures (one Playwright and one Chromium per session), for every directory that needs them.
 pytest_plugins = ["tests.browser.fixtures"]
 
-PASSWORD = "correct horse battery"
-ROLES = ("admin", "doctor", "nurse", "registration")
-# Fixed ids so tests can refer to the seeded users.
-USER_IDS = {role: str(uuid.UUID(int=i + 1)) for i, role in enumerate(ROLES)}
-USER_IDS["doctor2"] = str(uuid.UUID(int=9))
+# The seeded users (tests/seed.py), by username.
+USER_IDS = {user.username: user.id for user in STAFF}
 T = TypeVar("T")
 
 
@@ -61,30 +58,13 @@ async def _admin_sql(server_url: str, *statements: str) -> None:
 
 
 async def _seed_users(url: str, password_hash: str) -> None:
-    from clinic.db import make_database, utcnow
-
-    db = make_database(url)
-    await db.connect()
-    try:
-        names = {"admin": "Admin Puskesmas", "doctor": "dr. Sari Wulandari", "nurse": "Ns. Budi Santoso",
-                 "registration": "Dewi Lestari", "doctor2": "dr. Ahmad Fauzi"}
-        for key, user_id in USER_IDS.items():
-            await db.execute(
-                """INSERT INTO users (id, username, full_name, role, password_hash, active, must_change_password,
-                                      session_version, created_at, updated_at)
-                   VALUES (:id, :u, :n, :r, :h, :a, :m, 1, :now, :now)""",
-                {"id": user_id, "u": key, "n": names[key], "r": key.rstrip("2"), "h": password_hash,
-                 "a": True, "m": False, "now": utcnow()},
-            )
-    finally:
-        await db.disconnect()
+    await insert_users(url, STAFF, password_hash)
 
 
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    # The seeded users' hash carries cheap argon2 parameters, so the many test sign-ins stay fast;
-    # verification reads the parameters from the hash itself. The app hashes with argon2's defaults.
-    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
+    # Cheap argon2 parameters, so the many test sign-ins stay fast (tests/seed.py).
+    return cheap_hash(PASSWORD)
 
 
 @pytest.fixture(scope="session")

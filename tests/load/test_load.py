@@ -19,23 +19,21 @@ from typing import Any
 
 import pytest
 
-from bench.server import (
+from bench.support import (
     ServerProcess,
-    User,
-    add_users,
     admin_sql,
     chunks,
     http_client,
     item_record_id,
     nurses,
-    quick_hash,
     running,
     sign_in,
     sync_items,
     with_database,
 )
 from clinic.migrate import upgrade
-from tests.conftest import PASSWORD, postgres_server
+from tests.conftest import postgres_server
+from tests.seed import PASSWORD, User, cheap_hash, insert_users
 
 pytestmark = pytest.mark.slow
 
@@ -56,7 +54,7 @@ def load_database() -> Iterator[tuple[str, list[User]]]:
     try:
         upgrade(url)
         users = nurses(TABLETS)
-        asyncio.run(add_users(url, users, quick_hash(PASSWORD)))
+        asyncio.run(insert_users(url, users, cheap_hash(PASSWORD)))
         yield url, users
     finally:
         asyncio.run(admin_sql(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
