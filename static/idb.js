@@ -36,46 +36,77 @@
     return connection;
   }
 
-  function done(request) {
+  // One request as a promise: its result, or its error.
+  function requested(request) {
     return new Promise(function (resolve, reject) {
       request.onsuccess = function () { resolve(request.result); };
       request.onerror = function () { reject(request.error); };
     });
   }
 
-  function finished(tx) {
+  function committed(tx) {
     return new Promise(function (resolve, reject) {
       tx.oncomplete = function () { resolve(); };
-      tx.onerror = function () { reject(tx.error); };
+      tx.onerror = function (event) { reject(event.target.error || tx.error); }; // a failed request
       tx.onabort = function () { reject(tx.error || new Error("transaction aborted")); };
     });
   }
 
-  // Run fn(store) in one transaction; resolves with fn's result once the transaction has committed.
-  function withStore(name, mode, fn) {
+  // An object store whose requests are promises. The last(index) value is the one with the highest key.
+  function storeOf(tx, name) {
+    var store = tx.objectStore(name);
+    return {
+      get: function (key) { return requested(store.get(key)); },
+      put: function (value) { return requested(store.put(value)); },
+      delete: function (key) { return requested(store.delete(key)); },
+      getAll: function (index) { return requested((index ? store.index(index) : store).getAll()); },
+      last: function (index) {
+        return requested(store.index(index).openCursor(null, "prev")).then(function (cursor) {
+          return cursor ? cursor.value : undefined;
+        });
+      },
+    };
+  }
+
+  // Run fn(tx) in one transaction over `names` (a store name or a list); tx.store(name) gives a store
+  // whose requests are promises. Resolves with fn's result once the transaction has committed; if fn throws
+  // or its promise rejects, the transaction is aborted and nothing of it is written.
+  // fn may chain IndexedDB requests only: the transaction commits by itself as soon as no request is
+  // pending, so after any other wait (fetch, a timer) the next request fails (TransactionInactiveError).
+  function transaction(names, mode, fn) {
     return open().then(function (db) {
-      var tx = db.transaction(name, mode);
-      var result = fn(tx.objectStore(name));
-      return finished(tx).then(function () { return result; });
+      var tx = db.transaction(names, mode || "readonly");
+      var done = committed(tx);
+      done.catch(function () {}); // reported below, through the promise returned
+      var result;
+      try {
+        result = Promise.resolve(fn({ store: function (name) { return storeOf(tx, name); } }));
+      } catch (error) {
+        result = Promise.reject(error);
+      }
+      return result.then(function (value) {
+        return done.then(function () { return value; });
+      }, function (error) {
+        try { tx.abort(); } catch (ignored) { /* already committed or aborted */ }
+        throw error;
+      });
     });
   }
 
   function get(name, key) {
-    return open().then(function (db) { return done(db.transaction(name).objectStore(name).get(key)); });
+    return transaction(name, "readonly", function (tx) { return tx.store(name).get(key); });
   }
 
   function put(name, value) {
-    return withStore(name, "readwrite", function (store) { store.put(value); });
+    return transaction(name, "readwrite", function (tx) { return tx.store(name).put(value); }).then(function () {});
   }
 
   function remove(name, key) {
-    return withStore(name, "readwrite", function (store) { store.delete(key); });
+    return transaction(name, "readwrite", function (tx) { return tx.store(name).delete(key); });
   }
 
   function allInOrder() {
-    return open().then(function (db) {
-      return done(db.transaction(OUTBOX).objectStore(OUTBOX).index("seq").getAll());
-    });
+    return transaction(OUTBOX, "readonly", function (tx) { return tx.store(OUTBOX).getAll("seq"); });
   }
 
   function getMeta(name) {
@@ -88,6 +119,6 @@
 
   scope.ClinicDB = {
     OUTBOX: OUTBOX, META: META, open: open, get: get, put: put, remove: remove,
-    allInOrder: allInOrder, getMeta: getMeta, setMeta: setMeta, withStore: withStore,
+    allInOrder: allInOrder, getMeta: getMeta, setMeta: setMeta, transaction: transaction,
   };
 })(self);

@@ -59,29 +59,23 @@
     var key = keyOf(fields);
     if (!key) return Promise.reject(new Error("the form carries no record id"));
     var kind = kindOf(target);
-    return DB.withStore(DB.OUTBOX, "readwrite", function (store) {
-      var holder = {};
-      var existing = store.get(key);
-      existing.onsuccess = function () {
-        var old = existing.result;
-        var last = store.index("seq").openCursor(null, "prev");
-        last.onsuccess = function () {
-          var top = last.result ? last.result.value.seq : 0;
-          var item = {
-            key: key, seq: old ? old.seq : Math.max(top + 1, Date.now()), target: target, method: "POST",
-            fields: fields, author: author.id, authorName: author.name, kind: kind,
-            patientId: patientOf(target, fields), summary: summaryOf(kind, fields), formPath: formPath || null,
-            queuedAt: old ? old.queuedAt : new Date().toISOString(), attempts: old ? old.attempts : 0,
-            lastError: null, state: WAITING,
-          };
-          store.put(item);
-          holder.item = item;
+    return DB.transaction(DB.OUTBOX, "readwrite", function (tx) {
+      var outbox = tx.store(DB.OUTBOX);
+      return Promise.all([outbox.get(key), outbox.last("seq")]).then(function (found) {
+        var old = found[0];
+        var top = found[1] ? found[1].seq : 0;
+        var item = {
+          key: key, seq: old ? old.seq : Math.max(top + 1, Date.now()), target: target, method: "POST",
+          fields: fields, author: author.id, authorName: author.name, kind: kind,
+          patientId: patientOf(target, fields), summary: summaryOf(kind, fields), formPath: formPath || null,
+          queuedAt: old ? old.queuedAt : new Date().toISOString(), attempts: old ? old.attempts : 0,
+          lastError: null, state: WAITING,
         };
-      };
-      return holder;
-    }).then(function (holder) {
+        return outbox.put(item).then(function () { return item; });
+      });
+    }).then(function (item) {
       announce({ type: "changed" });
-      return holder.item;
+      return item;
     });
   }
 
@@ -96,12 +90,12 @@
   function markSent(key) { return DB.remove(DB.OUTBOX, key); }
 
   function update(key, change) {
-    return DB.withStore(DB.OUTBOX, "readwrite", function (store) {
-      var request = store.get(key);
-      request.onsuccess = function () {
-        if (request.result) store.put(Object.assign(request.result, change));
-      };
-    });
+    return DB.transaction(DB.OUTBOX, "readwrite", function (tx) {
+      var outbox = tx.store(DB.OUTBOX);
+      return outbox.get(key).then(function (item) {
+        if (item) return outbox.put(Object.assign(item, change));
+      });
+    }).then(function () {});
   }
 
   function setAside(item, result) {
@@ -151,14 +145,15 @@
     var byKey = {};
     results.forEach(function (result) { byKey[result.key] = result; });
     var progress = 0;
-    return DB.withStore(DB.OUTBOX, "readwrite", function (store) {
-      batch.forEach(function (item) {
+    return DB.transaction(DB.OUTBOX, "readwrite", function (tx) {
+      var outbox = tx.store(DB.OUTBOX);
+      return Promise.all(batch.map(function (item) {
         var outcome = outcomeOf(item, byKey[item.key], all);
-        if (!outcome) return;
+        if (!outcome) return null;
         if (outcome.progress) progress += 1;
-        if (outcome.remove) store.delete(item.key);
-        else store.put(Object.assign({}, item, outcome.change));
-      });
+        if (outcome.remove) return outbox.delete(item.key);
+        return outbox.put(Object.assign({}, item, outcome.change));
+      }));
     }).then(function () {
       announce({ type: "changed" });
       return progress;
@@ -245,16 +240,20 @@
     });
   }
 
-  // Fallback where Web Locks are missing: a lease in IndexedDB, taken in one transaction.
+  // Fallback where Web Locks are missing: a lease in IndexedDB, looked at and taken in one read-write
+  // transaction, so that of two replays starting together only one gets it.
   function takeLease() {
     var token = Math.random().toString(36).slice(2);
-    return DB.withStore(DB.META, "readwrite", function (store) {
-      var request = store.get("lease");
-      request.onsuccess = function () {
-        var lease = request.result && request.result.value;
-        if (!lease || lease.until < Date.now()) store.put({ name: "lease", value: { token: token, until: Date.now() + LEASE_MS } });
-      };
-    }).then(function () { return DB.getMeta("lease"); }).then(function (lease) { return !!lease && lease.token === token; });
+    return DB.transaction(DB.META, "readwrite", function (tx) {
+      var meta = tx.store(DB.META);
+      return meta.get("lease").then(function (row) {
+        var lease = row && row.value;
+        if (lease && lease.until >= Date.now()) return false;
+        return meta.put({ name: "lease", value: { token: token, until: Date.now() + LEASE_MS } }).then(function () {
+          return true;
+        });
+      });
+    });
   }
 
   function replay(options) {
