@@ -202,33 +202,3 @@ def parse_uuid(text: str | None) -> str | None:
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The previous API, until every caller has moved to the functions above
-
-
-fetch_row = fetch_one
-
-
-def as_dict(row: Any) -> dict[str, Any]:
-    return dict(getattr(row, "_mapping", row))
-
-
-def as_datetime(value: Any) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    parsed = dt.datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
-def as_date(value: Any) -> dt.date | None:
-    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
-def as_decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, Decimal):
-        return value
-    return Decimal(str(value))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from decimal import Decimal
@@ -41,10 +42,7 @@ def translated(choices: Any) -> list[tuple[str, str]]:
     return [(value, i18n.gettext(label)) for value, label in choices]
 
 
-def format_datetime(value: Any) -> str:
-    from clinic.db import as_datetime
-
-    moment = as_datetime(value)
+def format_datetime(moment: dt.datetime | None) -> str:
     if moment is None:
         return ""
     local = moment.astimezone(facility_zone())

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from clinic import audit
-from clinic.db import as_date, new_id, parse_uuid
+from clinic.db import new_id, parse_uuid
 from clinic.fields import Fields
 from clinic.outcome import CONFIRM, CONFLICT, INVALID, MISSING, STORED, Outcome
 from clinic.patients import queries, service
@@ -21,10 +21,10 @@ from clinic.visits.queries import timeline
 from clinic.web import ADMIN, CLINICAL, client_address, current_user, is_htmx, read_form, redirect
 
 
-def age_text(birth_date: Any, today: dt.date | None = None) -> str:
+def age_text(birth_date: dt.date | None, today: dt.date | None = None) -> str:
     from clinic.i18n import _
 
-    born = as_date(birth_date)
+    born = birth_date
     if born is None:
         return ""
     today = today or dt.date.today()

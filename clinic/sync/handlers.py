@@ -19,7 +19,6 @@ from databases import Database
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from clinic.db import as_dict
 from clinic.fields import Fields, InvalidFields
 from clinic.i18n import _
 from clinic.outcome import CONFIRM, CONFLICT, FORBIDDEN, INVALID, MISSING, STORED, Outcome
@@ -185,7 +184,7 @@ def describe(kind: str, params: dict[str, str], outcome: Outcome) -> dict[str, A
                          "message": _("Please correct the marked fields. Nothing has been saved yet.")}
     if outcome.kind == CONFLICT:
         current = outcome.current
-        values = current.content if hasattr(current, "content") else as_dict(current)  # a visit's or a patient's
+        values = current.content if hasattr(current, "content") else current  # a visit's or a patient's
         shown = {k: plain(v) for k, v in values.items()}
         return answer | {"status": "conflict", "current": shown,
                          "message": _("Someone else changed this record first. Compare both and send yours again.")}
