@@ -157,7 +157,7 @@ async def round_trips(url: str, nurse: User, patients: int = 40) -> dict[str, di
 
 def describe_round_trips(found: dict[str, dict[str, float]]) -> str:
     """Round trips made through `databases`; the statements the app sends straight to asyncpg
-    (clinic.db.fetch_row and execute: its /sync hot path) are not counted here."""
+    (clinic.db's fetch_one, execute and the rest: every statement of the app) are not counted here."""
     prefix = "(through `databases` only; the hot path's direct asyncpg statements are not counted) "
     return prefix + "; ".join(f"{kind}: {values['round trips']:.1f} (" + ", ".join(
         f"{name} {v:.1f}" for name, v in sorted(values.items())

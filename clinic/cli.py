@@ -19,7 +19,7 @@ def database_url() -> str:
 
 
 def with_db(action: Callable[[Any], Awaitable[int]]) -> int:
-    from clinic.db import make_database
+    from clinic.db import fetch_value, make_database
 
     async def run() -> int:
         db = make_database(database_url())
@@ -29,7 +29,7 @@ def with_db(action: Callable[[Any], Awaitable[int]]) -> int:
             raise ConfigError(f"Cannot connect to the database named by DATABASE_URL: {exc}") from exc
         try:
             try:
-                await db.fetch_val("SELECT COUNT(*) FROM alembic_version")
+                await fetch_value(db, "SELECT COUNT(*) FROM alembic_version")
             except Exception as exc:  # the driver's own "no such table" error differs per backend
                 raise ConfigError("The database has no tables yet: run `clinic migrate` first.") from exc
             return await action(db)

@@ -1,4 +1,6 @@
-"""One `databases.Database` for the app, on SQLite (embedded default) or PostgreSQL."""
+"""The one query layer: `databases` holds the connections and transactions, every statement goes through
+the functions below, written once with `:name` parameters, and comes back as plain dicts with the same
+Python types on SQLite (embedded default) and PostgreSQL. Dialect differences live here and nowhere else."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import datetime as dt
 import re
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from functools import lru_cache
@@ -14,10 +16,27 @@ from typing import Any
 
 from databases import Database
 
+Row = dict[str, Any]
+Params = dict[str, Any]
+
 # Explicit adapters: the implicit sqlite3 date/datetime adapters are deprecated (Python 3.12).
 sqlite3.register_adapter(dt.datetime, lambda value: value.isoformat(timespec="microseconds"))
 sqlite3.register_adapter(dt.date, lambda value: value.isoformat())
 sqlite3.register_adapter(Decimal, str)
+
+
+def _timestamp(value: bytes) -> dt.datetime:
+    # Stored in UTC by utcnow(); aware and in UTC, as asyncpg returns TIMESTAMPTZ.
+    moment = dt.datetime.fromisoformat(value.decode())
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
+# Converters by declared column type (the first word of it, as SQLAlchemy's migrations declare them),
+# so a SQLite row holds what the PostgreSQL row holds. Values of expressions (MAX(at)) have no declared type.
+sqlite3.register_converter("DATETIME", _timestamp)
+sqlite3.register_converter("DATE", lambda value: dt.date.fromisoformat(value.decode()))
+sqlite3.register_converter("NUMERIC", lambda value: Decimal(value.decode()))
+sqlite3.register_converter("BOOLEAN", lambda value: bool(int(value)))
 
 
 class ClinicSQLiteConnection(sqlite3.Connection):
@@ -39,8 +58,102 @@ def is_sqlite(url: str) -> bool:
 
 def make_database(url: str, **options: Any) -> Database:
     if is_sqlite(url):
-        return Database(url, factory=ClinicSQLiteConnection, timeout=15, **options)
+        return Database(url, factory=ClinicSQLiteConnection, detect_types=sqlite3.PARSE_DECLTYPES, timeout=15,
+                        **options)
     return Database(url, min_size=1, max_size=10, **options)
+
+
+def _on_sqlite(db: Database) -> bool:
+    return db.url.scheme.startswith("sqlite")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Statements: one function per shape. Each runs on the current `databases` connection (the request's, or
+# the open transaction's), straight on its driver: on PostgreSQL as an asyncpg prepared statement (cached
+# by asyncpg), on SQLite through sqlite3, which reads `:name` itself.
+
+
+async def fetch_one(db: Database, sql: str, params: Params | None = None) -> Row | None:
+    async with db.connection() as connection:
+        raw = connection.raw_connection
+        if _on_sqlite(db):
+            async with raw.execute(sql, params or {}) as cursor:
+                row = await cursor.fetchone()
+                return None if row is None else dict(zip(_names(cursor), row, strict=True))
+        text, args = _bind(sql, params)
+        record = await raw.fetchrow(text, *args)
+        return None if record is None else dict(record)
+
+
+async def fetch_all(db: Database, sql: str, params: Params | None = None) -> list[Row]:
+    async with db.connection() as connection:
+        raw = connection.raw_connection
+        if _on_sqlite(db):
+            async with raw.execute(sql, params or {}) as cursor:
+                names = _names(cursor)
+                return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
+        text, args = _bind(sql, params)
+        return [dict(record) for record in await raw.fetch(text, *args)]
+
+
+async def fetch_value(db: Database, sql: str, params: Params | None = None) -> Any:
+    """The first column of the first row, or None when there is no row."""
+    row = await fetch_one(db, sql, params)
+    return None if row is None else next(iter(row.values()))
+
+
+async def execute(db: Database, sql: str, params: Params | None = None) -> None:
+    async with db.connection() as connection:
+        raw = connection.raw_connection
+        if _on_sqlite(db):
+            async with raw.execute(sql, params or {}):
+                return
+        text, args = _bind(sql, params)
+        await raw.execute(text, *args)
+
+
+async def execute_many(db: Database, sql: str, params: Iterable[Params]) -> None:
+    """One statement for each parameter set, in one driver call."""
+    async with db.connection() as connection:
+        raw = connection.raw_connection
+        if _on_sqlite(db):
+            await raw.executemany(sql, list(params))
+            return
+        text, names = _positional(sql)
+        await raw.executemany(text, [[values[name] for name in names] for values in params])
+
+
+def _names(cursor: Any) -> list[str]:
+    return [column[0] for column in cursor.description]
+
+
+# Skips quoted text, quoted names, comments and PostgreSQL's `::type` casts; group 1 is a parameter name.
+_TOKEN = re.compile(r"""'(?:[^']|'')*'|"[^"]*"|--[^\n]*|/\*.*?\*/|::|(?<!\w):([A-Za-z_]\w*)""", re.DOTALL)
+
+
+@lru_cache(maxsize=512)
+def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`:name` parameters as asyncpg's `$n`, once per statement text; the same name is the same `$n`."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match[1] is None:
+            return match[0]
+        if match[1] not in names:
+            names.append(match[1])
+        return f"${names.index(match[1]) + 1}"
+
+    return _TOKEN.sub(number, sql), tuple(names)
+
+
+def _bind(sql: str, params: Params | None) -> tuple[str, list[Any]]:
+    text, names = _positional(sql)
+    values = params or {}
+    return text, [values[name] for name in names]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Dialect differences, by name
 
 
 @asynccontextmanager
@@ -48,55 +161,29 @@ async def write_transaction(db: Database) -> AsyncIterator[None]:
     """A transaction that takes SQLite's write lock at once (like BEGIN IMMEDIATE), so two
     writers queue on busy_timeout instead of failing on a read-to-write lock upgrade."""
     async with db.transaction():
-        if is_sqlite(str(db.url)):
-            await db.execute("UPDATE counters SET value = value WHERE name = 'write_lock'")
+        if _on_sqlite(db):
+            await execute(db, "UPDATE counters SET value = value WHERE name = 'write_lock'")
         yield
 
 
-_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+async def next_number(db: Database, counter: str) -> int:
+    """The next value of a named counter, never handed out twice: PostgreSQL's sequence `<counter>_seq`
+    (no row lock shared by every writer), or on SQLite the row in `counters`, under the write lock."""
+    if _on_sqlite(db):
+        sql = "UPDATE counters SET value = value + 1 WHERE name = :name RETURNING value"
+        return int(await fetch_value(db, sql, {"name": counter}))
+    assert counter.isidentifier(), counter  # a name from the code, part of the statement text
+    return int(await fetch_value(db, f"SELECT nextval('{counter}_seq')"))
 
 
-@lru_cache(maxsize=512)
-def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
-    """`:name` parameters as asyncpg's `$n`, once per statement text."""
-    names: list[str] = []
-
-    def number(match: re.Match[str]) -> str:
-        if match[1] not in names:
-            names.append(match[1])
-        return f"${names.index(match[1]) + 1}"
-
-    return _NAMED.sub(number, sql), tuple(names)
+def ilike(db: Database) -> str:
+    """The case-insensitive LIKE operator: SQLite's LIKE already ignores ASCII case; PostgreSQL's ILIKE
+    (which the trigram index serves)."""
+    return "LIKE" if _on_sqlite(db) else "ILIKE"
 
 
-async def fetch_row(db: Database, sql: str, params: dict[str, Any] | None = None) -> Any:
-    """One row, on the request's connection. On PostgreSQL the statement goes straight to asyncpg (a
-    prepared statement, cached by asyncpg), skipping the per-call SQL compilation of `databases`: this
-    is the hot path of /sync. Rows support row["column"] on both backends."""
-    if is_sqlite(str(db.url)):
-        return await db.fetch_one(sql, params or {})
-    text, names = _positional(sql)
-    async with db.connection() as connection:
-        return await connection.raw_connection.fetchrow(text, *[(params or {})[n] for n in names])
-
-
-async def fetch_value(db: Database, sql: str, params: dict[str, Any] | None = None) -> Any:
-    row = await fetch_row(db, sql, params)
-    return None if row is None else row[0]
-
-
-async def execute(db: Database, sql: str, params: dict[str, Any] | None = None) -> None:
-    if is_sqlite(str(db.url)):
-        await db.execute(sql, params or {})
-        return
-    text, names = _positional(sql)
-    async with db.connection() as connection:
-        await connection.raw_connection.execute(text, *[(params or {})[n] for n in names])
-
-
-def as_dict(row: Any) -> dict[str, Any]:
-    """A row of either backend as a plain dict."""
-    return dict(getattr(row, "_mapping", row))
+# ---------------------------------------------------------------------------------------------------------
+# Values
 
 
 def new_id() -> str:
@@ -115,23 +202,3 @@ def parse_uuid(text: str | None) -> str | None:
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def as_datetime(value: Any) -> dt.datetime | None:
-    """Timestamps come back as datetime from PostgreSQL and as ISO text from SQLite."""
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    parsed = dt.datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
-def as_date(value: Any) -> dt.date | None:
-    if value is None or (isinstance(value, dt.date) and not isinstance(value, dt.datetime)):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
-def as_decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, Decimal):
-        return value
-    return Decimal(str(value))

@@ -5,10 +5,12 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from clinic.db import fetch_value
+
 
 async def healthz(request: Request) -> Response:
     try:
-        await request.app.state.db.fetch_val("SELECT 1")
+        await fetch_value(request.app.state.db, "SELECT 1")
     except Exception:  # any failure to reach the database means "not ready"
         return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from clinic.db import Row
+    from clinic.visits.records import Visit
 
 
 class Kind(StrEnum):
@@ -41,13 +45,12 @@ class Current:
 @dataclass
 class Outcome:
     kind: Kind
-    # The record as stored: a patient row (dict) or a clinic.visits.queries.Visit.
-    record: Any = None
+    record: Row | Visit | None = None  # the record as stored: a patient's row, or a visit
     created: bool = False
     errors: dict[str, str] = field(default_factory=dict)
     warnings: dict[str, list[str]] = field(default_factory=dict)
     values: dict[str, Any] = field(default_factory=dict)  # what the form shows again
-    duplicates: list[dict[str, Any]] = field(default_factory=list)
+    duplicates: list[Row] = field(default_factory=list)
     current: Current | None = None
 
     @property

@@ -17,7 +17,6 @@ from starlette.templating import Jinja2Templates
 from clinic import i18n
 from clinic.accounts.roles import may_correct, role_label
 from clinic.config import ROOT
-from clinic.db import as_date, as_datetime
 from clinic.patients.validation import CHOICES, FIELD_LABELS, label_of
 from clinic.rules import icd10
 from clinic.rules.vitals import CONSCIOUSNESS, VITALS
@@ -44,8 +43,7 @@ def translated(choices: Any) -> list[tuple[str, str]]:
     return [(value, i18n.gettext(label)) for value, label in choices]
 
 
-def format_datetime(value: Any) -> str:
-    moment = as_datetime(value)
+def format_datetime(moment: dt.datetime | None) -> str:
     if moment is None:
         return ""
     local = moment.astimezone(facility_zone())
@@ -76,8 +74,7 @@ def _label(choices: Any, value: Any) -> str:
     return i18n.gettext(label) if label else (value or "")
 
 
-def age_text(birth_date: Any, today: dt.date | None = None) -> str:
-    born = as_date(birth_date)
+def age_text(born: dt.date | None, today: dt.date | None = None) -> str:
     if born is None:
         return ""
     today = today or dt.date.today()

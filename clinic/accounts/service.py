@@ -13,6 +13,7 @@ from databases import Database
 from clinic.accounts import queries, throttle
 from clinic.accounts.passwords import MIN_LENGTH, one_time_password, verify_password
 from clinic.accounts.roles import ROLES, CurrentUser
+from clinic.db import Row
 from clinic.i18n import _
 from clinic.limits import FULL_NAME_CHARS, USERNAME_CHARS
 
@@ -32,7 +33,7 @@ async def _verify(row: Any, password: str) -> bool:
 
 @dataclass(frozen=True)
 class SignIn:
-    user: Any  # the user's row when signed in, else None
+    user: Row | None  # the user's row when signed in
     error: str = ""
     status_code: int = 200
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from databases import Database
 
-from clinic.db import as_datetime, utcnow
+from clinic.db import execute, fetch_one, utcnow
 
 WINDOW = dt.timedelta(minutes=15)
 FREE_FAILURES_PER_ACCOUNT = 5
@@ -28,24 +28,24 @@ async def wait_remaining(db: Database, username: str, address: str) -> dt.timede
     waits = []
     for column, value, free in (("username", username, FREE_FAILURES_PER_ACCOUNT),
                                 ("address", address, FREE_FAILURES_PER_ADDRESS)):
-        row = await db.fetch_one(
-            f"SELECT COUNT(*) AS n, MAX(at) AS last FROM login_failures WHERE {column} = :v AND at > :since",
+        # The latest failure's own column, not MAX(at): an expression's value has no column type to convert by.
+        row = await fetch_one(
+            db, f"""SELECT at AS last, COUNT(*) OVER () AS n FROM login_failures
+                    WHERE {column} = :v AND at > :since ORDER BY at DESC LIMIT 1""",
             {"v": value, "since": since},
         )
-        count = int(row["n"]) if row else 0
-        last = as_datetime(row["last"]) if row and row["last"] is not None else None
-        if last is not None:
-            waits.append(last + delay_after(count, free) - utcnow())
+        if row is not None:
+            waits.append(row["last"] + delay_after(int(row["n"]), free) - utcnow())
     remaining = max(waits, default=dt.timedelta(0))
     return remaining if remaining > dt.timedelta(0) else dt.timedelta(0)
 
 
 async def record_failure(db: Database, username: str, address: str) -> None:
-    await db.execute(
-        "INSERT INTO login_failures (username, address, at) VALUES (:u, :a, :at)",
+    await execute(
+        db, "INSERT INTO login_failures (username, address, at) VALUES (:u, :a, :at)",
         {"u": username[:60], "a": address[:64], "at": utcnow()},
     )
 
 
 async def clear_failures(db: Database, username: str) -> None:
-    await db.execute("DELETE FROM login_failures WHERE username = :u", {"u": username})
+    await execute(db, "DELETE FROM login_failures WHERE username = :u", {"u": username})

@@ -3,12 +3,10 @@ Append-only (a database trigger refuses UPDATE and DELETE)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from databases import Database
 
 from clinic.accounts.roles import CurrentUser
-from clinic.db import execute, utcnow
+from clinic.db import Row, execute, fetch_all, utcnow
 from clinic.text import N_
 
 ACTIONS = {
@@ -34,8 +32,8 @@ async def log_access(db: Database, user: CurrentUser, action: str, address: str,
 
 
 async def entries(db: Database, *, patient_id: str | None = None, user_id: str | None = None,
-                  page: int = 1, page_size: int = PAGE_SIZE) -> tuple[list[Any], bool]:
-    conditions, params = [], {}
+                  page: int = 1, page_size: int = PAGE_SIZE) -> tuple[list[Row], bool]:
+    conditions, params = [], {"limit": page_size + 1, "offset": (max(page, 1) - 1) * page_size}
     if patient_id:
         conditions.append("a.patient_id = :patient_id")
         params["patient_id"] = patient_id
@@ -43,12 +41,11 @@ async def entries(db: Database, *, patient_id: str | None = None, user_id: str |
         conditions.append("a.user_id = :user_id")
         params["user_id"] = user_id
     where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
-    offset = (max(page, 1) - 1) * page_size
-    rows = await db.fetch_all(
-        f"""SELECT a.id, a.at, a.username, a.action, a.patient_id, a.visit_id, a.address, a.detail,
+    rows = await fetch_all(
+        db, f"""SELECT a.id, a.at, a.username, a.action, a.patient_id, a.visit_id, a.address, a.detail,
                    u.full_name, u.role, p.name AS patient_name, p.record_number
             FROM access_log a LEFT JOIN users u ON u.id = a.user_id LEFT JOIN patients p ON p.id = a.patient_id
-            {where} ORDER BY a.at DESC, a.id DESC LIMIT {page_size + 1} OFFSET {int(offset)}""",
+            {where} ORDER BY a.at DESC, a.id DESC LIMIT :limit OFFSET :offset""",
         params,
     )
-    return list(rows[:page_size]), len(rows) > page_size
+    return rows[:page_size], len(rows) > page_size

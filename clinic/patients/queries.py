@@ -9,7 +9,7 @@ from typing import Any
 
 from databases import Database
 
-from clinic.db import as_date, execute, fetch_row, fetch_value, is_sqlite, new_id, utcnow, write_transaction
+from clinic.db import Row, execute, fetch_all, fetch_one, ilike, new_id, next_number, utcnow, write_transaction
 from clinic.outcome import Write
 from clinic.patients.validation import PATIENT_FIELDS
 
@@ -25,18 +25,18 @@ def format_record_number(number: int) -> str:
     return f"{number:06d}"
 
 
-def snapshot(row: Any) -> dict[str, Any]:
+def snapshot(row: Row) -> dict[str, Any]:
     data = {key: row[key] for key in ("record_number", *PATIENT_FIELDS)}
-    data["birth_date"] = as_date(data["birth_date"]).isoformat() if data["birth_date"] else None
+    data["birth_date"] = data["birth_date"].isoformat() if data["birth_date"] else None
     return data
 
 
-async def get_patient(db: Database, patient_id: str) -> Any:
-    return await fetch_row(db, f"SELECT {COLUMNS} FROM patients WHERE id = :id", {"id": patient_id})
+async def get_patient(db: Database, patient_id: str) -> Row | None:
+    return await fetch_one(db, f"SELECT {COLUMNS} FROM patients WHERE id = :id", {"id": patient_id})
 
 
 async def create_patient(db: Database, patient_id: str, clean: dict[str, Any], user_id: str,
-                         on_write: OnWrite | None = None) -> tuple[Any, bool]:
+                         on_write: OnWrite | None = None) -> tuple[Row | None, bool]:
     """Store a new patient under the id made on the device; a second arrival of the same id returns the
     stored patient (created=False). The primary key, not a check in code, is what forbids a second row."""
     try:
@@ -51,15 +51,13 @@ class _AlreadyStored(Exception):
 
 
 async def _insert_patient(db: Database, patient_id: str, clean: dict[str, Any], user_id: str,
-                          on_write: OnWrite | None) -> Any:
+                          on_write: OnWrite | None) -> Row:
     async with write_transaction(db):
-        number = await fetch_value(
-            db, "UPDATE counters SET value = value + 1 WHERE name = 'record_number' RETURNING value"
-            if is_sqlite(str(db.url)) else "SELECT nextval('record_number_seq')")
+        number = await next_number(db, "record_number")
         now = utcnow()
         params = {key: clean[key] for key in PATIENT_FIELDS}
-        params.update(id=patient_id, record_number=format_record_number(int(number)), now=now, user=user_id)
-        inserted = await fetch_row(
+        params.update(id=patient_id, record_number=format_record_number(number), now=now, user=user_id)
+        inserted = await fetch_one(
             db, f"""INSERT INTO patients (id, record_number, {", ".join(PATIENT_FIELDS)}, version,
                                       created_at, created_by, updated_at, updated_by)
                 VALUES (:id, :record_number, {", ".join(":" + k for k in PATIENT_FIELDS)}, 1,
@@ -88,11 +86,11 @@ async def _add_revision(db: Database, revision_id: str, row: Any, user_id: str) 
 @dataclass(frozen=True)
 class EditResult:
     status: Write
-    patient: Any
+    patient: Row | None
 
 
-async def revision_exists(db: Database, revision_id: str) -> Any:
-    return await fetch_row(db, "SELECT patient_id, version FROM patient_revisions WHERE id = :id", {"id": revision_id})
+async def revision_exists(db: Database, revision_id: str) -> Row | None:
+    return await fetch_one(db, "SELECT patient_id, version FROM patient_revisions WHERE id = :id", {"id": revision_id})
 
 
 async def update_patient(db: Database, patient_id: str, base_version: int, revision_id: str,
@@ -105,7 +103,7 @@ async def update_patient(db: Database, patient_id: str, base_version: int, revis
         assignments = ", ".join(f"{key} = :{key}" for key in PATIENT_FIELDS)
         params = {key: clean[key] for key in PATIENT_FIELDS}
         params.update(id=patient_id, base=base_version, now=utcnow(), user=user_id)
-        updated = await fetch_row(
+        updated = await fetch_one(
             db, f"""UPDATE patients SET {assignments}, version = version + 1, updated_at = :now, updated_by = :user
                 WHERE id = :id AND version = :base RETURNING version""",
             params,
@@ -125,21 +123,21 @@ async def update_patient(db: Database, patient_id: str, base_version: int, revis
     return EditResult(Write.CONFLICT, current)
 
 
-async def revisions(db: Database, patient_id: str) -> list[Any]:
-    return await db.fetch_all(
-        """SELECT r.id, r.version, r.data, r.changed_at, u.full_name AS changed_by_name
+async def revisions(db: Database, patient_id: str) -> list[Row]:
+    return await fetch_all(
+        db, """SELECT r.id, r.version, r.data, r.changed_at, u.full_name AS changed_by_name
            FROM patient_revisions r JOIN users u ON u.id = r.changed_by
            WHERE r.patient_id = :id ORDER BY r.version DESC""",
         {"id": patient_id},
     )
 
 
-async def possible_duplicates(db: Database, clean: dict[str, Any], exclude_id: str | None = None) -> list[Any]:
+async def possible_duplicates(db: Database, clean: dict[str, Any], exclude_id: str | None = None) -> list[Row]:
     """Patients with the same NIK, or the same name (any case) and birth date."""
     if not clean.get("name") and not clean.get("nik"):
         return []
-    rows = await db.fetch_all(
-        f"""SELECT {COLUMNS} FROM patients
+    rows = await fetch_all(
+        db, f"""SELECT {COLUMNS} FROM patients
             WHERE (nik = :nik) OR (LOWER(name) = LOWER(CAST(:name AS TEXT)) AND birth_date = :birth_date)
             ORDER BY record_number LIMIT 10""",
         {"nik": clean.get("nik") or "-", "name": clean.get("name") or "", "birth_date": clean.get("birth_date")},
@@ -156,12 +154,11 @@ def _search_condition(db: Database, query: str) -> tuple[str, dict[str, Any]]:
         return ("(nik = :q OR bpjs_number = :q OR record_number = :padded "
                 "OR record_number BETWEEN :q AND :q_last OR mother_nik = :q)",
                 {"q": digits, "padded": digits.zfill(6), "q_last": digits.ljust(20, "9")})
-    operator = "LIKE" if is_sqlite(str(db.url)) else "ILIKE"  # SQLite's LIKE ignores ASCII case already
     escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"name {operator} :pattern ESCAPE '\\'", {"pattern": f"%{escaped}%"}
+    return f"name {ilike(db)} :pattern ESCAPE '\\'", {"pattern": f"%{escaped}%"}
 
 
-async def search(db: Database, query: str, page: int = 1) -> tuple[list[Any], bool]:
+async def search(db: Database, query: str, page: int = 1) -> tuple[list[Row], bool]:
     """One page of patients matching `query` (newest first when empty), and whether more follow."""
     query = " ".join(query.split())[:100]
     offset = (max(page, 1) - 1) * PAGE_SIZE
@@ -171,5 +168,6 @@ async def search(db: Database, query: str, page: int = 1) -> tuple[list[Any], bo
     else:
         condition, params = "", {}
         sql = f"SELECT {COLUMNS} FROM patients ORDER BY updated_at DESC"
-    rows = await db.fetch_all(f"{sql} LIMIT {PAGE_SIZE + 1} OFFSET {int(offset)}", params)
-    return list(rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE
+    params.update(limit=PAGE_SIZE + 1, offset=offset)
+    rows = await fetch_all(db, f"{sql} LIMIT :limit OFFSET :offset", params)
+    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE

@@ -8,7 +8,7 @@ from databases import Database
 
 from clinic import audit
 from clinic.accounts.roles import CurrentUser
-from clinic.db import as_dict, new_id, parse_uuid
+from clinic.db import Row, new_id, parse_uuid
 from clinic.fields import Fields, messages
 from clinic.outcome import Current, Kind, Outcome, Write
 from clinic.patients import queries
@@ -106,6 +106,5 @@ async def edit(db: Database, user: CurrentUser, patient_id: str, fields: Fields,
     return Outcome(Kind.STORED, record=result.patient, created=result.status == Write.STORED, warnings=warnings)
 
 
-def _conflict(values: dict[str, Any], current: Any) -> Outcome:
-    row = as_dict(current)
-    return Outcome(Kind.CONFLICT, values=values, record=row, current=Current(row, int(row["version"])))
+def _conflict(values: dict[str, Any], current: Row) -> Outcome:
+    return Outcome(Kind.CONFLICT, values=values, record=current, current=Current(current, int(current["version"])))

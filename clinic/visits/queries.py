@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 from databases import Database
 
-from clinic.db import as_datetime, as_decimal, fetch_row, fetch_value, utcnow, write_transaction
+from clinic.db import Row, fetch_all, fetch_one, fetch_value, utcnow, write_transaction
 from clinic.outcome import Write
 from clinic.patients.queries import OnWrite
+from clinic.visits.records import Revision, Visit
 from clinic.visits.validation import TEXT_FIELDS, VITAL_FIELDS
 
 CONTENT = (*TEXT_FIELDS, *VITAL_FIELDS, "consciousness", "diagnoses", "prescriptions")
@@ -18,48 +18,12 @@ REVISION_COLUMNS = ("r.id, r.visit_id, r.revision, r.author_id, r.created_at, r.
                     + ", ".join(f"r.{name}" for name in CONTENT) + ", u.full_name AS author_name")
 
 
-@dataclass
-class Revision:
-    id: str
-    revision: int
-    author_id: str
-    author_name: str
-    created_at: Any
-    reason: str | None
-    content: dict[str, Any]
-
-
-@dataclass
-class Visit:
-    id: str
-    patient_id: str
-    author_id: str
-    author_name: str
-    created_at: Any
-    revisions: list[Revision] = field(default_factory=list)  # oldest first
-
-    @property
-    def current(self) -> Revision:
-        return self.revisions[-1]
-
-    @property
-    def corrections(self) -> list[Revision]:
-        return self.revisions[1:]
-
-    def replaced(self, name: str) -> list[Revision]:
-        """Earlier revisions whose value of `name` a later one changed, newest first: the struck-through text."""
-        revs = self.revisions
-        return [revs[i] for i in range(len(revs) - 2, -1, -1) if revs[i].content[name] != revs[i + 1].content[name]]
-
-
-def _revision(row: Any) -> Revision:
+def _revision(row: Row) -> Revision:
     content = {name: row[name] for name in CONTENT}
-    for name in VITAL_FIELDS:
-        content[name] = as_decimal(content[name])
     content["diagnoses"] = json.loads(content["diagnoses"])
     content["prescriptions"] = json.loads(content["prescriptions"])
     return Revision(row["id"], int(row["revision"]), row["author_id"], row["author_name"],
-                    as_datetime(row["created_at"]), row["reason"], content)
+                    row["created_at"], row["reason"], content)
 
 
 def _params(clean: dict[str, Any]) -> dict[str, Any]:
@@ -78,7 +42,7 @@ async def _insert_revision(db: Database, revision_id: str, visit_id: str, number
     params = _params(clean)
     params.update(id=revision_id, visit_id=visit_id, revision=number, author=user_id, at=utcnow(), reason=reason)
     columns = ", ".join(CONTENT)
-    inserted = await fetch_row(
+    inserted = await fetch_one(
         db, f"""INSERT INTO visit_revisions (id, visit_id, revision, author_id, created_at, reason, {columns})
             VALUES (:id, :visit_id, :revision, :author, :at, :reason, {", ".join(":" + n for n in CONTENT)})
             ON CONFLICT DO NOTHING RETURNING id""",
@@ -95,7 +59,7 @@ async def create_visit(db: Database, visit_id: str, patient_id: str, clean: dict
     now = utcnow()
     try:
         async with write_transaction(db):
-            inserted = await fetch_row(
+            inserted = await fetch_one(
                 db, """INSERT INTO visits (id, patient_id, author_id, created_at) VALUES (:id, :patient, :author, :at)
                    ON CONFLICT (id) DO NOTHING RETURNING id""",
                 {"id": visit_id, "patient": patient_id, "author": author_id, "at": now},
@@ -135,24 +99,24 @@ async def add_revision(db: Database, visit_id: str, base_revision: int, revision
     return Write.ALREADY if found and found["visit_id"] == visit_id else Write.CONFLICT
 
 
-async def revision_by_id(db: Database, revision_id: str) -> Any:
-    return await fetch_row(db, "SELECT id, visit_id, revision FROM visit_revisions WHERE id = :id",
-                              {"id": revision_id})
+async def revision_by_id(db: Database, revision_id: str) -> Row | None:
+    return await fetch_one(db, "SELECT id, visit_id, revision FROM visit_revisions WHERE id = :id",
+                           {"id": revision_id})
 
 
 async def _visits(db: Database, condition: str, params: dict[str, Any]) -> list[Visit]:
-    rows = await db.fetch_all(
-        f"""SELECT v.id, v.patient_id, v.author_id, v.created_at, u.full_name AS author_name
+    rows = await fetch_all(
+        db, f"""SELECT v.id, v.patient_id, v.author_id, v.created_at, u.full_name AS author_name
             FROM visits v JOIN users u ON u.id = v.author_id WHERE {condition}
             ORDER BY v.created_at DESC, v.id""",
         params,
     )
     visits = {row["id"]: Visit(row["id"], row["patient_id"], row["author_id"], row["author_name"],
-                               as_datetime(row["created_at"])) for row in rows}
+                               row["created_at"]) for row in rows}
     if not visits:
         return []
-    revision_rows = await db.fetch_all(
-        f"""SELECT {REVISION_COLUMNS} FROM visit_revisions r JOIN users u ON u.id = r.author_id
+    revision_rows = await fetch_all(
+        db, f"""SELECT {REVISION_COLUMNS} FROM visit_revisions r JOIN users u ON u.id = r.author_id
             JOIN visits v ON v.id = r.visit_id WHERE {condition} ORDER BY r.revision""",
         params,
     )

@@ -9,6 +9,7 @@ from starlette.testclient import TestClient
 
 from clinic.app import create_app
 from clinic.config import Settings
+from clinic.db import fetch_all
 from tests.conftest import PASSWORD
 
 ORIGIN = "http://testserver"
@@ -48,7 +49,6 @@ def client_for(settings: Settings) -> Iterator[Callable[[str], TestClient]]:
 def query(client: TestClient, sql: str, params: dict | None = None) -> list[dict]:
     """Read the database behind a client's app, on that client's event loop."""
     async def run() -> list[dict]:
-        rows = await client.app.state.db.fetch_all(sql, params or {})  # type: ignore[attr-defined]
-        return [dict(row._mapping) for row in rows]
+        return await fetch_all(client.app.state.db, sql, params)  # type: ignore[attr-defined]
     assert client.portal is not None
     return client.portal.call(run)

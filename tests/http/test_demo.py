@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from clinic.db import as_date, make_database
+from clinic.db import make_database
 from clinic.demo import DIAGNOSIS_CODES, add_demo_data
 from clinic.rules.icd10 import is_valid
 from clinic.rules.nik import check_nik
@@ -97,7 +97,7 @@ def test_demo_data_is_valid_and_made_by_the_demo_staff(demo_url: str) -> None:
     with_nik = [p for p in patients if p["nik"]]
     assert len(with_nik) >= 10
     for patient in with_nik:  # consistent with the birth date and sex: not even a warning
-        problems = check_nik(patient["nik"], birth_date=as_date(patient["birth_date"]), sex=patient["sex"])
+        problems = check_nik(patient["nik"], birth_date=patient["birth_date"], sex=patient["sex"])
         assert problems == [], patient
     newborns = [p for p in patients if p["mother_nik"]]
     assert len(newborns) == 1 and not newborns[0]["nik"]

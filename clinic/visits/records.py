@@ -1,0 +1,42 @@
+"""A visit and its revisions, as the app reads them: the visit's first revision is what was recorded, each
+later one a correction (append-only, Permenkes 24/2022)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Revision:
+    id: str
+    revision: int
+    author_id: str
+    author_name: str
+    created_at: dt.datetime
+    reason: str | None
+    content: dict[str, Any]
+
+
+@dataclass
+class Visit:
+    id: str
+    patient_id: str
+    author_id: str
+    author_name: str
+    created_at: dt.datetime
+    revisions: list[Revision] = field(default_factory=list)  # oldest first
+
+    @property
+    def current(self) -> Revision:
+        return self.revisions[-1]
+
+    @property
+    def corrections(self) -> list[Revision]:
+        return self.revisions[1:]
+
+    def replaced(self, name: str) -> list[Revision]:
+        """Earlier revisions whose value of `name` a later one changed, newest first: the struck-through text."""
+        revs = self.revisions
+        return [revs[i] for i in range(len(revs) - 2, -1, -1) if revs[i].content[name] != revs[i + 1].content[name]]
