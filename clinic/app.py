@@ -17,14 +17,17 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from clinic import routes
+from clinic.accounts.queries import get_user
 from clinic.accounts.sessions import SessionCodec, SessionMiddleware
 from clinic.config import Settings
-from clinic.db import make_database
+from clinic.db import make_database, parse_uuid
 from clinic.i18n import _
+from clinic.patients.validation import FIELD_LABELS
+from clinic.rules.vitals import VITALS
 from clinic.security import SecurityMiddleware
 from clinic.templating import STATIC_DIR, render
 from clinic.text import N_
-from clinic.web import Page, SessionEnded, wants_json
+from clinic.web import Page, SessionEnded, WrongAuthor, wants_json
 
 
 class VersionedStaticFiles(StaticFiles):
@@ -65,6 +68,34 @@ async def session_ended(request: Request, exc: Exception) -> Response:
         "username": "", "next": request.url.path,
         "errors": {"form": _("Your session has ended. Please sign in again.")},
     }, status_code=401)
+
+
+# How the refused form's typed values are labelled; the rest are a form's own plumbing (ids, versions).
+TYPED_LABELS = FIELD_LABELS | {spec.name: spec.label for spec in VITALS} | {
+    "complaint": N_("Chief complaint"), "history": N_("History of present illness"),
+    "examination": N_("Physical examination"), "consciousness": N_("Consciousness"),
+    "diagnosis": N_("Diagnoses (ICD-10)"), "assessment": N_("Assessment notes"), "plan": N_("Plan"),
+    "rx_drug": N_("Drug"), "rx_dose": N_("Dose"), "rx_frequency": N_("How often"), "rx_route": N_("Route"),
+    "rx_duration": N_("Duration or quantity"), "prescription": N_("Prescriptions"),
+    "reason": N_("Reason for the correction"),
+}
+
+
+async def wrong_author(request: Request, exc: Exception) -> Response:
+    """A record form sent under someone other than the user it was opened for: nothing is stored, and
+    the typed values come back (shown, and kept in a form its author can send once signed in again)."""
+    assert isinstance(exc, WrongAuthor)
+    message = _("This form was opened by another user, not by the one signed in now. Nothing was saved.")
+    if wants_json(request):
+        return JSONResponse({"error": "wrong_author", "message": message}, 409)
+    author_id = parse_uuid(exc.author)
+    author = await get_user(request.app.state.db, author_id) if author_id else None
+    pairs = [(name, value) for name, values in exc.fields.data.items() for value in values]
+    typed = [(_(TYPED_LABELS[name]), value) for name, value in pairs if name in TYPED_LABELS and value.strip()]
+    return render(request, "wrong_author.html", {
+        "author": author["full_name"] if author else None, "pairs": pairs, "typed": typed,
+        "action": request.url.path,
+    }, status_code=409)
 
 
 async def cross_site_refused(scope: Scope, receive: Receive, send: Send) -> None:
@@ -114,7 +145,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             Middleware(SecurityMiddleware, forbidden=cross_site_refused),
             Middleware(SessionMiddleware, db=db, codec=codec),
         ],
-        exception_handlers={SessionEnded: session_ended, HTTPException: http_error, Exception: http_error},
+        exception_handlers={SessionEnded: session_ended, WrongAuthor: wrong_author, HTTPException: http_error,
+                            Exception: http_error},
         lifespan=lifespan,
         max_body_size=settings.max_body_bytes,
     )

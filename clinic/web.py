@@ -52,6 +52,16 @@ class Offline:
     replay: Replay
 
 
+class WrongAuthor(HTTPException):
+    """A record form opened for one user, sent while another is signed in (a stale tab on a shared
+    tablet): refused with 409 and the typed fields, so that nothing is stored under the wrong person."""
+
+    def __init__(self, fields: Fields, author: str) -> None:
+        super().__init__(409)
+        self.fields = fields
+        self.author = author
+
+
 class SessionEnded(HTTPException):
     """A form sent after the session ended: answered 401 with the sign-in form (not a redirect), so the
     service worker keeps the submission on the device."""
@@ -142,7 +152,9 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 async def read_fields(request: Request) -> Fields:
     """The posted form's fields, or 400 when the body is not a well-formed form (the same checks as a
-    replayed item's fields: no files, no NUL characters, no field longer than a clinical note)."""
+    replayed item's fields: no files, no NUL characters, no field longer than a clinical note).
+    A form names the user it was opened for in its `author` field (record forms do); when that is not
+    the signed-in user, WrongAuthor (409). A form without one is taken as the signed-in user's."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in FORM_TYPES:
         raise HTTPException(400, _("The request body is not a form."))
@@ -152,10 +164,15 @@ async def read_fields(request: Request) -> Fields:
         await form.close()  # removes the uploaded temporary files
         raise HTTPException(400, _("Files are not accepted here."))
     try:
-        return Fields.from_pairs(pairs)  # type: ignore[arg-type]
+        fields = Fields.from_pairs(pairs)  # type: ignore[arg-type]
     except InvalidFields as exc:
         raise HTTPException(400, _("The form contains characters that are not allowed.")
                             if exc.nul else _("A field of the form is too long.")) from exc
+    user: CurrentUser | None = request.scope.get("user")
+    author = fields.raw("author")
+    if "author" in fields.data and (user is None or author != user.id):
+        raise WrongAuthor(fields, author)
+    return fields
 
 
 MAX_PAGE = 10_000  # far past any real list; a larger ?page= would make an OFFSET the databases refuse

@@ -67,8 +67,8 @@
     form.setAttribute("action", "/patients/" + match[1] + "/visits");
     var line = document.querySelector(".patient-line a");
     if (line) line.setAttribute("href", "/patients/" + match[1]);
-    if (!window.ClinicDB) return;
-    ClinicDB.get(ClinicDB.OUTBOX, match[1]).then(function (item) {
+    if (!window.Outbox || !userId) return;
+    Outbox.itemOf(userId, match[1]).then(function (item) {
       if (item && line) line.textContent = first(item.fields.name) || line.textContent;
     }).catch(function () {});
   }
@@ -151,6 +151,7 @@
 
   function onOutboxMessage(event) {
     var message = event.data || {};
+    if (message.type === "refused") { showRefused(message.key); return; }
     if (message.type === "changed" || message.type === "replayed" || message.type === "syncing") {
       renderStatus(message.type === "syncing");
       if (message.type !== "syncing") renderOutboxViews();
@@ -307,11 +308,26 @@
     });
     document.getElementById("outbox-waiting-empty").hidden = waitingList.children.length > 0;
     document.getElementById("outbox-attention-empty").hidden = attentionList.children.length > 0;
+    renderOthersWaiting();
     ClinicDB.getMeta("lastGoodSync").then(function (when) {
       var node = document.getElementById("last-good-sync");
       if (node) node.textContent = when ? new Date(when).toLocaleString(document.documentElement.lang || undefined) : (T.never || "—");
     });
     showStorage();
+  }
+
+  // Other users' records waiting on this device: how many, and whose; never what they contain.
+  function renderOthersWaiting() {
+    var list = document.getElementById("outbox-others");
+    if (!list) return;
+    Outbox.othersWaiting(userId).then(function (others) {
+      list.replaceChildren();
+      others.forEach(function (other) {
+        list.appendChild(el("li", { "data-others": String(other.count) },
+          (T.othersWaiting || "{n}: {name}").replace("{n}", other.count).replace("{name}", other.name)));
+      });
+      list.hidden = others.length === 0;
+    });
   }
 
   function conflictTable(item, current) {
@@ -336,8 +352,8 @@
   function fillFromOutbox() {
     var key = new URLSearchParams(location.search).get("outbox");
     var form = document.querySelector("form[data-record-form]");
-    if (!key || !form) return;
-    ClinicDB.get(ClinicDB.OUTBOX, key).then(function (item) {
+    if (!key || !form || !userId) return;
+    Outbox.itemOf(userId, key).then(function (item) {
       if (!item) return;
       Object.keys(item.fields).forEach(function (name) {
         var inputs = form.querySelectorAll('[name="' + name + '"]');
@@ -354,6 +370,21 @@
         input.insertAdjacentElement("afterend", el("p", { "class": "error" }, errors[name]));
       });
     });
+  }
+
+  // A form the service worker neither sent nor kept: it was opened for a user who is no longer the one
+  // signed in on this device (a stale tab). The form stays as typed; the page says what to do.
+  function showRefused(key) {
+    var form = Array.prototype.filter.call(document.querySelectorAll("form[data-record-form]"), function (candidate) {
+      var id = candidate.querySelector('[name="revision_id"]') || candidate.querySelector('[name="id"]');
+      return id && id.value === key;
+    })[0];
+    if (!form) return;
+    var old = document.getElementById("author-refused");
+    if (old) old.remove();
+    var text = (T.authorRefused || "Not saved: {author}").replace(/\{author\}/g, userName || "");
+    notice("error", text).setAttribute("id", "author-refused");
+    window.scrollTo(0, 0);
   }
 
   // --- storage ---------------------------------------------------------------------------------

@@ -54,10 +54,21 @@
     return first(fields.complaint) || "";
   }
 
+  // The user a form was opened for (its `author` field), or null for a form that names no one.
+  function authorOf(fields) { return first(fields.author) || null; }
+
+  // Whether `user` may send or keep this form: a form opened for someone else (a stale tab on a shared
+  // tablet) is never stored under whoever is signed in now.
+  function isAuthor(fields, user) {
+    var author = authorOf(fields);
+    return !!user && (author === null || author === user.id);
+  }
+
   // Keep one submission; the same submission queued again replaces itself, never doubles.
   function enqueue(target, fields, author, formPath) {
     var key = keyOf(fields);
     if (!key) return Promise.reject(new Error("the form carries no record id"));
+    if (!isAuthor(fields, author)) return Promise.reject(new Error("the form belongs to another user"));
     var kind = kindOf(target);
     return DB.transaction(DB.OUTBOX, "readwrite", function (tx) {
       var outbox = tx.store(DB.OUTBOX);
@@ -81,9 +92,29 @@
 
   function items() { return DB.allInOrder(); }
 
+  // A page reads only its own user's items: another user's stay theirs, even on a shared tablet.
   function itemsOf(userId) {
     return items().then(function (all) {
       return all.filter(function (item) { return item.author === userId; });
+    });
+  }
+
+  function itemOf(userId, key) {
+    return DB.get(DB.OUTBOX, key).then(function (item) {
+      return item && item.author === userId ? item : null;
+    });
+  }
+
+  // Other users' items on this device, as counts by name: [{name, count}], never their content.
+  function othersWaiting(userId) {
+    return items().then(function (all) {
+      var byAuthor = {};
+      all.forEach(function (item) {
+        if (item.author === userId) return;
+        var entry = byAuthor[item.author] = byAuthor[item.author] || { name: item.authorName || "?", count: 0 };
+        entry.count += 1;
+      });
+      return Object.keys(byAuthor).map(function (author) { return byAuthor[author]; });
     });
   }
 
@@ -268,8 +299,8 @@
   }
 
   scope.Outbox = {
-    WAITING: WAITING, ATTENTION: ATTENTION, enqueue: enqueue, items: items, itemsOf: itemsOf,
-    markSent: markSent, setAside: setAside, sendAgain: sendAgain, replay: replay, keyOf: keyOf,
+    WAITING: WAITING, ATTENTION: ATTENTION, enqueue: enqueue, items: items, itemsOf: itemsOf, itemOf: itemOf,
+    othersWaiting: othersWaiting, authorOf: authorOf, isAuthor: isAuthor, markSent: markSent, setAside: setAside, sendAgain: sendAgain, replay: replay, keyOf: keyOf,
     kindOf: kindOf, patientOf: patientOf, currentUser: currentUser, isSyncing: function () { return syncInProgress; },
     channel: channel, announce: announce,
   };

@@ -124,7 +124,12 @@ async def process(db: Database, user: CurrentUser, routes: Sequence[BaseRoute], 
         return {"status": Status.REJECTED, "code": 400, "message": _("Each item must be an object.")}
     key = plain(item.get("key"))
     result: dict[str, Any] = {"key": key}
-    if item.get("author") not in (None, user.id):
+    author = item.get("author")
+    if not isinstance(author, str) or not author:
+        # Never defaulted to whoever is signed in: on a shared tablet that may be someone else.
+        return result | {"status": Status.REJECTED, "code": 400,
+                         "message": _("The item does not name its author; it was not stored.")}
+    if author != user.id:
         # Shared tablets: an item is only ever stored under its own author's session.
         return result | {"status": Status.WRONG_AUTHOR, "code": 403,
                          "message": _("This item belongs to another user; it waits for them to sign in.")}

@@ -180,8 +180,11 @@ function formFields(formData) {
 function submitRecord(event) {
   var request = event.request;
   var url = new URL(request.url);
-  return request.clone().formData().then(function (formData) {
-    var fields = formFields(formData);
+  var user = Outbox.currentUser().catch(function () { return null; });
+  return Promise.all([request.clone().formData(), user]).then(function (found) {
+    var fields = formFields(found[0]);
+    // A stale tab: its form was opened for someone other than who is signed in on this device now.
+    if (found[1] && !Outbox.isAuthor(fields, found[1])) return refuse(fields);
     return fetch(request).then(function (response) {
       if (response.status < 500 && response.status !== 401) {
         if (response.status < 400) return forget(fields).then(function () { return response; });
@@ -200,10 +203,18 @@ function forget(fields) {
     .catch(function () {});
 }
 
+// Neither sent nor kept: the page stays as it is, with what was typed (a 204 leaves it in place), and
+// says why (app.js, on the "refused" message).
+function refuse(fields) {
+  Outbox.announce({ type: "refused", key: Outbox.keyOf(fields) });
+  return new Response(null, { status: 204 });
+}
+
 function keepOnDevice(request, url, fields, why, response) {
   return Outbox.currentUser().then(function (user) {
-    if (!user) {
-      return response || new Response("Offline", { status: 503 });
+    if (!Outbox.isAuthor(fields, user)) {
+      // Nobody signed in on this device, or someone else: it is never kept under another person.
+      return Outbox.authorOf(fields) ? refuse(fields) : response || new Response("Offline", { status: 503 });
     }
     var formPath = request.referrer ? new URL(request.referrer).pathname : null;
     return Outbox.enqueue(url.pathname, fields, user, formPath).then(function (item) {

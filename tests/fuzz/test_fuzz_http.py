@@ -550,16 +550,15 @@ def sync_items(draw: st.DrawFn) -> Any:
         return draw(JSON_VALUES)
     mode = draw(MODES)
     target, fields = draw(item_fields(kind, mode))
-    item: dict[str, Any] = {"key": draw(st.uuids().map(str)), "target": target, "fields": fields}
+    item: dict[str, Any] = {"key": draw(st.uuids().map(str)), "target": target, "fields": fields,
+                            "author": USER_IDS["doctor"]}
     if draw(st.booleans()):
         item["method"] = draw(st.sampled_from(["POST", "post"]))
-    if draw(st.booleans()):
-        item["author"] = draw(st.sampled_from([None, USER_IDS["doctor"]]))
     wrongs = {
         "key": SCALARS | JSON_VALUES,
         "target": WRONG_TARGETS,
         "method": st.sampled_from(["GET", "DELETE", "", None, "P0ST"]) | JSON_VALUES,
-        "author": st.sampled_from([USER_IDS["nurse"], USER_IDS["doctor"].upper(), ""]) | JSON_VALUES,
+        "author": st.sampled_from([USER_IDS["nurse"], USER_IDS["doctor"].upper(), "", None]) | JSON_VALUES,
         "unknown": JSON_VALUES,
         "fields": JSON_VALUES,
     }

@@ -103,12 +103,14 @@ def test_bad_json_and_bad_batches_are_refused_clearly(client_for):  # type: igno
 
 def test_unknown_targets_and_malformed_items_are_rejected_per_item(client_for):  # type: ignore[no-untyped-def]
     nurse = client_for("nurse")
+    nurse_id = USER_IDS["nurse"]
     items = [
-        {"key": "a", "target": "/admin/users", "fields": {"username": "x"}},
-        {"key": "b", "target": "/patients", "method": "DELETE", "fields": {}},
-        {"key": "c", "target": "/patients", "fields": "not an object"},
-        {"key": "d", "target": "/patients", "fields": {"name": {"nested": 1}}},
-        {"key": "e", "target": "/patients", "fields": {"name": "A\x00B", "sex": "male", "birth_date": "1990-01-01"}},
+        {"key": "a", "target": "/admin/users", "fields": {"username": "x"}, "author": nurse_id},
+        {"key": "b", "target": "/patients", "method": "DELETE", "fields": {}, "author": nurse_id},
+        {"key": "c", "target": "/patients", "fields": "not an object", "author": nurse_id},
+        {"key": "d", "target": "/patients", "fields": {"name": {"nested": 1}}, "author": nurse_id},
+        {"key": "e", "target": "/patients", "fields": {"name": "A\x00B", "sex": "male", "birth_date": "1990-01-01"},
+         "author": nurse_id},
         "not an item",
         patient_item(),
     ]
