@@ -22,11 +22,11 @@ from clinic.accounts.sessions import SessionCodec, SessionMiddleware
 from clinic.config import Settings
 from clinic.db import make_database, parse_uuid
 from clinic.i18n import _
-from clinic.patients.validation import FIELD_LABELS
-from clinic.rules.vitals import VITALS
+from clinic.patients.validation import FIELD_LABELS as PATIENT_LABELS
 from clinic.security import SecurityMiddleware
 from clinic.templating import STATIC_DIR, render
 from clinic.text import N_
+from clinic.visits.validation import FIELD_LABELS as VISIT_LABELS
 from clinic.web import Page, SessionEnded, WrongAuthor, wants_json
 
 
@@ -71,14 +71,7 @@ async def session_ended(request: Request, exc: Exception) -> Response:
 
 
 # How the refused form's typed values are labelled; the rest are a form's own plumbing (ids, versions).
-TYPED_LABELS = FIELD_LABELS | {spec.name: spec.label for spec in VITALS} | {
-    "complaint": N_("Chief complaint"), "history": N_("History of present illness"),
-    "examination": N_("Physical examination"), "consciousness": N_("Consciousness"),
-    "diagnosis": N_("Diagnoses (ICD-10)"), "assessment": N_("Assessment notes"), "plan": N_("Plan"),
-    "rx_drug": N_("Drug"), "rx_dose": N_("Dose"), "rx_frequency": N_("How often"), "rx_route": N_("Route"),
-    "rx_duration": N_("Duration or quantity"), "prescription": N_("Prescriptions"),
-    "reason": N_("Reason for the correction"),
-}
+TYPED_LABELS = PATIENT_LABELS | VISIT_LABELS
 
 
 async def wrong_author(request: Request, exc: Exception) -> Response:

@@ -13,6 +13,14 @@ from clinic.text import N_
 
 TEXT_FIELDS = ("complaint", "history", "examination", "assessment", "plan", "prescription")
 VITAL_FIELDS = tuple(spec.name for spec in VITALS)
+FIELD_LABELS = {spec.name: spec.label for spec in VITALS} | {
+    "complaint": N_("Chief complaint"), "history": N_("History of present illness"),
+    "examination": N_("Physical examination"), "consciousness": N_("Consciousness"),
+    "diagnosis": N_("Diagnoses (ICD-10)"), "assessment": N_("Assessment notes"), "plan": N_("Plan"),
+    "rx_drug": N_("Drug"), "rx_dose": N_("Dose"), "rx_frequency": N_("How often"), "rx_route": N_("Route"),
+    "rx_duration": N_("Duration or quantity"), "prescription": N_("Prescriptions"),
+    "reason": N_("Reason for the correction"),
+}
 RX_COLUMNS = ("drug", "dose", "frequency", "route", "duration")  # one prescription line: rx_drug[], ...
 DRUG_ROUTES = (
     ("oral", N_("By mouth")), ("sublingual", N_("Under the tongue")), ("topical", N_("On the skin")),
