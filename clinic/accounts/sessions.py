@@ -1,7 +1,9 @@
-"""Signed session cookies and the middleware that turns one into the current user.
+"""Session cookies, and the middleware that turns one into the current user.
 
-The cookie carries the user's id and session version; each request checks both against the
-database, so disabling a user or changing a password ends their sessions at once, on every server.
+Each sign-in gets a random token of its own, stored (hashed) in the `sessions` table; the cookie carries it,
+signed. Each request looks the session up, so signing out, a password change, disabling a user or an
+administrator's "end session" ends it at once, on every server, and signing out on one tablet leaves the
+user's other tablets signed in.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clinic import i18n
-from clinic.accounts.queries import get_user
+from clinic.accounts.queries import session_user
 from clinic.accounts.roles import CurrentUser
 
 COOKIE = "clinic_session"
@@ -27,17 +29,23 @@ class SessionCodec:
         self.serializer = URLSafeTimedSerializer(secret_key, salt="clinic.session")
         self.max_age = max_age_seconds
 
-    def dumps(self, user_id: str, session_version: int) -> str:
-        return self.serializer.dumps({"u": user_id, "v": session_version})
+    def dumps(self, token: str) -> str:
+        return self.serializer.dumps({"s": token})
 
-    def loads(self, token: str) -> tuple[str, int] | None:
+    def loads(self, token: str) -> str | None:
         try:
             data = self.serializer.loads(token, max_age=self.max_age)
         except BadSignature:  # includes SignatureExpired
             return None
-        if not isinstance(data, dict) or not isinstance(data.get("u"), str) or not isinstance(data.get("v"), int):
+        if not isinstance(data, dict) or not isinstance(data.get("s"), str):
             return None
-        return data["u"], data["v"]
+        return data["s"]
+
+
+def session_token(codec: SessionCodec, scope: Scope) -> str | None:
+    """The session token of the request's cookie, when it carries a valid one."""
+    cookie = _cookies(scope).get(COOKIE)
+    return codec.loads(cookie) if cookie else None
 
 
 def set_session_cookie(request: Request, response: Response, token: str, max_age: int) -> None:
@@ -84,18 +92,13 @@ class SessionMiddleware:
         # One database connection for the whole request: every query of it (and of /sync's many items)
         # reuses it instead of taking one from the pool, or opening a new SQLite file handle, per query.
         async with self.db.connection():
-            scope["user"] = await self.load_user(cookies.get(COOKIE))
+            token = self.codec.loads(cookies[COOKIE]) if COOKIE in cookies else None
+            scope["user"] = await self.load_user(token) if token else None
             await self.app(scope, receive, send)
 
-    async def load_user(self, token: str | None) -> CurrentUser | None:
-        if not token:
-            return None
-        decoded = self.codec.loads(token)
-        if decoded is None:
-            return None
-        user_id, version = decoded
-        row: Any = await get_user(self.db, user_id)
-        if row is None or not row["active"] or int(row["session_version"]) != version:
+    async def load_user(self, token: str) -> CurrentUser | None:
+        row: Any = await session_user(self.db, token)
+        if row is None or not row["active"]:
             return None
         return CurrentUser(
             id=row["id"], username=row["username"], full_name=row["full_name"], role=row["role"],
