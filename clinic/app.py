@@ -136,7 +136,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         middleware=[
             Middleware(GZipMiddleware, minimum_size=500),
             Middleware(SecurityMiddleware, forbidden=cross_site_refused),
-            Middleware(SessionMiddleware, db=db, codec=codec),
+            Middleware(SessionMiddleware, db=db, codec=codec, body_timeout=settings.body_timeout_seconds),
         ],
         exception_handlers={SessionEnded: session_ended, WrongAuthor: wrong_author, HTTPException: http_error,
                             Exception: http_error},

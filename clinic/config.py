@@ -52,6 +52,7 @@ class Settings:
     secret_key: str
     session_hours: float = 12.0  # one working shift
     max_body_bytes: int = 2 * 1024 * 1024
+    body_timeout_seconds: float = 30.0  # a request body with no byte for this long is answered 408
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -59,8 +60,13 @@ class Settings:
             hours = float(os.environ.get("SESSION_HOURS", "12"))
         except ValueError as exc:
             raise ConfigError("SESSION_HOURS must be a number of hours, e.g. 12") from exc
+        try:
+            body_timeout = float(os.environ.get("BODY_TIMEOUT_SECONDS", "30"))
+        except ValueError as exc:
+            raise ConfigError("BODY_TIMEOUT_SECONDS must be a number of seconds, e.g. 30") from exc
         return cls(
             database_url=normalize_database_url(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)),
             secret_key=load_secret_key(),
             session_hours=hours,
+            body_timeout_seconds=body_timeout,
         )

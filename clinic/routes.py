@@ -67,5 +67,7 @@ ROUTES = [
     page("/admin/users", accounts.users_page, roles=ADMINS),
     page("/admin/users", accounts.add_user, roles=ADMINS, methods=["POST"], name="add_user"),
     page("/admin/users/{user_id:id}", accounts.update_user, roles=ADMINS, methods=["POST"]),
+    page("/admin/users/{user_id:id}/sessions", accounts.user_sessions, roles=ADMINS),
+    page("/admin/users/{user_id:id}/sessions", accounts.end_sessions, roles=ADMINS, methods=["POST"]),
     page("/admin/access-log", audit.access_log, roles=ADMINS),
 ]

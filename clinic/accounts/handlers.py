@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
@@ -11,7 +12,7 @@ from starlette.responses import Response
 from clinic import i18n
 from clinic.accounts import queries, service
 from clinic.accounts.roles import ROLES, role_label
-from clinic.accounts.sessions import clear_session_cookie, set_session_cookie
+from clinic.accounts.sessions import clear_session_cookie, session_token, set_session_cookie
 from clinic.limits import USERNAME_CHARS
 from clinic.templating import render
 from clinic.web import client_address, current_user, read_fields, redirect
@@ -43,12 +44,23 @@ async def login(request: Request) -> Response:
                       status_code=result.status_code)
     user = result.user
     response = redirect("/account/password" if user["must_change_password"] else safe_next(next_url))
-    token = app.sessions.dumps(user["id"], int(user["session_version"]))
-    set_session_cookie(request, response, token, app.sessions.max_age)
+    await start_session(request, response, user["id"])
     return response
 
 
+async def start_session(request: Request, response: Response, user_id: str) -> None:
+    """A session of its own for this sign-in (stored on the server), and its cookie on `response`."""
+    app = request.app.state
+    token = await service.start_session(app.db, user_id, dt.timedelta(seconds=app.sessions.max_age),
+                                        client_address(request), request.headers.get("user-agent", ""))
+    set_session_cookie(request, response, app.sessions.dumps(token), app.sessions.max_age)
+
+
 async def logout(request: Request) -> Response:
+    """Ends this device's session on the server; the user's other devices stay signed in."""
+    token = session_token(request.app.state.sessions, request.scope)
+    if token:
+        await queries.end_session(request.app.state.db, token)
     response = redirect("/login")
     clear_session_cookie(request, response)
     return response
@@ -63,11 +75,12 @@ async def change_password(request: Request) -> Response:
     user = current_user(request)
     fields = await read_fields(request)
     current, new, confirm = (fields.raw(name) for name in ("current_password", "new_password", "confirm_password"))
-    errors, session_version = await service.change_password(app.db, user, current, new, confirm)
-    if errors:
-        return render(request, "accounts/password.html", {"errors": errors}, status_code=422)
+    result = await service.change_password(app.db, user, current, new, confirm, client_address(request))
+    if result.errors:
+        return render(request, "accounts/password.html", {"errors": result.errors},
+                      status_code=result.status_code)
     response = redirect("/patients")
-    set_session_cookie(request, response, app.sessions.dumps(user.id, session_version), app.sessions.max_age)
+    await start_session(request, response, user.id)  # the new password ended every session, this one too
     return response
 
 
@@ -117,3 +130,29 @@ async def update_user(request: Request) -> Response:
     if result.errors:
         return await user_list(request, errors=result.errors, status_code=422)
     return await user_list(request, notice=result.notice)
+
+
+async def _user_or_404(request: Request) -> dict:
+    row = await queries.get_user(request.app.state.db, request.path_params["user_id"])
+    if row is None:
+        raise HTTPException(404)
+    return row
+
+
+async def user_sessions(request: Request, *, notice: str = "", errors: dict[str, str] | None = None,
+                        status_code: int = 200) -> Response:
+    """A user's live sessions: when and where each began, when it was last used."""
+    row = await _user_or_404(request)
+    sessions = await queries.list_sessions(request.app.state.db, row["id"])
+    return render(request, "accounts/sessions.html",
+                  {"person": row, "sessions": sessions, "notice": notice, "errors": errors or {}},
+                  status_code=status_code)
+
+
+async def end_sessions(request: Request) -> Response:
+    row = await _user_or_404(request)
+    fields = await read_fields(request)
+    result = await service.end_sessions(request.app.state.db, row, fields.get("session"))
+    if result.errors:
+        return await user_sessions(request, errors=result.errors, status_code=422)
+    return await user_sessions(request, notice=result.notice)

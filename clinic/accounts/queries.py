@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+
 from databases import Database
 
 from clinic.accounts.passwords import hash_password
@@ -29,7 +32,11 @@ async def get_user_for_login(db: Database, username: str) -> Row | None:
 
 
 async def list_users(db: Database) -> list[Row]:
-    return await fetch_all(db, f"SELECT {USER_COLUMNS} FROM users ORDER BY active DESC, username")
+    """Every user, with the number of their live sessions."""
+    return await fetch_all(
+        db, f"""SELECT {USER_COLUMNS}, (SELECT COUNT(*) FROM sessions
+                                        WHERE sessions.user_id = users.id AND expires_at > :now) AS sessions
+                FROM users ORDER BY active DESC, username""", {"now": utcnow()})
 
 
 async def create_user(db: Database, *, username: str, full_name: str, role: str, password: str,
@@ -49,7 +56,8 @@ async def create_user(db: Database, *, username: str, full_name: str, role: str,
 
 
 async def set_password(db: Database, user_id: str, password: str, *, must_change: bool) -> None:
-    # A new password ends every existing session of the user (session_version is in the cookie).
+    """A new password ends every session of the user."""
+    await end_sessions(db, user_id)
     await execute(
         db, """UPDATE users SET password_hash = :hash, must_change_password = :must,
                   session_version = session_version + 1, updated_at = :now WHERE id = :id""",
@@ -58,6 +66,7 @@ async def set_password(db: Database, user_id: str, password: str, *, must_change
 
 
 async def set_active(db: Database, user_id: str, active: bool) -> None:
+    await end_sessions(db, user_id)
     await execute(
         db, """UPDATE users SET active = :active, session_version = session_version + 1, updated_at = :now
            WHERE id = :id""",
@@ -66,6 +75,7 @@ async def set_active(db: Database, user_id: str, active: bool) -> None:
 
 
 async def set_role(db: Database, user_id: str, role: str) -> None:
+    await end_sessions(db, user_id)  # the next sign-in works in the new role
     await execute(
         db, """UPDATE users SET role = :role, session_version = session_version + 1, updated_at = :now
            WHERE id = :id""",
@@ -75,3 +85,58 @@ async def set_role(db: Database, user_id: str, role: str) -> None:
 
 async def get_user_by_username(db: Database, username: str) -> Row | None:
     return await fetch_one(db, f"SELECT {USER_COLUMNS} FROM users WHERE username = :u", {"u": username})
+
+
+# --- sessions: one row per sign-in; the cookie carries the random token, the table its hash ----------------
+
+def session_key(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_session(db: Database, user_id: str, token: str, lifetime: dt.timedelta, address: str,
+                         user_agent: str) -> None:
+    now = utcnow()
+    await execute(db, "DELETE FROM sessions WHERE user_id = :user AND expires_at <= :now",
+                  {"user": user_id, "now": now})
+    await execute(
+        db, """INSERT INTO sessions (id, user_id, created_at, last_seen_at, expires_at, address, user_agent)
+               VALUES (:id, :user, :now, :now, :expires, :address, :agent)""",
+        {"id": session_key(token), "user": user_id, "now": now, "expires": now + lifetime,
+         "address": address[:64], "agent": user_agent[:200]},
+    )
+
+
+SEEN_EVERY = dt.timedelta(minutes=5)  # last_seen_at is rewritten at most this often: not a write per request
+
+
+async def session_user(db: Database, token: str) -> Row | None:
+    """The user of a live session, or None."""
+    now = utcnow()
+    row = await fetch_one(
+        db, """SELECT users.id, username, full_name, role, active, must_change_password, last_seen_at
+               FROM sessions JOIN users ON users.id = sessions.user_id
+               WHERE sessions.id = :id AND expires_at > :now""", {"id": session_key(token), "now": now})
+    if row is not None and row["last_seen_at"] < now - SEEN_EVERY:
+        await execute(db, "UPDATE sessions SET last_seen_at = :now WHERE id = :id",
+                      {"now": now, "id": session_key(token)})
+    return row
+
+
+async def list_sessions(db: Database, user_id: str) -> list[Row]:
+    return await fetch_all(
+        db, """SELECT id, created_at, last_seen_at, expires_at, address, user_agent FROM sessions
+               WHERE user_id = :user AND expires_at > :now ORDER BY last_seen_at DESC""",
+        {"user": user_id, "now": utcnow()})
+
+
+async def end_session(db: Database, token: str) -> None:
+    await execute(db, "DELETE FROM sessions WHERE id = :id", {"id": session_key(token)})
+
+
+async def end_session_by_key(db: Database, user_id: str, key: str) -> None:
+    """An admin ends one session of a user, named by its stored key (the hash, not the cookie's token)."""
+    await execute(db, "DELETE FROM sessions WHERE id = :id AND user_id = :user", {"id": key, "user": user_id})
+
+
+async def end_sessions(db: Database, user_id: str) -> None:
+    await execute(db, "DELETE FROM sessions WHERE user_id = :user", {"user": user_id})

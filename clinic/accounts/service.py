@@ -3,15 +3,16 @@ the pages and the command line both take; no web code here."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio
 from databases import Database
 
 from clinic.accounts import queries, throttle
-from clinic.accounts.passwords import MIN_LENGTH, one_time_password, verify_password
+from clinic.accounts.passwords import MIN_LENGTH, check_password, one_time_password
 from clinic.accounts.roles import ROLES, CurrentUser
 from clinic.db import Row
 from clinic.i18n import _
@@ -27,8 +28,12 @@ def check_username(username: str) -> str | None:
 
 
 async def _verify(row: Any, password: str) -> bool:
-    # argon2 takes a quarter second of CPU by design: off the event loop, so other requests go on.
-    return await anyio.to_thread.run_sync(verify_password, row["password_hash"] if row else None, password)
+    return await check_password(row["password_hash"] if row else None, password)
+
+
+def too_many_attempts(wait: dt.timedelta) -> str:
+    minutes = max(1, math.ceil(wait.total_seconds() / 60))
+    return _("Too many failed sign-in attempts. Try again in {minutes} minute(s).", minutes=minutes)
 
 
 @dataclass(frozen=True)
@@ -41,25 +46,46 @@ class SignIn:
 async def sign_in(db: Database, username: str, password: str, address: str) -> SignIn:
     if not username or not password:
         return SignIn(None, _("Enter your username and password."), 422)
-    wait = await throttle.wait_remaining(db, username, address)
-    if wait.total_seconds() > 0:
-        minutes = max(1, math.ceil(wait.total_seconds() / 60))
-        return SignIn(None, _("Too many failed sign-in attempts. Try again in {minutes} minute(s).",
-                              minutes=minutes), 429)
+    # The attempt is counted before the password is checked, so parallel guesses are counted too.
+    wait = await throttle.reserve(db, username, address)
+    if wait > dt.timedelta(0):
+        return SignIn(None, too_many_attempts(wait), 429)
     row = await queries.get_user_for_login(db, username)
     if not await _verify(row, password) or row is None or not row["active"]:
-        await throttle.record_failure(db, username, address)
+        await throttle.failed(db, username, address)
         return SignIn(None, _("The username or password is wrong, or the account is disabled."), 401)
-    await throttle.clear_failures(db, username)
+    await throttle.succeeded(db, username)
     return SignIn(row)
 
 
-async def change_password(db: Database, user: CurrentUser, current: str, new: str,
-                          confirm: str) -> tuple[dict[str, str], int]:
-    """Messages by field, or none and the user's new session version (a new password ends other sessions)."""
+async def start_session(db: Database, user_id: str, lifetime: dt.timedelta, address: str, user_agent: str) -> str:
+    """A new session of its own for this sign-in: the random token its cookie carries."""
+    token = secrets.token_urlsafe(32)
+    await queries.create_session(db, user_id, token, lifetime, address, user_agent)
+    return token
+
+
+@dataclass(frozen=True)
+class PasswordChange:
+    """Messages by field (none when the password was changed), and the status to answer with."""
+
+    errors: dict[str, str]
+    status_code: int = 200
+
+
+async def change_password(db: Database, user: CurrentUser, current: str, new: str, confirm: str,
+                          address: str) -> PasswordChange:
+    """A new password ends every session of the user (the caller starts a new one for this device). A wrong
+    current password counts as a failed sign-in of the account, and is throttled like one."""
     errors: dict[str, str] = {}
+    wait = await throttle.reserve(db, user.username, address)
+    if wait > dt.timedelta(0):
+        return PasswordChange({"form": too_many_attempts(wait)}, 429)
     row = await queries.get_user_for_login(db, user.username)
-    if not await _verify(row, current):
+    if await _verify(row, current):
+        await throttle.succeeded(db, user.username)
+    else:
+        await throttle.failed(db, user.username, address)
         errors["current_password"] = _("The current password is wrong.")
     if len(new) < MIN_LENGTH:
         errors["new_password"] = _("Use at least {n} characters.", n=MIN_LENGTH)
@@ -68,10 +94,9 @@ async def change_password(db: Database, user: CurrentUser, current: str, new: st
     if new != confirm:
         errors["confirm_password"] = _("The two new passwords differ.")
     if errors:
-        return errors, 0
+        return PasswordChange(errors, 422)
     await queries.set_password(db, user.id, new, must_change=False)
-    fresh = await queries.get_user(db, user.id)
-    return {}, int(fresh["session_version"])
+    return PasswordChange({})
 
 
 @dataclass
@@ -106,7 +131,8 @@ async def add_user(db: Database, username: str, full_name: str, role: str) -> Ad
 
 
 async def update_user(db: Database, admin: CurrentUser, row: Any, action: str, role: str) -> AdminResult:
-    """Disable, enable, change the role of, or reset the password of the user `row`."""
+    """Disable, enable, change the role of, or reset the password of the user `row`; each but enabling
+    ends the user's sessions."""
     user_id, username = row["id"], row["username"]
     if user_id == admin.id and action in ("disable", "role"):
         return AdminResult(errors={"form": _("You cannot disable or demote your own account.")})
@@ -125,3 +151,15 @@ async def update_user(db: Database, admin: CurrentUser, row: Any, action: str, r
         return AdminResult(_("New one-time password for {username}: {password}", username=username,
                              password=password))
     return AdminResult(errors={"form": _("Unknown action.")})
+
+
+async def end_sessions(db: Database, row: Any, session_key: str) -> AdminResult:
+    """An administrator ends one session of the user `row` (its key as the sessions page shows it), or
+    all of them (`all`)."""
+    if not session_key:
+        return AdminResult(errors={"form": _("Choose a session to end.")})
+    if session_key == "all":
+        await queries.end_sessions(db, row["id"])
+        return AdminResult(_("Every session of {username} has ended.", username=row["username"]))
+    await queries.end_session_by_key(db, row["id"], session_key)
+    return AdminResult(_("The session has ended."))

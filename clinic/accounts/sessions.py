@@ -1,23 +1,31 @@
-"""Signed session cookies and the middleware that turns one into the current user.
+"""Session cookies, and the middleware that turns one into the current user.
 
-The cookie carries the user's id and session version; each request checks both against the
-database, so disabling a user or changing a password ends their sessions at once, on every server.
+Each sign-in gets a random token of its own, stored (hashed) in the `sessions` table; the cookie carries it,
+signed. Each request looks the session up, so signing out, a password change, disabling a user or an
+administrator's "end session" ends it at once, on every server, and signing out on one tablet leaves the
+user's other tablets signed in.
+
+The database pool is small (10 on PostgreSQL), so no request holds a connection while it waits on its
+client: the body is read first, with a read timeout, and the response is sent after the connection is back.
 """
 
 from __future__ import annotations
 
+import time
 from http.cookies import SimpleCookie
 from typing import Any
 
+import anyio
 from databases import Database
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
-from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from clinic import i18n
-from clinic.accounts.queries import get_user
+from clinic.accounts.queries import session_user
 from clinic.accounts.roles import CurrentUser
+from clinic.i18n import _
 
 COOKIE = "clinic_session"
 
@@ -27,17 +35,23 @@ class SessionCodec:
         self.serializer = URLSafeTimedSerializer(secret_key, salt="clinic.session")
         self.max_age = max_age_seconds
 
-    def dumps(self, user_id: str, session_version: int) -> str:
-        return self.serializer.dumps({"u": user_id, "v": session_version})
+    def dumps(self, token: str) -> str:
+        return self.serializer.dumps({"s": token})
 
-    def loads(self, token: str) -> tuple[str, int] | None:
+    def loads(self, token: str) -> str | None:
         try:
             data = self.serializer.loads(token, max_age=self.max_age)
         except BadSignature:  # includes SignatureExpired
             return None
-        if not isinstance(data, dict) or not isinstance(data.get("u"), str) or not isinstance(data.get("v"), int):
+        if not isinstance(data, dict) or not isinstance(data.get("s"), str):
             return None
-        return data["u"], data["v"]
+        return data["s"]
+
+
+def session_token(codec: SessionCodec, scope: Scope) -> str | None:
+    """The session token of the request's cookie, when it carries a valid one."""
+    cookie = _cookies(scope).get(COOKIE)
+    return codec.loads(cookie) if cookie else None
 
 
 def set_session_cookie(request: Request, response: Response, token: str, max_age: int) -> None:
@@ -63,13 +77,58 @@ def _cookies(scope: Scope) -> dict[str, str]:
     return {}
 
 
+class Body:
+    """A request body read whole before the app runs: its messages, replayed to the app in order, or the
+    error reading it raised (413 for a body too large), raised again where the app reads it."""
+
+    def __init__(self, messages: list[Message], error: Exception | None, receive: Receive) -> None:
+        self.messages = messages
+        self.error = error
+        self.later = receive  # after the body: the client's disconnect
+
+    async def receive(self) -> Message:
+        if self.messages:
+            return self.messages.pop(0)
+        if self.error is not None:
+            raise self.error
+        return await self.later()
+
+
+class BodyTimeout(Exception):
+    pass
+
+
+TOTAL_READS = 10  # the whole body may take ten read timeouts (5 min by default: 2 MB over a poor 2G link)
+
+
+async def read_body(receive: Receive, idle_seconds: float) -> Body | None:
+    """The whole body, or None when the client left. BodyTimeout when no byte came for `idle_seconds`, or
+    the whole took more than TOTAL_READS times that (a client that trickles a byte at a time)."""
+    messages: list[Message] = []
+    deadline = time.monotonic() + idle_seconds * TOTAL_READS
+    while True:
+        try:
+            with anyio.fail_after(max(0.0, min(idle_seconds, deadline - time.monotonic()))):
+                message = await receive()
+        except TimeoutError as exc:
+            raise BodyTimeout from exc
+        except Exception as exc:  # e.g. the body limit's 413, for the app's error pages to answer
+            return Body(messages, exc, receive)
+        if message["type"] == "http.disconnect":
+            return None
+        messages.append(message)
+        if not message.get("more_body", False):
+            return Body(messages, None, receive)
+
+
 class SessionMiddleware:
     """Sets scope["user"] (a CurrentUser or None) and the request's language."""
 
-    def __init__(self, app: ASGIApp, db: Database, codec: SessionCodec) -> None:
+    def __init__(self, app: ASGIApp, db: Database, codec: SessionCodec, body_timeout: float = 30.0) -> None:
         self.app = app
         self.db = db
         self.codec = codec
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,21 +140,40 @@ class SessionMiddleware:
         if scope["path"].startswith("/static/") or scope["path"] == "/healthz":
             await self.app(scope, receive, send)
             return
-        # One database connection for the whole request: every query of it (and of /sync's many items)
-        # reuses it instead of taking one from the pool, or opening a new SQLite file handle, per query.
-        async with self.db.connection():
-            scope["user"] = await self.load_user(cookies.get(COOKIE))
-            await self.app(scope, receive, send)
+        # First the body, holding nothing: a client that stalls or trickles costs a coroutine, not one of
+        # the pool's few connections.
+        try:
+            body = await read_body(receive, self.body_timeout)
+        except BodyTimeout:
+            response = PlainTextResponse(_("The request took too long to arrive. Please try again."), 408,
+                                         headers={"connection": "close"})
+            await response(scope, receive, send)
+            return
+        if body is None:
+            return
+        token = self.codec.loads(cookies[COOKIE]) if COOKIE in cookies else None
+        scope["user"] = await self.load_user(token) if token else None
+        if scope["user"] is None:
+            # Anonymous work (signing in, public pages) takes a connection per query: nothing anonymous
+            # holds one while it waits, on a password hash or on anything else.
+            await self.app(scope, body.receive, send)
+            return
+        # Signed-in work reuses one connection for all its queries (and /sync's many items) instead of
+        # taking one from the pool, or opening a new SQLite file handle, per query. Its response waits
+        # until the connection is back: a client slow to read it holds no connection either.
+        response: list[Message] = []
 
-    async def load_user(self, token: str | None) -> CurrentUser | None:
-        if not token:
-            return None
-        decoded = self.codec.loads(token)
-        if decoded is None:
-            return None
-        user_id, version = decoded
-        row: Any = await get_user(self.db, user_id)
-        if row is None or not row["active"] or int(row["session_version"]) != version:
+        async def keep(message: Message) -> None:
+            response.append(message)
+
+        async with self.db.connection():
+            await self.app(scope, body.receive, keep)
+        for message in response:
+            await send(message)
+
+    async def load_user(self, token: str) -> CurrentUser | None:
+        row: Any = await session_user(self.db, token)
+        if row is None or not row["active"]:
             return None
         return CurrentUser(
             id=row["id"], username=row["username"], full_name=row["full_name"], role=row["role"],

@@ -51,6 +51,8 @@ TABLE: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/admin/users"): {"admin"},
     ("POST", "/admin/users"): {"admin"},
     ("POST", "/admin/users/{user_id}"): {"admin"},
+    ("GET", "/admin/users/{user_id}/sessions"): {"admin"},
+    ("POST", "/admin/users/{user_id}/sessions"): {"admin"},
     ("GET", "/admin/access-log"): {"admin"},
 }
 

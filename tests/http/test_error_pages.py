@@ -31,7 +31,7 @@ def test_403_page_explains_and_keeps_the_layout(client_for):  # type: ignore[no-
 def test_500_page_is_friendly_and_says_nothing_was_half_saved(tmp_path):  # type: ignore[no-untyped-def]
     # A database without tables: the session lookup fails inside the app.
     settings = Settings(database_url=f"sqlite:///{tmp_path / 'empty.db'}", secret_key="k")
-    token = SessionCodec("k", 3600).dumps("00000000-0000-0000-0000-000000000001", 1)
+    token = SessionCodec("k", 3600).dumps("a-session-token")
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         client.cookies.set(COOKIE, token)
         response = client.get("/patients")
