@@ -18,3 +18,7 @@ DIAGNOSES = 12
 PRESCRIPTIONS = 20
 USERNAME_CHARS = 60
 FULL_NAME_CHARS = 200
+# A device's clock: the time it says a record was entered (the time of care) may run ahead of the
+# server's by at most this many minutes; the record notes when care and receipt are more than a day apart.
+DEVICE_CLOCK_AHEAD_MINUTES = 5
+CARE_RECEIPT_APART_HOURS = 24

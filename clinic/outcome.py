@@ -31,6 +31,7 @@ class Write(StrEnum):
     ALREADY = "already"  # the same submission (same id) was stored before
     CONFLICT = "conflict"  # based on a version that is no longer the latest
     MISSING = "missing"  # the record it changes is not there
+    TAKEN = "taken"  # the id is stored for another record (another kind, parent or author): nothing written
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ records replayed from a device), the access guard, forms, and small request help
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -21,8 +22,9 @@ from clinic.i18n import _
 from clinic.outcome import Outcome
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-# Stores one submission replayed by /sync: (db, user, the target's path parameters, fields, client address).
-Replay = Callable[[Database, CurrentUser, dict[str, str], Fields, str], Awaitable[Outcome]]
+# Stores one submission replayed by /sync: (db, user, the target's path parameters, fields, client address,
+# when the device says it was entered or None).
+Replay = Callable[[Database, CurrentUser, dict[str, str], Fields, str, dt.datetime | None], Awaitable[Outcome]]
 
 # Paths a user who must change the one-time password may still use.
 PASSWORD_CHANGE_PATHS = {"/account/password", "/logout", "/lang"}

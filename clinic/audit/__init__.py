@@ -16,6 +16,9 @@ ACTIONS = {
     "visit": N_("Recorded a visit"),
     "correct": N_("Corrected a visit"),
     "print": N_("Printed a visit summary"),
+    "correct_form": N_("Opened a visit's correction form"),
+    "conflict": N_("Was shown the current record in a conflict"),
+    "edit_form": N_("Opened the identity edit form"),
 }
 PAGE_SIZE = 50
 

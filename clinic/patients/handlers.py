@@ -98,9 +98,12 @@ def _revision_view(row: Any) -> dict[str, Any]:
 
 
 async def edit_patient_form(request: Request) -> Response:
-    patient = await queries.get_patient(request.app.state.db, request.path_params["patient_id"])
+    db = request.app.state.db
+    patient = await queries.get_patient(db, request.path_params["patient_id"])
     if patient is None:
         raise HTTPException(404)
+    # The form holds the identity: NIK, address, phone.
+    await audit.log_access(db, current_user(request), "edit_form", client_address(request), patient_id=patient["id"])
     values = {key: patient[key] for key in PATIENT_FIELDS}
     values.update(version=patient["version"], revision_id=new_id())
     return form_page(request, Outcome(Kind.STORED, values=values), mode="edit", patient=patient)

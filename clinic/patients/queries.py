@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -9,12 +10,13 @@ from typing import Any
 
 from databases import Database
 
-from clinic.db import Row, execute, fetch_all, fetch_one, ilike, new_id, next_number, utcnow, write_transaction
+from clinic.db import Row, fetch_all, fetch_one, ilike, new_id, next_number, utcnow, write_transaction
 from clinic.outcome import Write
 from clinic.patients.validation import PATIENT_FIELDS
 
 COLUMNS = ("id, record_number, name, sex, birth_date, nik, bpjs_number, phone, address, religion, occupation, "
-           "education, marital_status, mother_nik, version, created_at, created_by, updated_at, updated_by")
+           "education, marital_status, mother_nik, version, created_at, created_by, updated_at, updated_by, "
+           "registered_at")
 PAGE_SIZE = 20
 # Run inside the write's transaction (the access log entry): both are stored, or neither.
 OnWrite = Callable[[], Awaitable[None]]
@@ -36,51 +38,64 @@ async def get_patient(db: Database, patient_id: str) -> Row | None:
 
 
 async def create_patient(db: Database, patient_id: str, clean: dict[str, Any], user_id: str,
-                         on_write: OnWrite | None = None) -> tuple[Row | None, bool]:
-    """Store a new patient under the id made on the device; a second arrival of the same id returns the
-    stored patient (created=False). The primary key, not a check in code, is what forbids a second row."""
+                         registered_at: dt.datetime, on_write: OnWrite | None = None) -> tuple[Write, Row | None]:
+    """Store a new patient under the id made on the device: STORED with the row, ALREADY with the stored row
+    (this user's same submission arrived before), or TAKEN (the id is another user's patient; nothing
+    written). The primary key, not a check in code, is what forbids a second row."""
     try:
-        row = await _insert_patient(db, patient_id, clean, user_id, on_write)
-    except _AlreadyStored:  # another request stored this id first; this one's counter step is rolled back
-        return await get_patient(db, patient_id), False
-    return row, True
+        row = await _insert_patient(db, patient_id, clean, user_id, registered_at, on_write)
+    except _NotWritten:  # another request stored this id first; this one's counter step is rolled back
+        stored = await get_patient(db, patient_id)
+        if stored is not None and is_registration(stored, user_id):
+            return Write.ALREADY, stored
+        return Write.TAKEN, None
+    return Write.STORED, row
 
 
-class _AlreadyStored(Exception):
+def is_registration(stored: Row, user_id: str) -> bool:
+    """Whether a stored patient is this user's registration (a retry of it), not someone else's record."""
+    return stored["created_by"] == user_id
+
+
+class _NotWritten(Exception):
     pass
 
 
 async def _insert_patient(db: Database, patient_id: str, clean: dict[str, Any], user_id: str,
-                          on_write: OnWrite | None) -> Row:
+                          registered_at: dt.datetime, on_write: OnWrite | None) -> Row:
     async with write_transaction(db):
         number = await next_number(db, "record_number")
         now = utcnow()
         params = {key: clean[key] for key in PATIENT_FIELDS}
-        params.update(id=patient_id, record_number=format_record_number(number), now=now, user=user_id)
+        params.update(id=patient_id, record_number=format_record_number(number), now=now, user=user_id,
+                      registered_at=registered_at)
         inserted = await fetch_one(
             db, f"""INSERT INTO patients (id, record_number, {", ".join(PATIENT_FIELDS)}, version,
-                                      created_at, created_by, updated_at, updated_by)
+                                      created_at, created_by, updated_at, updated_by, registered_at)
                 VALUES (:id, :record_number, {", ".join(":" + k for k in PATIENT_FIELDS)}, 1,
-                        :now, :user, :now, :user)
+                        :now, :user, :now, :user, :registered_at)
                 ON CONFLICT (id) DO NOTHING RETURNING {COLUMNS}""",
             params,
         )
         if inserted is None:
-            raise _AlreadyStored
+            raise _NotWritten
         row = inserted
-        await _add_revision(db, new_id(), row, user_id)
+        if not await _add_revision(db, new_id(), row, user_id):
+            raise _NotWritten
         if on_write is not None:
             await on_write()
     return row
 
 
-async def _add_revision(db: Database, revision_id: str, row: Any, user_id: str) -> None:
-    await execute(
+async def _add_revision(db: Database, revision_id: str, row: Any, user_id: str) -> bool:
+    """Whether the revision was written; False when its id is already stored."""
+    inserted = await fetch_one(
         db, """INSERT INTO patient_revisions (id, patient_id, version, data, changed_at, changed_by)
-           VALUES (:id, :patient_id, :version, :data, :at, :user)""",
+           VALUES (:id, :patient_id, :version, :data, :at, :user) ON CONFLICT DO NOTHING RETURNING id""",
         {"id": revision_id, "patient_id": row["id"], "version": row["version"],
          "data": json.dumps(snapshot(row), sort_keys=True), "at": utcnow(), "user": user_id},
     )
+    return inserted is not None
 
 
 @dataclass(frozen=True)
@@ -90,36 +105,52 @@ class EditResult:
 
 
 async def revision_exists(db: Database, revision_id: str) -> Row | None:
-    return await fetch_one(db, "SELECT patient_id, version FROM patient_revisions WHERE id = :id", {"id": revision_id})
+    return await fetch_one(db, "SELECT patient_id, version, changed_by FROM patient_revisions WHERE id = :id",
+                           {"id": revision_id})
+
+
+def is_edit(stored: Row, patient_id: str, user_id: str) -> bool:
+    """Whether a stored revision is this very edit: of this patient, by this user (a registration's own
+    revision, version 1, is no edit)."""
+    return int(stored["version"]) > 1 and stored["patient_id"] == patient_id and stored["changed_by"] == user_id
 
 
 async def update_patient(db: Database, patient_id: str, base_version: int, revision_id: str,
                          clean: dict[str, Any], user_id: str, on_write: OnWrite | None = None) -> EditResult:
-    """Apply an edit made on `base_version`. An edit already stored (same revision id) is answered as
-    stored; an edit based on an older version is a conflict, never a silent overwrite."""
-    if await revision_exists(db, revision_id):
-        return EditResult(Write.ALREADY, await get_patient(db, patient_id))
-    async with write_transaction(db):
-        assignments = ", ".join(f"{key} = :{key}" for key in PATIENT_FIELDS)
-        params = {key: clean[key] for key in PATIENT_FIELDS}
-        params.update(id=patient_id, base=base_version, now=utcnow(), user=user_id)
-        updated = await fetch_one(
-            db, f"""UPDATE patients SET {assignments}, version = version + 1, updated_at = :now, updated_by = :user
-                WHERE id = :id AND version = :base RETURNING version""",
-            params,
-        )
-        if updated is not None:
-            row = await get_patient(db, patient_id)
-            await _add_revision(db, revision_id, row, user_id)
-            if on_write is not None:
-                await on_write()
+    """Apply an edit made on `base_version`. An edit already stored (same revision id, patient and user) is
+    answered as stored; a revision id stored for anything else is TAKEN (nothing written); an edit based on
+    an older version is a conflict, never a silent overwrite."""
+    stored = await revision_exists(db, revision_id)
+    if stored is not None:
+        return EditResult(Write.ALREADY if is_edit(stored, patient_id, user_id) else Write.TAKEN,
+                          await get_patient(db, patient_id))
+    try:
+        async with write_transaction(db):
+            assignments = ", ".join(f"{key} = :{key}" for key in PATIENT_FIELDS)
+            params = {key: clean[key] for key in PATIENT_FIELDS}
+            params.update(id=patient_id, base=base_version, now=utcnow(), user=user_id)
+            updated = await fetch_one(
+                db, f"""UPDATE patients SET {assignments}, version = version + 1, updated_at = :now,
+                           updated_by = :user
+                    WHERE id = :id AND version = :base RETURNING version""",
+                params,
+            )
+            if updated is not None:
+                row = await get_patient(db, patient_id)
+                if not await _add_revision(db, revision_id, row, user_id):
+                    raise _NotWritten  # the id was stored meanwhile: the update goes too
+                if on_write is not None:
+                    await on_write()
+    except _NotWritten:
+        updated = None
     current = await get_patient(db, patient_id)
     if updated is not None:
         return EditResult(Write.STORED, current)
     if current is None:
         return EditResult(Write.MISSING, None)
-    if await revision_exists(db, revision_id):  # the same edit won a race against this copy of itself
-        return EditResult(Write.ALREADY, current)
+    stored = await revision_exists(db, revision_id)
+    if stored is not None:  # the same edit won a race against this copy of itself, or the id is taken
+        return EditResult(Write.ALREADY if is_edit(stored, patient_id, user_id) else Write.TAKEN, current)
     return EditResult(Write.CONFLICT, current)
 
 

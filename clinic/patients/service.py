@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from databases import Database
 
 from clinic import audit
 from clinic.accounts.roles import CurrentUser
-from clinic.db import Row, new_id, parse_uuid
+from clinic.db import Row, new_id, parse_uuid, utcnow
 from clinic.fields import Fields, messages
 from clinic.outcome import Current, Kind, Outcome, Write
 from clinic.patients import queries
 from clinic.patients.validation import PATIENT_FIELDS, validate_patient
 from clinic.rules import Problem
+from clinic.rules.clock import time_of_care
 from clinic.text import N_
 
 
@@ -31,13 +33,28 @@ def _id_problem(name: str) -> Problem:
     return Problem(name, N_("This is not a valid record id (UUID)."))
 
 
+def _taken(fields: Fields, name: str, **extra: Any) -> Outcome:
+    """An id stored for another record (another user's patient, another patient's edit): refused, nothing
+    written; the form comes back with the typed values and a fresh id, so that its next submission is stored."""
+    clean, _problems = validate_patient(fields)
+    errors, _ = messages([Problem(name, N_("This id belongs to another record."))])
+    values = typed_values(fields, clean) | {name: new_id()}
+    if name == "revision_id":  # an edit's form also keeps the version it was based on
+        values["version"] = fields.get("version")
+    return Outcome(Kind.INVALID, errors=errors, values=values, **extra)
+
+
 async def register(db: Database, user: CurrentUser, fields: Fields, address: str, *,
-                   accept_warnings: bool, possible_duplicates: bool = True) -> Outcome:
+                   accept_warnings: bool, possible_duplicates: bool = True,
+                   entered_at: dt.datetime | None = None) -> Outcome:
+    """A new patient; `entered_at` is when the device says it was registered, None when posted online."""
     raw_id = fields.get("id")
     patient_id = parse_uuid(raw_id) if raw_id else None
     if patient_id:
         existing = await queries.get_patient(db, patient_id)
         if existing is not None:  # a retry of a stored submission: the stored record, as the first time
+            if not queries.is_registration(existing, user.id):
+                return _taken(fields, "id")
             return Outcome(Kind.STORED, record=existing, created=False)
     clean, problems = validate_patient(fields)
     if raw_id and patient_id is None:
@@ -49,7 +66,7 @@ async def register(db: Database, user: CurrentUser, fields: Fields, address: str
             values["id"] = new_id()  # the form comes back with a usable id, so its next submission is stored
         return Outcome(Kind.INVALID, errors=errors, warnings=warnings, values=values)
     duplicates = await queries.possible_duplicates(db, clean) if possible_duplicates else []
-    if patient_id and any(row["id"] == patient_id for row in duplicates):
+    if patient_id and any(row["id"] == patient_id and queries.is_registration(row, user.id) for row in duplicates):
         # The same submission, sent twice at once, was stored by the other copy meanwhile.
         return Outcome(Kind.STORED, record=await queries.get_patient(db, patient_id), created=False)
     if (warnings or duplicates) and not accept_warnings:
@@ -60,8 +77,11 @@ async def register(db: Database, user: CurrentUser, fields: Fields, address: str
     async def log() -> None:
         await audit.log_access(db, user, "register", address, patient_id=new_patient_id)
 
-    row, created = await queries.create_patient(db, new_patient_id, clean, user.id, on_write=log)
-    return Outcome(Kind.STORED, record=row, created=created, warnings=warnings)
+    registered_at = time_of_care(entered_at, utcnow())
+    status, row = await queries.create_patient(db, new_patient_id, clean, user.id, registered_at, on_write=log)
+    if status == Write.TAKEN:
+        return _taken(fields, "id")
+    return Outcome(Kind.STORED, record=row, created=status == Write.STORED, warnings=warnings)
 
 
 async def edit(db: Database, user: CurrentUser, patient_id: str, fields: Fields, address: str, *,
@@ -79,7 +99,10 @@ async def edit(db: Database, user: CurrentUser, patient_id: str, fields: Fields,
     except ValueError:
         base_version = 0
         problems.append(Problem("version", N_("The form does not say which version it was based on.")))
-    if revision_id and await queries.revision_exists(db, revision_id):
+    stored = await queries.revision_exists(db, revision_id) if revision_id else None
+    if stored is not None:
+        if not queries.is_edit(stored, patient_id, user.id):
+            return _taken(fields, "revision_id", record=current)
         return Outcome(Kind.STORED, record=current, created=False)
     clean, found = validate_patient(fields)
     errors, warnings = messages(problems + found)
@@ -88,7 +111,7 @@ async def edit(db: Database, user: CurrentUser, patient_id: str, fields: Fields,
         values.update(typed_values(fields, clean))
         return Outcome(Kind.INVALID, errors=errors, warnings=warnings, values=values, record=current)
     if base_version != current["version"]:
-        return _conflict(values, current)
+        return await _conflict(db, user, address, values, current)
     nik_changed = clean.get("nik") != current["nik"]
     duplicates = await queries.possible_duplicates(db, clean, exclude_id=patient_id) if nik_changed else []
     if (warnings or duplicates) and not accept_warnings:
@@ -100,11 +123,15 @@ async def edit(db: Database, user: CurrentUser, patient_id: str, fields: Fields,
 
     result = await queries.update_patient(db, patient_id, base_version, revision_id, clean, user.id, on_write=log)
     if result.status == Write.CONFLICT:
-        return _conflict(values, result.patient)
+        return await _conflict(db, user, address, values, result.patient)
     if result.status == Write.MISSING:
         return Outcome(Kind.MISSING)
+    if result.status == Write.TAKEN:
+        return _taken(fields, "revision_id", record=result.patient)
     return Outcome(Kind.STORED, record=result.patient, created=result.status == Write.STORED, warnings=warnings)
 
 
-def _conflict(values: dict[str, Any], current: Row) -> Outcome:
+async def _conflict(db: Database, user: CurrentUser, address: str, values: dict[str, Any], current: Row) -> Outcome:
+    """An edit based on an older version: the answer carries the current identity, so it is a logged read."""
+    await audit.log_access(db, user, "conflict", address, patient_id=current["id"])
     return Outcome(Kind.CONFLICT, values=values, record=current, current=Current(current, int(current["version"])))

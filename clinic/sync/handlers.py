@@ -24,6 +24,7 @@ from clinic.accounts.roles import CurrentUser
 from clinic.fields import Fields, InvalidFields
 from clinic.i18n import _
 from clinic.outcome import Kind, Outcome
+from clinic.rules.clock import device_time
 from clinic.web import client_address, current_user, resolve_target
 
 log = logging.getLogger("clinic.sync")
@@ -148,7 +149,7 @@ async def process(db: Database, user: CurrentUser, routes: Sequence[BaseRoute], 
         return result | {"status": Status.REJECTED, "code": 400,
                          "message": _("The fields are malformed: {reason}", reason=str(exc))}
     assert route.offline is not None
-    outcome = await route.offline.replay(db, user, params, fields, address)
+    outcome = await route.offline.replay(db, user, params, fields, address, device_time(item.get("queued_at")))
     return result | answer(params, outcome)
 
 

@@ -3,6 +3,8 @@ forms, called with the target's path parameters. The route table (clinic.routes)
 
 from __future__ import annotations
 
+import datetime as dt
+
 from databases import Database
 
 from clinic.accounts.roles import CurrentUser
@@ -12,18 +14,23 @@ from clinic.patients import service as patients
 from clinic.visits import service as visits
 
 
-async def register(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str) -> Outcome:
+async def register(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str,
+                   entered_at: dt.datetime | None) -> Outcome:
     # Offline, nobody could be asked to confirm a warning: the record is kept, the warnings returned.
-    return await patients.register(db, user, fields, address, accept_warnings=True, possible_duplicates=False)
+    return await patients.register(db, user, fields, address, accept_warnings=True, possible_duplicates=False,
+                                   entered_at=entered_at)
 
 
-async def edit(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str) -> Outcome:
+async def edit(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str,
+               entered_at: dt.datetime | None) -> Outcome:
     return await patients.edit(db, user, params["patient_id"], fields, address, accept_warnings=True)
 
 
-async def visit(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str) -> Outcome:
-    return await visits.record(db, user, params["patient_id"], fields, address)
+async def visit(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str,
+                entered_at: dt.datetime | None) -> Outcome:
+    return await visits.record(db, user, params["patient_id"], fields, address, entered_at)
 
 
-async def correct(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str) -> Outcome:
+async def correct(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str,
+                  entered_at: dt.datetime | None) -> Outcome:
     return await visits.correct(db, user, params["patient_id"], params["visit_id"], fields, address)

@@ -108,8 +108,12 @@ async def _visit_or_404(request: Request, patient_id: str) -> queries.Visit:
 async def correct_form(request: Request) -> Response:
     patient = await _patient_or_404(request)
     visit = await _visit_or_404(request, patient["id"])
-    if not may_correct(current_user(request), visit.author_id):
+    user = current_user(request)
+    if not may_correct(user, visit.author_id):
         raise HTTPException(403)
+    # The form holds the whole SOAP note.
+    await audit.log_access(request.app.state.db, user, "correct_form", client_address(request),
+                           patient_id=patient["id"], visit_id=visit.id)
     return visit_form_page(request, patient, Outcome(Kind.STORED, values=revision_values(visit)), mode="correct",
                            visit=visit)
 

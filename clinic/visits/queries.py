@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 from databases import Database
 
-from clinic.db import Row, fetch_all, fetch_one, fetch_value, utcnow, write_transaction
+from clinic.db import Row, fetch_all, fetch_one, utcnow, write_transaction
 from clinic.outcome import Write
 from clinic.patients.queries import OnWrite
 from clinic.visits.records import Revision, Visit
@@ -33,12 +34,13 @@ def _params(clean: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-class _AlreadyStored(Exception):
-    pass
+class _NotWritten(Exception):
+    """An insert did nothing (its id, or its revision number, was stored before): roll back what went before."""
 
 
 async def _insert_revision(db: Database, revision_id: str, visit_id: str, number: int, clean: dict[str, Any],
                            user_id: str, reason: str | None) -> bool:
+    """Whether the revision was written; False when its id or its number is already stored."""
     params = _params(clean)
     params.update(id=revision_id, visit_id=visit_id, revision=number, author=user_id, at=utcnow(), reason=reason)
     columns = ", ".join(CONTENT)
@@ -51,68 +53,91 @@ async def _insert_revision(db: Database, revision_id: str, visit_id: str, number
     return inserted is not None
 
 
+async def stored_under(db: Database, record_id: str) -> Row | None:
+    """What the visits' ids already name: a visit and its first revision share one id, each correction has
+    its own. The row's `visit_id`, `patient_id`, `author_id` and `revision` (1: a visit, more: a correction,
+    0: a visit row without its note, which an older version could leave behind)."""
+    found = await fetch_one(
+        db, """SELECT r.visit_id, v.patient_id, r.author_id, r.revision FROM visit_revisions r
+           JOIN visits v ON v.id = r.visit_id WHERE r.id = :id""",
+        {"id": record_id},
+    )
+    if found is None:
+        found = await fetch_one(db, "SELECT id AS visit_id, patient_id, author_id, 0 AS revision FROM visits "
+                                    "WHERE id = :id", {"id": record_id})
+    return found
+
+
+def is_visit(stored: Row, visit_id: str, patient_id: str, author_id: str) -> bool:
+    """Whether what is stored under `visit_id` is this very visit: recorded for this patient by this author."""
+    return (int(stored["revision"]) == 1 and stored["visit_id"] == visit_id and stored["patient_id"] == patient_id
+            and stored["author_id"] == author_id)
+
+
+def is_correction(stored: Row, visit_id: str, author_id: str) -> bool:
+    """Whether what is stored under a correction's id is this very correction: of this visit, by this author."""
+    return int(stored["revision"]) > 1 and stored["visit_id"] == visit_id and stored["author_id"] == author_id
+
+
 async def create_visit(db: Database, visit_id: str, patient_id: str, clean: dict[str, Any],
-                       author: tuple[str, str], on_write: OnWrite | None = None) -> tuple[Visit, bool]:
-    """Store a new visit under the id made on the device; the same id again returns the stored visit.
-    `author` is the user's (id, full name)."""
+                       author: tuple[str, str], care: tuple[dt.datetime, dt.datetime | None],
+                       on_write: OnWrite | None = None) -> tuple[Write, Visit | None]:
+    """Store a new visit under the id made on the device: STORED with the visit, ALREADY with the stored
+    visit (this submission arrived before), or TAKEN (the id names another record; nothing written).
+    `author` is the user's (id, full name); `care` the time of care and what the device's clock said."""
     author_id, author_name = author
+    care_at, device_at = care
     now = utcnow()
     try:
         async with write_transaction(db):
             inserted = await fetch_one(
-                db, """INSERT INTO visits (id, patient_id, author_id, created_at) VALUES (:id, :patient, :author, :at)
+                db, """INSERT INTO visits (id, patient_id, author_id, created_at, care_at, device_at)
+                   VALUES (:id, :patient, :author, :at, :care_at, :device_at)
                    ON CONFLICT (id) DO NOTHING RETURNING id""",
-                {"id": visit_id, "patient": patient_id, "author": author_id, "at": now},
+                {"id": visit_id, "patient": patient_id, "author": author_id, "at": now, "care_at": care_at,
+                 "device_at": device_at},
             )
-            if inserted is None:
-                raise _AlreadyStored
-            # The first revision shares the visit's id: one id per submission, made on the device.
-            await _insert_revision(db, visit_id, visit_id, 1, clean, author_id, None)
+            # The first revision shares the visit's id: one id per submission, made on the device. When a
+            # correction holds that id, the visit row goes too (never a visit without its note).
+            if inserted is None or not await _insert_revision(db, visit_id, visit_id, 1, clean, author_id, None):
+                raise _NotWritten
             if on_write is not None:
                 await on_write()
-    except _AlreadyStored:
-        stored = await get_visit(db, visit_id)
-        assert stored is not None
-        return stored, False
+    except _NotWritten:
+        stored = await stored_under(db, visit_id)
+        if stored is not None and is_visit(stored, visit_id, patient_id, author_id):
+            return Write.ALREADY, await get_visit(db, visit_id)
+        return Write.TAKEN, None
     first = Revision(visit_id, 1, author_id, author_name, now, None, {name: clean.get(name) for name in CONTENT})
-    return Visit(visit_id, patient_id, author_id, author_name, now, [first]), True
-
-
-async def visit_owner(db: Database, visit_id: str) -> str | None:
-    """The patient a stored visit belongs to, or None when no visit has this id."""
-    return await fetch_value(db, "SELECT patient_id FROM visits WHERE id = :id", {"id": visit_id})
+    return Write.STORED, Visit(visit_id, patient_id, author_id, author_name, now, [first], care_at, device_at)
 
 
 async def add_revision(db: Database, visit_id: str, base_revision: int, revision_id: str, clean: dict[str, Any],
                        reason: str, user_id: str, on_write: OnWrite | None = None) -> Write:
-    """A correction: STORED, ALREADY (this revision id is stored) or CONFLICT (not based on the latest
-    revision). The unique (visit_id, revision) constraint decides races."""
-    if await revision_by_id(db, revision_id):
-        return Write.ALREADY
+    """A correction: STORED, ALREADY (this correction is stored), TAKEN (its id names another record) or
+    CONFLICT (not based on the latest revision). The unique (visit_id, revision) constraint decides races."""
     async with write_transaction(db):
         inserted = await _insert_revision(db, revision_id, visit_id, base_revision + 1, clean, user_id, reason)
         if inserted and on_write is not None:
             await on_write()
     if inserted:
         return Write.STORED
-    found = await revision_by_id(db, revision_id)
-    return Write.ALREADY if found and found["visit_id"] == visit_id else Write.CONFLICT
-
-
-async def revision_by_id(db: Database, revision_id: str) -> Row | None:
-    return await fetch_one(db, "SELECT id, visit_id, revision FROM visit_revisions WHERE id = :id",
-                           {"id": revision_id})
+    stored = await stored_under(db, revision_id)
+    if stored is None:
+        return Write.CONFLICT
+    return Write.ALREADY if is_correction(stored, visit_id, user_id) else Write.TAKEN
 
 
 async def _visits(db: Database, condition: str, params: dict[str, Any]) -> list[Visit]:
     rows = await fetch_all(
-        db, f"""SELECT v.id, v.patient_id, v.author_id, v.created_at, u.full_name AS author_name
+        db, f"""SELECT v.id, v.patient_id, v.author_id, v.created_at, v.care_at, v.device_at,
+                   u.full_name AS author_name
             FROM visits v JOIN users u ON u.id = v.author_id WHERE {condition}
-            ORDER BY v.created_at DESC, v.id""",
+            ORDER BY COALESCE(v.care_at, v.created_at) DESC, v.id""",
         params,
     )
     visits = {row["id"]: Visit(row["id"], row["patient_id"], row["author_id"], row["author_name"],
-                               row["created_at"]) for row in rows}
+                               row["created_at"], [], row["care_at"], row["device_at"]) for row in rows}
     if not visits:
         return []
     revision_rows = await fetch_all(
@@ -122,7 +147,9 @@ async def _visits(db: Database, condition: str, params: dict[str, Any]) -> list[
     )
     for row in revision_rows:
         visits[row["visit_id"]].revisions.append(_revision(row))
-    return list(visits.values())
+    # A visit row without its note (left by an older version when its id was a correction's) holds nothing
+    # to show; append-only, it stays in the table, and its id stays taken.
+    return [visit for visit in visits.values() if visit.revisions]
 
 
 async def timeline(db: Database, patient_id: str) -> list[Visit]:

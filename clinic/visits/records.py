@@ -7,6 +7,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from clinic.rules.clock import apart
+
 
 @dataclass
 class Revision:
@@ -25,8 +27,24 @@ class Visit:
     patient_id: str
     author_id: str
     author_name: str
-    created_at: dt.datetime
+    created_at: dt.datetime  # when the server received it (audit)
     revisions: list[Revision] = field(default_factory=list)  # oldest first
+    care_at: dt.datetime | None = None  # when it was entered on the device, bounded; None: as received
+    device_at: dt.datetime | None = None  # what the device's clock said, as it said it (None: said nothing)
+
+    @property
+    def time_of_care(self) -> dt.datetime:
+        return self.care_at or self.created_at
+
+    @property
+    def clock_apart(self) -> bool:
+        """Care and receipt more than a day apart: the record says so."""
+        return apart(self.time_of_care, self.created_at)
+
+    @property
+    def clock_bounded(self) -> bool:
+        """The device's clock said a time outside the bounds (the future, or before the registration)."""
+        return self.device_at is not None and self.device_at != self.time_of_care
 
     @property
     def current(self) -> Revision:

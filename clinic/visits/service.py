@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from databases import Database
 
 from clinic import audit
 from clinic.accounts.roles import CurrentUser, may_correct
-from clinic.db import new_id, parse_uuid
+from clinic.db import new_id, parse_uuid, utcnow
 from clinic.fields import Fields, messages
 from clinic.limits import AUDIT_DETAIL_CHARS, REASON_CHARS
 from clinic.outcome import Current, Kind, Outcome, Write
 from clinic.patients.queries import get_patient
 from clinic.rules import Problem
+from clinic.rules.clock import time_of_care
 from clinic.rules.vitals import CONSCIOUSNESS_FIELD
 from clinic.text import N_
 from clinic.visits import queries
@@ -32,18 +34,28 @@ def typed_values(fields: Fields, clean: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-async def record(db: Database, user: CurrentUser, patient_id: str, fields: Fields, address: str) -> Outcome:
-    raw_id = fields.get("id")
-    visit_id = parse_uuid(raw_id)
+def _taken(fields: Fields, **extra: Any) -> Outcome:
+    """An id that names another record (another kind, patient, visit or author): refused, nothing written;
+    the form comes back with the typed values and a fresh id, so that its next submission is stored."""
+    clean, _problems = validate_visit(fields)
+    errors, _ = messages([Problem("id", N_("This id belongs to another record."))])
+    return Outcome(Kind.INVALID, errors=errors, values=typed_values(fields, clean) | {"id": new_id()}, **extra)
+
+
+async def record(db: Database, user: CurrentUser, patient_id: str, fields: Fields, address: str,
+                 entered_at: dt.datetime | None = None) -> Outcome:
+    """A new visit; `entered_at` is when the device says it was entered (the time of care), None when the
+    form was posted online."""
+    visit_id = parse_uuid(fields.get("id"))
     if visit_id:
-        owner = await queries.visit_owner(db, visit_id)
-        if owner is not None:
-            if owner != patient_id:
-                errors, _ = messages([Problem("id", N_("This id belongs to another record."))])
-                values = typed_values(fields, {}) | {"id": new_id()}
-                return Outcome(Kind.INVALID, errors=errors, values=values)
-            return Outcome(Kind.STORED, record=await queries.get_visit(db, visit_id), created=False)
-    if await get_patient(db, patient_id) is None:
+        stored = await queries.stored_under(db, visit_id)
+        if stored is not None:
+            if not queries.is_visit(stored, visit_id, patient_id, user.id):
+                return _taken(fields)
+            visit = await queries.get_visit(db, visit_id)
+            return Outcome(Kind.STORED, record=visit, created=False)
+    patient = await get_patient(db, patient_id)
+    if patient is None:
         return Outcome(Kind.MISSING)
     clean, problems = validate_visit(fields)
     if not visit_id:
@@ -52,13 +64,16 @@ async def record(db: Database, user: CurrentUser, patient_id: str, fields: Field
     if errors:
         return Outcome(Kind.INVALID, errors=errors, warnings=warnings, values=typed_values(fields, clean))
     assert visit_id is not None
+    care_at = time_of_care(entered_at, utcnow(), patient["registered_at"] or patient["created_at"])
 
     async def log() -> None:
         await audit.log_access(db, user, "visit", address, patient_id=patient_id, visit_id=visit_id)
 
-    visit, created = await queries.create_visit(db, visit_id, patient_id, clean, (user.id, user.full_name),
-                                                on_write=log)
-    return Outcome(Kind.STORED, record=visit, created=created, warnings=warnings)
+    status, visit = await queries.create_visit(db, visit_id, patient_id, clean, (user.id, user.full_name),
+                                               (care_at, entered_at), on_write=log)
+    if status == Write.TAKEN:
+        return _taken(fields)
+    return Outcome(Kind.STORED, record=visit, created=status == Write.STORED, warnings=warnings)
 
 
 async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: str, fields: Fields,
@@ -67,10 +82,13 @@ async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: st
     if visit is None or visit.patient_id != patient_id:
         return Outcome(Kind.MISSING)
     revision_id = parse_uuid(fields.get("id"))
-    if revision_id and await queries.revision_by_id(db, revision_id):
-        return Outcome(Kind.STORED, record=await queries.get_visit(db, visit_id), created=False)
+    stored = await queries.stored_under(db, revision_id) if revision_id else None
+    if stored is not None and queries.is_correction(stored, visit_id, user.id):
+        return Outcome(Kind.STORED, record=visit, created=False)
     if not may_correct(user, visit.author_id):
         return Outcome(Kind.FORBIDDEN, record=visit)
+    if stored is not None:
+        return _taken(fields, record=visit)
     clean, problems = validate_visit(fields)
     if not revision_id:
         problems.insert(0, Problem("id", N_("This is not a valid record id (UUID).")))
@@ -89,7 +107,7 @@ async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: st
     if errors:
         return Outcome(Kind.INVALID, errors=errors, warnings=warnings, values=values, record=visit)
     if base != visit.current.revision:
-        return _conflict(values, visit)
+        return await _conflict(db, user, address, values, visit)
     assert revision_id is not None
 
     async def log() -> None:
@@ -100,10 +118,15 @@ async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: st
     fresh = await queries.get_visit(db, visit_id)
     assert fresh is not None
     if status == Write.CONFLICT:
-        return _conflict(values, fresh)
+        return await _conflict(db, user, address, values, fresh)
+    if status == Write.TAKEN:
+        return _taken(fields, record=fresh)
     return Outcome(Kind.STORED, record=fresh, created=status == Write.STORED, warnings=warnings)
 
 
-def _conflict(values: dict[str, Any], visit: queries.Visit) -> Outcome:
+async def _conflict(db: Database, user: CurrentUser, address: str, values: dict[str, Any],
+                    visit: queries.Visit) -> Outcome:
+    """A correction based on an older revision: the answer carries the current note, so it is a logged read."""
+    await audit.log_access(db, user, "conflict", address, patient_id=visit.patient_id, visit_id=visit.id)
     latest = visit.current
     return Outcome(Kind.CONFLICT, values=values, record=visit, current=Current(latest.content, latest.revision))

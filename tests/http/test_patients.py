@@ -297,7 +297,9 @@ def test_same_create_sent_twice_returns_the_stored_record(client_for):
 
 
 def test_same_create_sent_at_the_same_time_by_two_clients_leaves_one_row(client_for):
-    clients = [client_for("registration"), client_for("nurse")]
+    # One author's submission on two sessions (two tabs); another user's is another record (see
+    # test_a_registration_id_of_another_users_patient_is_refused).
+    clients = [client_for("registration"), client_for("registration")]
     ids = []
     for round_ in range(3):
         data = patient_form(name=f"Pasien Serentak {round_}", nik="", bpjs_number="")
