@@ -47,7 +47,7 @@ bench: $(DEV)
 # `$(BIN)/python -m clinic.i18n_tools missing` lists what is left). English is the source text: no catalogue.
 messages: $(DEV)
 	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _ -o clinic/locale/messages.pot --no-location --omit-header --width 110 .
-	$(BIN)/pybabel update -i clinic/locale/messages.pot -d clinic/locale -l id --no-fuzzy-matching --omit-header --width 110
+	$(BIN)/pybabel update -i clinic/locale/messages.pot -d clinic/locale -l id --no-fuzzy-matching --ignore-obsolete --omit-header --width 110
 
 lint: $(DEV)
 	$(BIN)/ruff check clinic tests

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,7 +21,7 @@ from clinic import routes
 from clinic.accounts.queries import get_user
 from clinic.accounts.sessions import SessionCodec, SessionMiddleware
 from clinic.config import Settings
-from clinic.db import make_database, parse_uuid
+from clinic.db import make_database, parse_uuid, serves_as_owner
 from clinic.i18n import _
 from clinic.patients.validation import FIELD_LABELS as PATIENT_LABELS
 from clinic.security import SecurityMiddleware
@@ -28,6 +29,11 @@ from clinic.templating import STATIC_DIR, render
 from clinic.text import N_
 from clinic.visits.validation import FIELD_LABELS as VISIT_LABELS
 from clinic.web import Page, SessionEnded, WrongAuthor, wants_json
+
+log = logging.getLogger("clinic")
+OWNER_WARNING = ("The app is logged in to PostgreSQL as the owner of its tables: that login could empty them or "
+                 "drop the triggers that keep records append-only. Set MIGRATE_DATABASE_URL to the owner and "
+                 "DATABASE_URL to a lesser user, then run `clinic migrate` (README, \"Database roles\").")
 
 
 class VersionedStaticFiles(StaticFiles):
@@ -122,6 +128,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         if not db.is_connected:
             await db.connect()
+        if await serves_as_owner(db):
+            log.warning(OWNER_WARNING)
         try:
             yield
         finally:

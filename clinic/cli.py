@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from clinic.accounts.roles import ROLES
-from clinic.config import ConfigError, Settings, normalize_database_url
+from clinic.config import ConfigError, Settings, migrate_database_url, normalize_database_url
 
 
 def database_url() -> str:
@@ -42,7 +42,11 @@ def with_db(action: Callable[[Any], Awaitable[int]]) -> int:
 def cmd_migrate(args: argparse.Namespace) -> int:
     from clinic.migrate import upgrade
 
-    upgrade(database_url())
+    owner = migrate_database_url()
+    if owner is None:
+        upgrade(database_url())
+    else:  # migrate as the owner, then give the app's user (DATABASE_URL) only the rights it needs
+        upgrade(owner, app_url=database_url())
     print("Database is at the latest schema.")
     return 0
 

@@ -16,15 +16,22 @@ class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message says which and how to fix it."""
 
 
-def normalize_database_url(url: str) -> str:
+def normalize_database_url(url: str, setting: str = "DATABASE_URL") -> str:
     # PaaS hosts hand out postgres://; SQLAlchemy and `databases` want postgresql://.
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
     if not (url.startswith("sqlite:///") or url.startswith("postgresql://")):
         raise ConfigError(
-            "DATABASE_URL must start with sqlite:/// or postgresql:// (got {!r})".format(url.split(":", 1)[0])
+            "{} must start with sqlite:/// or postgresql:// (got {!r})".format(setting, url.split(":", 1)[0])
         )
     return url
+
+
+def migrate_database_url() -> str | None:
+    """MIGRATE_DATABASE_URL: the tables' owner, which `clinic migrate` logs in as; the app then serves as
+    the (lesser) user in DATABASE_URL. Unset: DATABASE_URL does both."""
+    url = os.environ.get("MIGRATE_DATABASE_URL", "").strip()
+    return normalize_database_url(url, "MIGRATE_DATABASE_URL") if url else None
 
 
 def is_production() -> bool:

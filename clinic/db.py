@@ -176,6 +176,18 @@ async def next_number(db: Database, counter: str) -> int:
     return int(await fetch_value(db, f"SELECT nextval('{counter}_seq')"))
 
 
+async def serves_as_owner(db: Database) -> bool:
+    """PostgreSQL: whether this login owns the tables (or may act as their owner, or is a superuser), and so
+    could TRUNCATE them or drop the append-only triggers. SQLite has no logins: the README says what it
+    cannot promise."""
+    if _on_sqlite(db):
+        return False
+    return bool(await fetch_value(
+        db, """SELECT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) OR EXISTS (
+                   SELECT 1 FROM pg_tables WHERE schemaname = current_schema()
+                   AND pg_has_role(current_user, tableowner, 'MEMBER'))"""))
+
+
 def ilike(db: Database) -> str:
     """The case-insensitive LIKE operator: SQLite's LIKE already ignores ASCII case; PostgreSQL's ILIKE
     (which the trigram index serves)."""

@@ -6,26 +6,37 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from clinic.i18n import _
-from clinic.limits import FIELD_CHARS
+from clinic.limits import FIELD_CHARS, FIELD_NAMES, FIELD_VALUES
 from clinic.rules import ERROR, Problem
 
 
 class InvalidFields(ValueError):
     """The submission itself is malformed (not a user's typing mistake)."""
 
-    def __init__(self, reason: str, *, nul: bool = False) -> None:
+    def __init__(self, reason: str, *, nul: bool = False, many: bool = False) -> None:
         super().__init__(reason)
         self.nul = nul
+        self.many = many  # more names or repeats than any form sends
+
+
+def _too_many(name: str | None = None) -> InvalidFields:
+    if name is None:
+        return InvalidFields(f"more than {FIELD_NAMES} fields", many=True)
+    return InvalidFields(f"field {name!r} has more than {FIELD_VALUES} values", many=True)
 
 
 class Fields:
     """Each field name maps to a list of strings; single values are the first of the list."""
 
     def __init__(self, data: Mapping[str, list[str]]) -> None:
-        """Checked fields: InvalidFields for a NUL character or a value longer than FIELD_CHARS, whether
-        they came from a form or a replayed item."""
+        """Checked fields: InvalidFields for a NUL character, a value longer than FIELD_CHARS, or more
+        names or repeats than limits.py allows, whether they came from a form or a replayed item."""
+        if len(data) > FIELD_NAMES:
+            raise _too_many()
         self.data = {key: list(values) for key, values in data.items()}
         for key, values in self.data.items():
+            if len(values) > FIELD_VALUES:
+                raise _too_many(key)
             for value in values:
                 if "\x00" in value or "\x00" in key:
                     raise InvalidFields("NUL characters are not allowed", nul=True)
@@ -37,7 +48,10 @@ class Fields:
         """A form's (name, value) pairs, in order; a repeated name makes a list."""
         data: dict[str, list[str]] = {}
         for key, value in pairs:
-            data.setdefault(key, []).append(value)
+            values = data.setdefault(key, [])
+            if len(values) == FIELD_VALUES:  # refused before the rest is even read
+                raise _too_many(key)
+            values.append(value)
         return cls(data)
 
     @classmethod
@@ -45,9 +59,13 @@ class Fields:
         """A JSON object of strings or lists of strings (numbers and null are accepted and made text)."""
         if not isinstance(payload, dict):
             raise InvalidFields("fields must be an object")
+        if len(payload) > FIELD_NAMES:
+            raise _too_many()
         data: dict[str, list[str]] = {}
         for key, value in payload.items():
             items = value if isinstance(value, list) else [value]
+            if len(items) > FIELD_VALUES:  # refused before any value is converted
+                raise _too_many(str(key))
             texts = []
             for item in items:
                 if item is None:

@@ -16,6 +16,12 @@ REASON_CHARS = 1_000  # the reason given for a correction
 AUDIT_DETAIL_CHARS = 200  # what the access log keeps of that reason
 DIAGNOSES = 12
 PRESCRIPTIONS = 20
+# No name may repeat in one submission more often than the longest list a form sends (one value per
+# prescription line; the form's add-row button stops there), and no submission may carry more names than
+# a form has (the visit form sends about 30). More is no form's: the submission is refused whole (400)
+# before any value is looked at, so no list costs more work than an honest one.
+FIELD_VALUES = max(DIAGNOSES, PRESCRIPTIONS)
+FIELD_NAMES = 100
 USERNAME_CHARS = 60
 FULL_NAME_CHARS = 200
 # A device's clock: the time it says a record was entered (the time of care) may run ahead of the

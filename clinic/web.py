@@ -168,6 +168,8 @@ async def read_fields(request: Request) -> Fields:
     try:
         fields = Fields.from_pairs(pairs)  # type: ignore[arg-type]
     except InvalidFields as exc:
+        if exc.many:
+            raise HTTPException(400, _("The form holds more fields or entries than it can have.")) from exc
         raise HTTPException(400, _("The form contains characters that are not allowed.")
                             if exc.nul else _("A field of the form is too long.")) from exc
     user: CurrentUser | None = request.scope.get("user")

@@ -429,16 +429,27 @@
   }
 
   function showAddRowButtons() {
-    document.querySelectorAll("[data-add-row]").forEach(function (button) { button.hidden = false; });
+    document.querySelectorAll("[data-add-row]").forEach(function (button) {
+      button.hidden = false;
+      limitRows(button);
+    });
+  }
+
+  // The server refuses more rows than data-max-rows (clinic/limits.py): the button stops there.
+  function limitRows(button) {
+    var tbody = document.querySelector(button.getAttribute("data-add-row"));
+    var max = Number(button.getAttribute("data-max-rows")) || Infinity;
+    button.disabled = !tbody || tbody.children.length >= max;
   }
 
   function addRow(button) {
     var tbody = document.querySelector(button.getAttribute("data-add-row"));
     var last = tbody && tbody.lastElementChild;
-    if (!last) return;
+    if (!last || button.disabled) return;
     var copy = last.cloneNode(true);
     copy.querySelectorAll("input, select").forEach(function (input) { input.value = ""; });
     tbody.appendChild(copy);
+    limitRows(button);
     copy.querySelector("input, select").focus();
   }
 

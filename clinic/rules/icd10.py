@@ -127,16 +127,18 @@ def check_diagnoses(codes: list[str], *, field: str = "diagnosis") -> tuple[list
     error, so the form can show them again.
     """
     result: list[str] = []
+    seen: set[str] = set()  # a set: each entry costs the same however long the list (no list scan)
     problems: list[Problem] = []
     for raw in codes:
         code = normalize(raw)
         if code == "":
             continue
-        if code in result:
+        if code in seen:
             problems.append(Problem(field, N_("{code} is entered more than once."), {"code": code}))
             continue
         if not is_valid(code):
             problems.append(Problem(field, N_("{code} is not an ICD-10 code."), {"code": code}))
+        seen.add(code)
         result.append(code)
     return result, problems
 

@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute
 from clinic.accounts.roles import CurrentUser
 from clinic.fields import Fields, InvalidFields
 from clinic.i18n import _
+from clinic.limits import FIELD_NAMES, FIELD_VALUES
 from clinic.outcome import Kind, Outcome
 from clinic.rules.clock import device_time
 from clinic.web import client_address, current_user, resolve_target
@@ -31,6 +32,14 @@ log = logging.getLogger("clinic.sync")
 MAX_ITEMS = 200
 MAX_DEPTH = 32  # a batch nests 4 deep ({"items": [{"fields": {"diagnosis": [...]}}]})
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # from an escape like "\\ud800": not Unicode text
+# What one item may unpack to (characters of its JSON): an honest visit holds at most ~100,000 (six notes,
+# twenty prescription lines); the body's own limits below bound the batch, this bounds each item in it.
+MAX_ITEM_CHARS = 512 * 1024
+# Values a batch may hold (list entries and object members), counted on its text before json.loads builds
+# any: as many as MAX_ITEMS items hold when each carries every name and repeat Fields admits. Without it
+# a 32 KB gzip body of "[],[],..." unpacks to millions of objects: seconds of work and gigabytes.
+MAX_MEMBERS = MAX_ITEMS * (16 + FIELD_NAMES * (FIELD_VALUES + 1))
+JSON_STRING = re.compile('"[^"]*"')  # once escaped quotes are taken out
 
 
 class Status(StrEnum):
@@ -67,11 +76,36 @@ def _finite_float(text: str) -> float:
     return value
 
 
+def count_members(text: str) -> int:
+    """At most how many values `text` holds, without building them: each entry of a list or member of an
+    object either opens its container or follows a comma. The cheap count includes the commas of notes;
+    only past the limit are the strings taken out to count exactly."""
+    count = text.count(",") + text.count("[") + text.count("{")
+    if count <= MAX_MEMBERS:
+        return count
+    # Without escaped backslashes and quotes each string is a plain "...", and there are at most two
+    # (a key and a value) per member: this bounds the strings the regex has to take out.
+    unescaped = text.replace("\\\\", "").replace('\\"', "")
+    if unescaped.count('"') > 4 * MAX_MEMBERS + 2:
+        return count
+    return structural_members(unescaped)
+
+
+def structural_members(unescaped: str) -> int:
+    """The exact count for JSON text whose escaped backslashes and quotes are taken out; json.loads
+    refuses any text where it could be wrong (a quote out of place is no JSON)."""
+    bare = JSON_STRING.sub("", unescaped)
+    return bare.count(",") + bare.count("[") + bare.count("{")
+
+
 def parse_body(body: bytes) -> Any:
     """The JSON body; ValueError for anything the databases or the JSON answer could not hold: NaN and
-    Infinity, numbers out of range, lone surrogates, and deep nesting."""
+    Infinity, numbers out of range, lone surrogates, and deep nesting; BodyTooLarge past MAX_MEMBERS."""
+    text = body.decode("utf-8-sig")  # RFC 8259: JSON between systems is UTF-8
+    if count_members(text) > MAX_MEMBERS:
+        raise BodyTooLarge
     try:
-        payload = json.loads(body, parse_constant=_refuse_constant, parse_float=_finite_float)
+        payload = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError as exc:
         raise ValueError("nested too deeply") from exc
     stack: list[tuple[Any, int]] = [(payload, 0)]
@@ -143,6 +177,8 @@ async def process(db: Database, user: CurrentUser, routes: Sequence[BaseRoute], 
     route, params = found
     if user.role not in route.roles:
         return result | {"status": Status.FORBIDDEN, "code": 403, "message": _("Your role may not do this.")}
+    if len(json.dumps(item, ensure_ascii=False)) > MAX_ITEM_CHARS:
+        return result | {"status": Status.REJECTED, "code": 413, "message": _("This item is too large to store.")}
     try:
         fields = Fields.from_json(item.get("fields"))
     except InvalidFields as exc:

@@ -12,6 +12,7 @@ from clinic import audit
 from clinic.accounts.roles import may_correct
 from clinic.db import new_id
 from clinic.i18n import _
+from clinic.limits import PRESCRIPTIONS
 from clinic.outcome import Kind, Outcome
 from clinic.patients.queries import get_patient
 from clinic.rules import icd10
@@ -34,7 +35,7 @@ def form_context(values: dict[str, Any]) -> dict[str, Any]:
     prescriptions = [empty_line | line for line in values.get("prescriptions") or []]
     while len(prescriptions) < 3:
         prescriptions.append(dict(empty_line))
-    return {"diagnosis_inputs": diagnoses, "rx_rows": prescriptions, "vitals": VITALS,
+    return {"diagnosis_inputs": diagnoses, "rx_rows": prescriptions, "max_rx_rows": PRESCRIPTIONS, "vitals": VITALS,
             "consciousness_choices": CONSCIOUSNESS, "drug_routes": DRUG_ROUTES}
 
 

@@ -28,6 +28,7 @@ DRUG_ROUTES = (
     ("sc", N_("Injection, subcutaneous")), ("rectal", N_("Rectal")), ("eye", N_("Eye drops")),
     ("ear", N_("Ear drops")), ("nasal", N_("Nasal")), ("other", N_("Other")),
 )
+ROUTE_NAMES = frozenset(name for name, _label in DRUG_ROUTES)
 
 
 def prescriptions_from(fields: Fields) -> tuple[list[dict[str, str]], list[Problem]]:
@@ -45,7 +46,7 @@ def prescriptions_from(fields: Fields) -> tuple[list[dict[str, str]], list[Probl
         elif not line["dose"] or not line["frequency"]:
             problems.append(Problem("rx_dose", N_("Prescription line {n}: enter the dose and how often."),
                                     {"n": index + 1}))
-        if line["route"] and line["route"] not in dict(DRUG_ROUTES):
+        if line["route"] and line["route"] not in ROUTE_NAMES:
             problems.append(Problem("rx_route", N_("Prescription line {n}: choose a route."), {"n": index + 1}))
         if any(len(value) > PRESCRIPTION_CHARS for value in line.values()):
             problems.append(Problem("rx_drug", N_("Prescription line {n} is too long."), {"n": index + 1}))

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Page, expect
 
+from clinic.limits import PRESCRIPTIONS
 from clinic.rules.nik import make_nik
 from tests.browser.fixtures import login
 
@@ -354,3 +355,16 @@ def test_switching_to_english_changes_the_text_and_persists(page: Page) -> None:
     expect(page.locator("html")).to_have_attribute("lang", "id")
     expect(page).to_have_url(re.compile(r"/patients/new$"))
     expect(page.locator("h1")).not_to_have_text("Register patient")
+
+
+def test_the_add_prescription_line_button_stops_at_the_lines_the_server_accepts(page: Page) -> None:
+    login(page, "doctor")
+    patient_id = register_by_http(page, "Ani Suryani", nik=NIK)
+    page.goto(f"/patients/{patient_id}/visits/new")
+    button = page.locator("[data-add-row='#rx-rows']")
+    for _ in range(PRESCRIPTIONS + 3):
+        if button.is_disabled():
+            break
+        button.click()
+    expect(page.locator("#rx-rows tr.rx-row")).to_have_count(PRESCRIPTIONS)
+    expect(button).to_be_disabled()
