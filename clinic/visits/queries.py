@@ -57,15 +57,17 @@ async def stored_under(db: Database, record_id: str) -> Row | None:
     """What the visits' ids already name: a visit and its first revision share one id, each correction has
     its own. The row's `visit_id`, `patient_id`, `author_id` and `revision` (1: a visit, more: a correction,
     0: a visit row without its note, which an older version could leave behind)."""
-    found = await fetch_one(
-        db, """SELECT r.visit_id, v.patient_id, r.author_id, r.revision FROM visit_revisions r
-           JOIN visits v ON v.id = r.visit_id WHERE r.id = :id""",
+    # One statement, so one snapshot: read as two, a visit committed between them by a parallel copy of the
+    # same submission looked like a visit row without its note, and the retry was refused as another record's.
+    return await fetch_one(
+        db, """SELECT visit_id, patient_id, author_id, revision FROM (
+               SELECT r.visit_id, v.patient_id, r.author_id, r.revision FROM visit_revisions r
+               JOIN visits v ON v.id = r.visit_id WHERE r.id = :id
+               UNION ALL
+               SELECT id AS visit_id, patient_id, author_id, 0 AS revision FROM visits WHERE id = :id
+           ) AS found ORDER BY revision DESC LIMIT 1""",
         {"id": record_id},
     )
-    if found is None:
-        found = await fetch_one(db, "SELECT id AS visit_id, patient_id, author_id, 0 AS revision FROM visits "
-                                    "WHERE id = :id", {"id": record_id})
-    return found
 
 
 def is_visit(stored: Row, visit_id: str, patient_id: str, author_id: str) -> bool:
