@@ -196,9 +196,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     from clinic.accounts.passwords import one_time_password
     from clinic.migrate import upgrade
 
+    production = is_production()  # a misspelt CLINIC_ENV stops here, before anything is written
     upgrade(database_url())  # a brand-new database is usable straight away; at the latest schema, a no-op
-
-    production = is_production()
 
     async def init(db: Any) -> int:
         if await queries.count_users(db) > 0:

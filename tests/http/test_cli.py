@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import re
+import selectors
 import subprocess
 import sys
 import uuid
@@ -508,13 +509,21 @@ def test_a_relative_sqlite_path_is_taken_from_the_data_directory_not_the_current
                                env=cli_env("sqlite:///clinic.db", None, settings), cwd=elsewhere,
                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert process.stdout is not None
-        assert process.stdout.readline().strip() == f"clinic: database sqlite:///{data / 'clinic.db'}"
+        assert first_line(process) == f"clinic: database sqlite:///{data / 'clinic.db'}"
     finally:
         process.terminate()
         process.communicate(timeout=30)
     assert (data / ".secret_key").exists()
     assert sorted(path.name for path in elsewhere.iterdir()) == []
+
+
+def first_line(process: subprocess.Popen, timeout: float = 30) -> str:
+    """The first line the server prints, without waiting forever for one that never comes."""
+    assert process.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        assert selector.select(timeout), "the server printed nothing"
+    return process.stdout.readline().strip()
 
 
 def test_serve_names_a_postgresql_database_without_its_password(pg_server, tmp_path):
@@ -525,8 +534,7 @@ def test_serve_names_a_postgresql_database_without_its_password(pg_server, tmp_p
                                    env=cli_env(with_password, None, {}), cwd=tmp_path, stdin=subprocess.DEVNULL,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
-            assert process.stdout is not None
-            line = process.stdout.readline()
+            line = first_line(process)
         finally:
             process.terminate()
             process.communicate(timeout=30)
