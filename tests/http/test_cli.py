@@ -118,6 +118,13 @@ def app_client(url: str) -> TestClient:
                       base_url="http://testserver")
 
 
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Each command's development `.secret_key` (and relative SQLite paths) in the test's own directory."""
+    monkeypatch.setenv("CLINIC_DATA_DIR", str(tmp_path))
+    return tmp_path
+
+
 @pytest.fixture(scope="module")
 def pg_server() -> str:
     server = postgres_server()  # raises in CI when TEST_DATABASE_URL is missing
