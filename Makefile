@@ -6,7 +6,7 @@ RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test test-unit test-http test-browser bench messages lint clean
+.PHONY: run test test-unit test-http test-browser bench bench-readme messages lint clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -42,6 +42,10 @@ test-browser: $(DEV)
 
 bench: $(DEV)
 	$(BIN)/python -m bench
+
+# The same, and the table into README.md (a tracked file: only when asked).
+bench-readme: $(DEV)
+	$(BIN)/python -m bench --readme
 
 # Extract translatable text and merge it into the Indonesian catalogue (then fill in msgstr;
 # `$(BIN)/python -m clinic.i18n_tools missing` lists what is left). English is the source text: no catalogue.

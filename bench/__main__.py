@@ -2,6 +2,7 @@
 table. A benchmark that fails or misses its goal is reported, never fails the build (exit status 0).
 
     python -m bench                 # everything (about 10 minutes)
+    python -m bench --readme        # everything, and the table into README.md (`make bench-readme`)
     python -m bench replay wire     # only some parts: replay, wire, sqlite, server
     python -m bench sqlite-replay   # also the 2,000-item browser replay on SQLite (not in the default run)
 """
@@ -14,7 +15,7 @@ import time
 import traceback
 from collections.abc import Callable
 
-from bench.common import Result, machine_info, record, write
+from bench.common import README, Result, machine_info, record, write
 
 PARTS = ("replay", "wire", "sqlite", "server")
 EXTRA = ("sqlite-replay",)
@@ -71,7 +72,7 @@ def main(argv: list[str]) -> int:
 
         guarded(results, "Server benchmarks (ingest, search, load)", server)
 
-    table = write(results)
+    table = write(results, readme=README if "--readme" in argv else None)
     print()
     print(table)
     print(f"[bench] {len(results)} figures in {time.monotonic() - began:.0f} s; "

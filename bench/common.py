@@ -11,7 +11,6 @@ import os
 import platform
 import re
 import subprocess
-import sys
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
@@ -131,18 +130,22 @@ def markdown(results: list[Result]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write(results: list[Result], directory: Path = BENCH_DIR) -> str:
-    """bench/results.json (a list of entries) and bench/results.md; returns the markdown."""
+def write(results: list[Result], directory: Path = BENCH_DIR, readme: Path | None = None) -> str:
+    """bench/results.json (a list of entries) and bench/results.md; returns the markdown. The tracked README
+    gets the table only when asked (`make bench-readme` passes it)."""
     entries = [asdict(r) for r in results]
     (directory / "results.json").write_text(json.dumps(entries, indent=2, ensure_ascii=False) + "\n")
     text = markdown(results)
     (directory / "results.md").write_text(text)
-    if directory == BENCH_DIR and {"all"} <= set(sys.argv[1:] or ["all"]):
-        update_readme(text)
+    if readme is not None:
+        update_readme(text, readme)
     return text
 
 
-def update_readme(table: str, readme: Path = BENCH_DIR.parent / "README.md") -> None:
+README = BENCH_DIR.parent / "README.md"
+
+
+def update_readme(table: str, readme: Path = README) -> None:
     """Put the latest full run's table between the README's bench markers."""
     start, end = "<!-- bench:start -->", "<!-- bench:end -->"
     text = readme.read_text()

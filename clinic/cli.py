@@ -11,27 +11,49 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from clinic.accounts.roles import ROLES
-from clinic.config import ConfigError, Settings, migrate_database_url, normalize_database_url
+from clinic.config import (
+    DEFAULT_DATABASE_URL,
+    ROOT,
+    ConfigError,
+    Settings,
+    display_url,
+    is_production,
+    migrate_database_url,
+    normalize_database_url,
+    sqlite_path,
+)
+
+# What `clinic` reads from the clone beside the package (an installed wheel has no source tree).
+SOURCE_TREE = ("migrations", "templates", "static")
 
 
 def database_url() -> str:
-    return normalize_database_url(os.environ.get("DATABASE_URL", "sqlite:///clinic.db"))
+    return normalize_database_url(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL))
 
 
-def with_db(action: Callable[[Any], Awaitable[int]]) -> int:
-    from clinic.db import fetch_value, make_database
+def with_db(action: Callable[[Any], Awaitable[int]], *, writes: bool = True) -> int:
+    """Runs `action` on the database named by DATABASE_URL once it is migrated (and writable, for `writes`).
+    A failure to reach or open it is turned into one line by `main`."""
+    from clinic.db import make_database
+    from clinic.schema import State, schema_state
+
+    url = database_url()
+    path = sqlite_path(url)
+    if path is not None and not path.exists():  # connecting would create an empty file
+        raise ConfigError(f"There is no database at {path}: run `clinic migrate` first, or fix DATABASE_URL "
+                          "(a relative path is taken from CLINIC_DATA_DIR, else the project directory).")
 
     async def run() -> int:
-        db = make_database(database_url())
+        db = make_database(url)
+        await db.connect()
         try:
-            await db.connect()
-        except Exception as exc:  # unreachable server, unknown database, refused login...
-            raise ConfigError(f"Cannot connect to the database named by DATABASE_URL: {exc}") from exc
-        try:
-            try:
-                await fetch_value(db, "SELECT COUNT(*) FROM alembic_version")
-            except Exception as exc:  # the driver's own "no such table" error differs per backend
-                raise ConfigError("The database has no tables yet: run `clinic migrate` first.") from exc
+            found = await schema_state(db)
+            if found is State.NOT_MIGRATED:
+                raise ConfigError(f"The database {display_url(url)} is not at the latest schema: "
+                                  "run `clinic migrate` first.")
+            if found is State.READ_ONLY and writes:
+                raise ConfigError(f"The database {display_url(url)} is read-only: fix its permissions (SQLite) "
+                                  "or point DATABASE_URL at a writable primary (PostgreSQL).")
             return await action(db)
         finally:
             await db.disconnect()
@@ -54,7 +76,13 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    Settings.from_env()  # fail early, with a clear message, on bad configuration
+    settings = Settings.from_env()  # fail early, with a clear message, on bad configuration
+
+    async def ready(db: Any) -> int:  # refuse to serve a database that sign-ins would fail on
+        return 0
+
+    with_db(ready)
+    print(f"clinic: database {display_url(settings.database_url)}", flush=True)
     uvicorn.run(
         "clinic.main:app", host=args.host, port=args.port, proxy_headers=True,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
@@ -119,6 +147,38 @@ def cmd_user_disable(args: argparse.Namespace) -> int:
     return with_db(disable)
 
 
+def cmd_user_enable(args: argparse.Namespace) -> int:
+    from clinic.accounts import queries
+
+    async def enable(db: Any) -> int:
+        row = await queries.get_user_by_username(db, args.username.strip().lower())
+        if row is None:
+            raise ConfigError(f"No user {args.username!r}.")
+        await queries.set_active(db, row["id"], True)
+        print(f"User {row['username']} enabled.")
+        return 0
+
+    return with_db(enable)
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    from clinic.accounts import queries
+
+    async def show(db: Any) -> int:
+        rows = [(row["username"], row["role"], "active" if row["active"] else "disabled",
+                 "must change password" if row["must_change_password"] else "", row["full_name"])
+                for row in await queries.list_users(db)]
+        if not rows:
+            print("No users yet: `clinic init` creates the first administrator.")
+            return 0
+        widths = [max(len(row[column]) for row in rows) for column in range(4)]
+        for row in rows:
+            print("  ".join(value.ljust(width) for value, width in zip(row, widths, strict=False)) + "  " + row[4])
+        return 0
+
+    return with_db(show, writes=False)
+
+
 def cmd_user_reset(args: argparse.Namespace) -> int:
     from clinic.accounts import queries
     from clinic.accounts.passwords import one_time_password
@@ -141,10 +201,12 @@ def cmd_init(args: argparse.Namespace) -> int:
     from clinic.accounts.passwords import one_time_password
     from clinic.migrate import upgrade
 
+    production = is_production()  # a misspelt CLINIC_ENV stops here, before anything is written
     upgrade(database_url())  # a brand-new database is usable straight away; at the latest schema, a no-op
 
     async def init(db: Any) -> int:
         if await queries.count_users(db) > 0:
+            print("Users exist already: nothing to do (`clinic user list` shows them).")
             return 0
         password = one_time_password()
         await queries.create_user(db, username="admin", full_name="Administrator", role="admin",
@@ -153,7 +215,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         print("    username: admin")
         print(f"    one-time password: {password}")
         print("  You will be asked to choose a new password at the first sign-in.\n")
-        if sys.stdin.isatty():
+        if production:  # never demo patients beside real ones
+            print("  CLINIC_ENV=production: no demo data.\n")
+        elif sys.stdin.isatty():
             answer = input("  Add demo patients and visits so you can try the app? [y/N] ").strip().lower()
             if answer in ("y", "yes", "ya"):
                 from clinic.demo import add_demo_data
@@ -168,6 +232,9 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from clinic.demo import add_demo_data
+
+    if is_production():
+        raise ConfigError("Demo data is never added with CLINIC_ENV=production: its patients are made up.")
 
     async def demo(db: Any) -> int:
         print(await add_demo_data(db, patients=args.patients))
@@ -199,18 +266,41 @@ def parser() -> argparse.ArgumentParser:
     disable = user.add_parser("disable", help="disable a user and end their sessions")
     disable.add_argument("username")
     disable.set_defaults(func=cmd_user_disable)
+    enable = user.add_parser("enable", help="let a disabled user sign in again")
+    enable.add_argument("username")
+    enable.set_defaults(func=cmd_user_enable)
+    user.add_parser("list", help="list every user with role and state").set_defaults(func=cmd_user_list)
     reset = user.add_parser("reset-password", help="give a user a new one-time password")
     reset.add_argument("username")
     reset.set_defaults(func=cmd_user_reset)
     return root
 
 
+def check_source_tree() -> None:
+    missing = [name for name in SOURCE_TREE if not (ROOT / name).is_dir()]
+    if missing:
+        raise ConfigError(f"{', '.join(missing)} not found in {ROOT}: this `clinic` was installed without its "
+                          "source tree; install it from a clone with `pip install -e .` (or `make run`).")
+
+
 def main(argv: list[str] | None = None) -> int:
+    from clinic.dberrors import explain
+
     args = parser().parse_args(argv)
     try:
+        check_source_tree()
         return int(args.func(args))
     except ConfigError as exc:
         print(f"clinic: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a database that cannot be reached or opened: one line, no traceback
+        try:
+            message = explain(exc, database_url())
+        except ConfigError:
+            message = None
+        if message is None:
+            raise
+        print(f"clinic: {message}", file=sys.stderr)
+        return 2

@@ -6,24 +6,56 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATABASE_URL = "sqlite:///clinic.db"
-SECRET_FILE = Path(".secret_key")
+ENVIRONMENTS = ("development", "production")
+# 32 characters of token_urlsafe are 192 random bits; anything shorter is a password, not a key.
+MIN_SECRET_KEY_CHARS = 32
+SQLITE_PREFIX = "sqlite:///"
 
 
 class ConfigError(RuntimeError):
     """A setting is missing or malformed; the message says which and how to fix it."""
 
 
+def data_dir() -> Path:
+    """Where relative SQLite paths and the development `.secret_key` live: CLINIC_DATA_DIR, else the project
+    directory (the clone), so the same database is used whatever the current directory."""
+    configured = os.environ.get("CLINIC_DATA_DIR", "")
+    if not configured:
+        return ROOT
+    path = Path(configured).expanduser().resolve()
+    if not path.is_dir():
+        raise ConfigError(f"CLINIC_DATA_DIR {configured!r} is not a directory: create it or fix the setting.")
+    return path
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a sqlite:/// URL (None for PostgreSQL or an SQLite `file:` URI)."""
+    if not url.startswith(SQLITE_PREFIX):
+        return None
+    name = url[len(SQLITE_PREFIX):].split("?", 1)[0]
+    return None if name.startswith("file:") or name == ":memory:" else Path(name)
+
+
 def normalize_database_url(url: str, setting: str = "DATABASE_URL") -> str:
     # PaaS hosts hand out postgres://; SQLAlchemy and `databases` want postgresql://.
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
-    if not (url.startswith("sqlite:///") or url.startswith("postgresql://")):
+    if not (url.startswith(SQLITE_PREFIX) or url.startswith("postgresql://")):
         raise ConfigError(
             "{} must start with sqlite:/// or postgresql:// (got {!r})".format(setting, url.split(":", 1)[0])
         )
+    path = sqlite_path(url)
+    if path is None:
+        return url
+    if not path.is_absolute():
+        path = data_dir() / path
+        _, question, query = url.partition("?")
+        url = f"{SQLITE_PREFIX}{path}{question}{query}"
+    check_sqlite_directory(path)
     return url
 
 
@@ -34,22 +66,60 @@ def migrate_database_url() -> str | None:
     return normalize_database_url(url, "MIGRATE_DATABASE_URL") if url else None
 
 
+def check_sqlite_directory(path: Path) -> None:
+    """SQLite creates the file and its journal (-wal, -shm) beside it: the directory must exist and be writable."""
+    directory = path.parent
+    if not directory.is_dir():
+        raise ConfigError(f"The directory {directory} of the SQLite database in DATABASE_URL does not exist: "
+                          "create it, or fix DATABASE_URL.")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise ConfigError(f"The directory {directory} of the SQLite database is not writable (SQLite keeps its "
+                          "journal files beside the database): fix its permissions, or DATABASE_URL.")
+
+
+def display_url(url: str) -> str:
+    """The URL without its password, for start-up messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def environment() -> str:
+    value = os.environ.get("CLINIC_ENV", "development")
+    if value not in ENVIRONMENTS:
+        # A typo ("prod") must not quietly run a production server with development settings.
+        raise ConfigError(f"CLINIC_ENV must be one of {', '.join(ENVIRONMENTS)} (got {value!r}).")
+    return value
+
+
 def is_production() -> bool:
-    return os.environ.get("CLINIC_ENV", "development").lower() == "production"
+    return environment() == "production"
+
+
+def secret_file() -> Path:
+    return data_dir() / ".secret_key"
 
 
 def load_secret_key() -> str:
     key = os.environ.get("SECRET_KEY", "")
     if key:
+        if len(key) < MIN_SECRET_KEY_CHARS:
+            raise ConfigError(f"SECRET_KEY must have at least {MIN_SECRET_KEY_CHARS} characters (it has "
+                              f"{len(key)}): make one with `python3 -c 'import secrets; "
+                              "print(secrets.token_urlsafe(48))'`.")
         return key
     if is_production():
         raise ConfigError("SECRET_KEY must be set when CLINIC_ENV=production.")
     # Development: made once and kept beside the database so sessions survive a restart.
-    if SECRET_FILE.exists():
-        return SECRET_FILE.read_text().strip()
+    path = secret_file()
+    if path.exists():
+        return path.read_text().strip()
     key = secrets.token_urlsafe(48)
-    SECRET_FILE.write_text(key + "\n")
-    SECRET_FILE.chmod(0o600)
+    path.write_text(key + "\n")
+    path.chmod(0o600)
     return key
 
 
@@ -67,6 +137,7 @@ class Settings:
             hours = float(os.environ.get("SESSION_HOURS", "12"))
         except ValueError as exc:
             raise ConfigError("SESSION_HOURS must be a number of hours, e.g. 12") from exc
+        environment()  # refuse an unknown CLINIC_ENV even when SECRET_KEY is set
         try:
             body_timeout = float(os.environ.get("BODY_TIMEOUT_SECONDS", "30"))
         except ValueError as exc:

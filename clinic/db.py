@@ -5,6 +5,7 @@ Python types on SQLite (embedded default) and PostgreSQL. Dialect differences li
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import sqlite3
 import uuid
@@ -12,6 +13,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from databases import Database
@@ -214,3 +216,25 @@ def parse_uuid(text: str | None) -> str | None:
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The database's own state, for /healthz and the command line.
+
+
+async def table_exists(db: Database, name: str) -> bool:
+    if _on_sqlite(db):
+        sql = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = :name"
+    else:
+        sql = """SELECT COUNT(*) FROM information_schema.tables
+                 WHERE table_schema = current_schema() AND table_name = :name"""
+    return bool(await fetch_value(db, sql, {"name": name}))
+
+
+async def is_read_only(db: Database) -> bool:
+    """Whether writes would be refused: a PostgreSQL standby or read-only default; an SQLite file (or its
+    directory, where the journal goes) that this process may not write, e.g. on a read-only mount."""
+    if _on_sqlite(db):  # no statement: a read-only directory keeps SQLite from even reading a WAL database
+        path = Path(db.url.database)
+        return any(place.exists() and not os.access(place, os.W_OK) for place in (path, path.parent))
+    return await fetch_value(db, "SELECT current_setting('transaction_read_only')") == "on"

@@ -616,7 +616,7 @@ async def _staff(db: Database, password: str) -> tuple[dict[str, CurrentUser], l
         if row is None:
             try:
                 await accounts.create_user(db, username=username, full_name=full_name, role=role,
-                                           password=password, must_change_password=False)
+                                           password=password, must_change_password=True)
                 created.append(username)
             except accounts.UsernameTaken:  # made meanwhile by someone else
                 existing.append(username)
@@ -669,7 +669,8 @@ async def add_demo_data(db: Database, patients: int = 40, seed: int | None = Non
 
     summary = f"Added {_plural(added_patients, 'patient')} and {_plural(added_visits, 'visit')}"
     if created:
-        summary += f", and demo users {'/'.join(created)} (password: {password})"
+        # A shared, printed password: each demo user chooses their own at the first sign-in.
+        summary += f", and demo users {'/'.join(created)} (one-time password: {password})"
     if existing:
         summary += (f"{';' if created else ','} demo users {'/'.join(existing)} already existed "
                     "(passwords unchanged)")

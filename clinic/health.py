@@ -1,16 +1,16 @@
-"""Liveness and database reachability for load balancers and PaaS health checks."""
+"""Liveness and database readiness for load balancers and PaaS health checks: 200 only when sign-ins can
+work, else 503 with the reason (`unreachable`, `not_migrated`, `read_only`)."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from clinic.db import fetch_value
+from clinic.schema import State, state
 
 
 async def healthz(request: Request) -> Response:
-    try:
-        await fetch_value(request.app.state.db, "SELECT 1")
-    except Exception:  # any failure to reach the database means "not ready"
-        return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+    verdict = await state(request.app.state.db)
+    if verdict is not State.OK:
+        return JSONResponse({"status": "error", "database": str(verdict)}, status_code=503)
     return JSONResponse({"status": "ok", "database": "ok"})

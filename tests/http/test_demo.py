@@ -82,14 +82,15 @@ def test_demo_data_is_valid_and_made_by_the_demo_staff(demo_url: str) -> None:
     patients, visits, users = state["patients"], state["visits"], state["users"]
 
     assert re.fullmatch(r"Added 15 patients and \d+ visits, and demo users dokter/perawat/pendaftaran "
-                        r"\(password: [a-z0-9]{4}(-[a-z0-9]{4}){3}\)\.", summary), summary
+                        r"\(one-time password: [a-z0-9]{4}(-[a-z0-9]{4}){3}\)\.", summary), summary
     assert len(patients) == 15
     assert _counts(summary) == (15, len(visits))
     assert 15 <= len(visits) <= 60
 
     for username, role in DEMO_ROLES.items():
         assert users[username]["role"] == role
-        assert users[username]["active"] and not users[username]["must_change_password"]
+        # Demo users share a printed password: each must choose their own at the first sign-in.
+        assert users[username]["active"] and users[username]["must_change_password"]
     assert users["dokter"]["full_name"] == "dr. Rina Kartika"
     registrar = str(users["pendaftaran"]["id"])
     clinicians = {str(users["dokter"]["id"]), str(users["perawat"]["id"])}
@@ -133,5 +134,5 @@ def test_clinic_demo_command(demo_url: str, tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    expected = r"Added 5 patients and \d+ visits, and demo users dokter/perawat/pendaftaran \(password: "
+    expected = r"Added 5 patients and \d+ visits, and demo users dokter/perawat/pendaftaran \(one-time password: "
     assert re.search(expected, result.stdout), result.stdout
