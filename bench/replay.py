@@ -91,7 +91,8 @@ class Setup:
     def __enter__(self) -> Setup:
         try:
             self.db = BenchDatabase(self.kind, self.workdir).create()
-            self.server = LiveServer(self.db.url, self.workdir, secret_key="bench-secret-key-not-for-use").start()
+            self.server = LiveServer(self.db.url, self.workdir,
+                                     secret_key="bench-secret-key-not-for-use-anywhere-else").start()
         except BaseException:
             self.__exit__()
             raise

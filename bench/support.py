@@ -26,7 +26,7 @@ from tests.live_server import LiveServer
 from tests.seed import PASSWORD, User
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
-SECRET_KEY = "bench-secret-key-not-for-production"
+SECRET_KEY = "bench-secret-key-not-for-production-use-anywhere"
 APP_TABLES = ("access_log", "visit_revisions", "visits", "patient_revisions", "patients")
 LOG_ERROR_MARKERS = ("Traceback", "ERROR", "Exception", "CRITICAL")
 

@@ -22,7 +22,7 @@ def free_port() -> int:
 
 class LiveServer:
     def __init__(self, database_url: str, workdir: Path, port: int | None = None,
-                 secret_key: str = "browser-test-secret") -> None:
+                 secret_key: str = "browser-test-secret-key-not-for-production") -> None:
         self.database_url = database_url
         self.workdir = workdir
         self.port = port or free_port()

@@ -32,7 +32,7 @@ from bench.support import (
     with_database,
 )
 from clinic.migrate import upgrade
-from tests.conftest import postgres_server
+from tests.conftest import postgres_server, run_async
 from tests.seed import PASSWORD, User, cheap_hash, insert_users
 
 pytestmark = pytest.mark.slow
@@ -49,15 +49,15 @@ def load_database() -> Iterator[tuple[str, list[User]]]:
     if not server:
         pytest.skip("TEST_DATABASE_URL is not set")
     name = f"load_{uuid.uuid4().hex[:10]}"
-    asyncio.run(admin_sql(server, f"CREATE DATABASE {name}"))
+    run_async(admin_sql(server, f"CREATE DATABASE {name}"))
     url = with_database(server, name)
     try:
         upgrade(url)
         users = nurses(TABLETS)
-        asyncio.run(insert_users(url, users, cheap_hash(PASSWORD)))
+        run_async(insert_users(url, users, cheap_hash(PASSWORD)))
         yield url, users
     finally:
-        asyncio.run(admin_sql(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        run_async(admin_sql(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 def tablet_batches(tablet: int, user: User) -> list[list[dict[str, Any]]]:
@@ -124,7 +124,7 @@ def test_fifty_tablets_on_two_servers_store_each_item_exactly_once(
     plans = [tablet_batches(i, user) for i, user in enumerate(users)]
     servers = [ServerProcess(url, tmp_path), ServerProcess(url, tmp_path)]
     with running(servers):
-        answers = asyncio.run(replay_all([s.url for s in servers], users, plans))
+        answers = run_async(replay_all([s.url for s in servers], users, plans))
     log_errors = [line for server in servers for line in server.log_errors()]
 
     expected_requests = 2 * sum(len(plan) for plan in plans)
@@ -151,7 +151,7 @@ def test_fifty_tablets_on_two_servers_store_each_item_exactly_once(
     for item in unique.values():
         kind, record_id = item_record_id(item)
         expected[kind].add(record_id)
-    rows = asyncio.run(stored_rows(url))
+    rows = run_async(stored_rows(url))
     assert sorted(rows["patients"]) == sorted(expected["patients"])
     assert sorted(rows["visits"]) == sorted(expected["visits"])
     assert rows["record_numbers"] == len(expected["patients"])
