@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute
 
 from clinic.accounts.roles import ROLES
 from clinic.config import ROOT
+from clinic.generated import write_or_check
 from clinic.web import Page
 
 README = ROOT / "README.md"
@@ -46,17 +47,8 @@ def with_table(readme: str, routes: Iterable[BaseRoute]) -> str:
 def main(argv: list[str]) -> int:
     from clinic.routes import ROUTES
 
-    current = README.read_text(encoding="utf-8")
-    expected = with_table(current, ROUTES)
-    if argv[:1] == ["--check"]:
-        if current != expected:
-            print("README.md's role table differs from clinic/routes.py; run `python -m clinic.access_table`",
-                  file=sys.stderr)
-            return 1
-        return 0
-    README.write_text(expected, encoding="utf-8")
-    print(f"wrote the role table in {README}")
-    return 0
+    expected = with_table(README.read_text(encoding="utf-8"), ROUTES)
+    return write_or_check(README, expected, argv, "python -m clinic.access_table")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from starlette.routing import BaseRoute
 
 from clinic.config import ROOT
+from clinic.generated import write_or_check
 from clinic.web import record_targets
 
 PATH = ROOT / "static" / "targets.js"
@@ -37,15 +38,7 @@ def script(routes: Iterable[BaseRoute]) -> str:
 def main(argv: list[str]) -> int:
     from clinic.routes import ROUTES
 
-    expected = script(ROUTES)
-    if argv[:1] == ["--check"]:
-        if PATH.read_text(encoding="utf-8") != expected:
-            print(f"{PATH} differs from the route table; run `python -m clinic.targets`", file=sys.stderr)
-            return 1
-        return 0
-    PATH.write_text(expected, encoding="utf-8")
-    print(f"wrote {PATH}")
-    return 0
+    return write_or_check(PATH, script(ROUTES), argv, "python -m clinic.targets")
 
 
 if __name__ == "__main__":
