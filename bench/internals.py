@@ -56,7 +56,8 @@ def signed_in_user(user_id: str, username: str, full_name: str, role: str) -> An
     """The user an item handler takes (what the session middleware would give it)."""
     from clinic.accounts.roles import CurrentUser
 
-    return CurrentUser(id=user_id, username=username, full_name=full_name, role=role, must_change_password=False)
+    return CurrentUser(id=user_id, username=username, full_name=full_name, roles=frozenset({role}),
+                       must_change_password=False)
 
 
 def app_database(url: str) -> Any:

@@ -103,10 +103,21 @@ def read_password() -> str:
     return first
 
 
+def role_list(text: str) -> list[str]:
+    """`--role` takes one role or a comma list (admin,registration), and may be repeated."""
+    roles = [part.strip().lower() for part in text.split(",") if part.strip()]
+    unknown = [role for role in roles if role not in ROLES]
+    if not roles or unknown:
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {', '.join(map(repr, unknown)) or repr(text)} (choose from {', '.join(ROLES)})")
+    return roles
+
+
 def cmd_user_add(args: argparse.Namespace) -> int:
     from clinic import i18n
     from clinic.accounts import queries
     from clinic.accounts.passwords import MIN_LENGTH
+    from clinic.accounts.roles import ordered
     from clinic.accounts.service import check_username
     from clinic.limits import FULL_NAME_CHARS
 
@@ -117,6 +128,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     full_name = (args.name or "").strip() or username
     if len(full_name) > FULL_NAME_CHARS:
         raise ConfigError(f"The full name (--name) can have at most {FULL_NAME_CHARS} characters.")
+    roles = ordered(role for given in args.role for role in given)
     password = read_password()
     if len(password) < MIN_LENGTH:
         raise ConfigError(f"The password needs at least {MIN_LENGTH} characters.")
@@ -124,10 +136,10 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     async def add(db: Any) -> int:
         try:
             await queries.create_user(db, username=username, full_name=full_name,
-                                      role=args.role, password=password)
+                                      roles=roles, password=password)
         except queries.UsernameTaken as exc:
             raise ConfigError(f"User {username!r} already exists.") from exc
-        print(f"User {username} ({args.role}) added.")
+        print(f"User {username} ({', '.join(roles)}) added.")
         return 0
 
     return with_db(add)
@@ -165,7 +177,7 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     from clinic.accounts import queries
 
     async def show(db: Any) -> int:
-        rows = [(row["username"], row["role"], "active" if row["active"] else "disabled",
+        rows = [(row["username"], ",".join(row["roles"]), "active" if row["active"] else "disabled",
                  "must change password" if row["must_change_password"] else "", row["full_name"])
                 for row in await queries.list_users(db)]
         if not rows:
@@ -209,7 +221,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             print("Users exist already: nothing to do (`clinic user list` shows them).")
             return 0
         password = one_time_password()
-        await queries.create_user(db, username="admin", full_name="Administrator", role="admin",
+        await queries.create_user(db, username="admin", full_name="Administrator", roles=["admin"],
                                   password=password, must_change_password=True)
         print("\n  An administrator account was created.")
         print("    username: admin")
@@ -260,7 +272,8 @@ def parser() -> argparse.ArgumentParser:
     user = sub.add_parser("user", help="manage user accounts").add_subparsers(dest="user_command", required=True)
     add = user.add_parser("add", help="add a user (password from CLINIC_PASSWORD or a prompt)")
     add.add_argument("username")
-    add.add_argument("--role", required=True, choices=ROLES)
+    add.add_argument("--role", required=True, action="append", type=role_list, metavar="ROLE",
+                     help=f"one of {', '.join(ROLES)}; repeat it, or give a comma list, for several roles")
     add.add_argument("--name", default="")
     add.set_defaults(func=cmd_user_add)
     disable = user.add_parser("disable", help="disable a user and end their sessions")
@@ -269,7 +282,7 @@ def parser() -> argparse.ArgumentParser:
     enable = user.add_parser("enable", help="let a disabled user sign in again")
     enable.add_argument("username")
     enable.set_defaults(func=cmd_user_enable)
-    user.add_parser("list", help="list every user with role and state").set_defaults(func=cmd_user_list)
+    user.add_parser("list", help="list every user with their roles and state").set_defaults(func=cmd_user_list)
     reset = user.add_parser("reset-password", help="give a user a new one-time password")
     reset.add_argument("username")
     reset.set_defaults(func=cmd_user_reset)

@@ -615,7 +615,7 @@ async def _staff(db: Database, password: str) -> tuple[dict[str, CurrentUser], l
         row = await accounts.get_user_by_username(db, username)
         if row is None:
             try:
-                await accounts.create_user(db, username=username, full_name=full_name, role=role,
+                await accounts.create_user(db, username=username, full_name=full_name, roles=[role],
                                            password=password, must_change_password=True)
                 created.append(username)
             except accounts.UsernameTaken:  # made meanwhile by someone else
@@ -623,11 +623,11 @@ async def _staff(db: Database, password: str) -> tuple[dict[str, CurrentUser], l
             row = await accounts.get_user_by_username(db, username)
         else:
             existing.append(username)
-        if row["role"] != role:
-            raise RuntimeError(f"Demo data: the existing user {username!r} has the role {row['role']!r}, "
+        if role not in row["roles"]:
+            raise RuntimeError(f"Demo data: the existing user {username!r} has the roles {row['roles']!r}, "
                                f"but the demo needs {role!r}.")
         users[username] = CurrentUser(
-            id=str(row["id"]), username=row["username"], full_name=row["full_name"], role=row["role"],
+            id=str(row["id"]), username=row["username"], full_name=row["full_name"], roles=frozenset(row["roles"]),
             must_change_password=bool(row["must_change_password"]),
         )
     return users, created, existing

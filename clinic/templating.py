@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from clinic import i18n
-from clinic.accounts.roles import may_correct, role_label
+from clinic.accounts.roles import may_correct, ordered, role_label
 from clinic.config import ROOT
 from clinic.patients.validation import CHOICES, FIELD_LABELS, label_of
 from clinic.rules import icd10
@@ -140,6 +140,7 @@ def make_environment() -> jinja2.Environment:
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals["static_url"] = static_url
     env.globals["role_name"] = role_label
+    env.globals["roles_in_order"] = ordered
     env.globals["translated"] = translated
     env.globals["abnormal"] = abnormal
     env.globals["field_labels"] = FIELD_LABELS

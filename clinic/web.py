@@ -83,7 +83,7 @@ def wants_json(request: Request) -> bool:
 
 
 def allows(roles: frozenset[str], user: CurrentUser | None) -> bool:
-    return "*" in roles or (user is not None and user.role in roles)
+    return "*" in roles or (user is not None and user.has_any(roles))
 
 
 def guard(endpoint: Endpoint, roles: frozenset[str]) -> Endpoint:
@@ -105,7 +105,7 @@ def guard(endpoint: Endpoint, roles: frozenset[str]) -> Endpoint:
             if wants_json(request):
                 return JSONResponse({"error": "password_change", "message": _("Change your password first.")}, 403)
             return RedirectResponse("/account/password", status_code=303)
-        if user.role not in roles:
+        if not user.has_any(roles):
             raise HTTPException(403)
         return await endpoint(request)
 

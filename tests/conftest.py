@@ -117,6 +117,7 @@ async def _reset_postgres(url: str, password_hash: str) -> None:
         await conn.execute(f"TRUNCATE {CLEARED_TABLES} RESTART IDENTITY")
         await conn.execute("UPDATE counters SET value = 0")
         await conn.execute("ALTER SEQUENCE record_number_seq RESTART WITH 1")
+        await conn.execute("DELETE FROM user_roles")  # each seeded user gets back their one role below
         await conn.execute(
             "DELETE FROM users WHERE username NOT IN ('admin', 'doctor', 'nurse', 'registration', 'doctor2')")
         await conn.execute(
@@ -124,5 +125,6 @@ async def _reset_postgres(url: str, password_hash: str) -> None:
             "role = CASE WHEN username = 'doctor2' THEN 'doctor' ELSE username END",
             password_hash,
         )
+        await conn.execute("INSERT INTO user_roles (user_id, role) SELECT id, role FROM users")
     finally:
         await conn.close()

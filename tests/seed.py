@@ -16,6 +16,7 @@ from dataclasses import dataclass
 PASSWORD = "correct horse battery"
 COLUMNS = ("id", "username", "full_name", "role", "password_hash", "active", "must_change_password",
            "session_version", "created_at", "updated_at")
+ROLES_SQL = "INSERT INTO user_roles (user_id, role) VALUES ({})"  # each role of a user (migration 0007)
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,11 @@ class User:
     id: str
     username: str
     full_name: str
-    role: str = "nurse"
+    role: str = "nurse"  # or several, as a comma list in ROLES order: "admin,registration"
+
+    @property
+    def roles(self) -> list[str]:
+        return self.role.split(",")
 
 
 # The tests' staff, with fixed ids so tests can refer to them; the browser benchmarks sign in as them too.
@@ -55,8 +60,9 @@ async def insert_users(url: str, users: Sequence[User], password_hash: str) -> N
         try:
             with conn:
                 conn.executemany(sql.format(", ".join("?" * len(COLUMNS))),
-                                 [(u.id, u.username, u.full_name, u.role, password_hash, 1, 0, 1, at, at)
+                                 [(u.id, u.username, u.full_name, u.roles[0], password_hash, 1, 0, 1, at, at)
                                   for u in users])
+                conn.executemany(ROLES_SQL.format("?, ?"), [(u.id, role) for u in users for role in u.roles])
         finally:
             conn.close()
         return
@@ -65,7 +71,8 @@ async def insert_users(url: str, users: Sequence[User], password_hash: str) -> N
     conn = await asyncpg.connect(url, timeout=10)
     try:
         await conn.executemany(sql.format(", ".join(f"${i}" for i in range(1, len(COLUMNS) + 1))),
-                               [(u.id, u.username, u.full_name, u.role, password_hash, True, False, 1, now, now)
+                               [(u.id, u.username, u.full_name, u.roles[0], password_hash, True, False, 1, now, now)
                                 for u in users])
+        await conn.executemany(ROLES_SQL.format("$1, $2"), [(u.id, role) for u in users for role in u.roles])
     finally:
         await conn.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from urllib.parse import urlsplit
 
 from starlette.exceptions import HTTPException
@@ -96,12 +97,12 @@ async def set_language(request: Request) -> Response:
 
 # --- administration -------------------------------------------------------------------------------
 
-async def user_list(request: Request, *, errors: dict[str, str] | None = None, values: dict[str, str] | None = None,
+async def user_list(request: Request, *, errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
                     notice: str | None = None, status_code: int = 200) -> Response:
     users = await queries.list_users(request.app.state.db)
     return render(request, "accounts/users.html", {
         "users": users, "roles": [(r, role_label(r)) for r in ROLES], "errors": errors or {},
-        "values": values or {"username": "", "full_name": "", "role": "nurse"}, "notice": notice,
+        "values": values or {"username": "", "full_name": "", "role": ["nurse"]}, "notice": notice,
         "role_label": role_label,
     }, status_code=status_code)
 
@@ -113,7 +114,7 @@ async def users_page(request: Request) -> Response:
 async def add_user(request: Request) -> Response:
     fields = await read_fields(request)
     values = {"username": fields.get("username").lower(), "full_name": fields.get("full_name"),
-              "role": fields.get("role")}
+              "role": fields.getlist("role")}
     result = await service.add_user(request.app.state.db, values["username"], values["full_name"], values["role"])
     if result.errors:
         return await user_list(request, errors=result.errors, values=values, status_code=422)
@@ -126,7 +127,7 @@ async def update_user(request: Request) -> Response:
     if row is None:
         raise HTTPException(404)
     fields = await read_fields(request)
-    result = await service.update_user(db, current_user(request), row, fields.get("action"), fields.get("role"))
+    result = await service.update_user(db, current_user(request), row, fields.get("action"), fields.getlist("role"))
     if result.errors:
         return await user_list(request, errors=result.errors, status_code=422)
     return await user_list(request, notice=result.notice)

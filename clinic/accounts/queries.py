@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 
 from databases import Database
 
 from clinic.accounts.passwords import hash_password
-from clinic.db import Row, execute, fetch_all, fetch_one, fetch_value, new_id, utcnow
+from clinic.accounts.roles import ordered, primary_role
+from clinic.db import Row, execute, execute_many, fetch_all, fetch_one, fetch_value, new_id, utcnow
 
 USER_COLUMNS = "id, username, full_name, role, active, must_change_password, session_version, created_at"
 
@@ -21,8 +23,25 @@ async def count_users(db: Database) -> int:
     return int(await fetch_value(db, "SELECT COUNT(*) FROM users"))
 
 
+# A user has one or more roles, one row each in user_roles (migration 0007); users.role keeps the first of
+# them in ROLES order (roles.primary_role), written together with them by create_user and set_roles.
+
+async def roles_of(db: Database, user_id: str) -> frozenset[str]:
+    rows = await fetch_all(db, "SELECT role FROM user_roles WHERE user_id = :id", {"id": user_id})
+    return frozenset(row["role"] for row in rows)
+
+
+async def _with_roles(db: Database, rows: list[Row]) -> list[Row]:
+    """Each user row with `roles`, the user's roles in ROLES order, read in one statement."""
+    found: dict[str, set[str]] = {}
+    for row in await fetch_all(db, "SELECT user_id, role FROM user_roles"):
+        found.setdefault(row["user_id"], set()).add(row["role"])
+    return [{**row, "roles": ordered(found.get(row["id"], ()))} for row in rows]
+
+
 async def get_user(db: Database, user_id: str) -> Row | None:
-    return await fetch_one(db, f"SELECT {USER_COLUMNS} FROM users WHERE id = :id", {"id": user_id})
+    row = await fetch_one(db, f"SELECT {USER_COLUMNS} FROM users WHERE id = :id", {"id": user_id})
+    return None if row is None else {**row, "roles": ordered(await roles_of(db, user_id))}
 
 
 async def get_user_for_login(db: Database, username: str) -> Row | None:
@@ -33,14 +52,18 @@ async def get_user_for_login(db: Database, username: str) -> Row | None:
 
 async def list_users(db: Database) -> list[Row]:
     """Every user, with the number of their live sessions."""
-    return await fetch_all(
+    return await _with_roles(db, await fetch_all(
         db, f"""SELECT {USER_COLUMNS}, (SELECT COUNT(*) FROM sessions
                                         WHERE sessions.user_id = users.id AND expires_at > :now) AS sessions
-                FROM users ORDER BY active DESC, username""", {"now": utcnow()})
+                FROM users ORDER BY active DESC, username""", {"now": utcnow()}))
 
 
-async def create_user(db: Database, *, username: str, full_name: str, role: str, password: str,
+async def create_user(db: Database, *, username: str, full_name: str, roles: Iterable[str], password: str,
                       must_change_password: bool = False) -> str:
+    """A new user with one or more roles (each one of ROLES)."""
+    chosen = ordered(roles)
+    if not chosen:
+        raise ValueError("a user needs at least one role")
     if await fetch_one(db, "SELECT id FROM users WHERE username = :u", {"u": username}):
         raise UsernameTaken(username)
     user_id = new_id()
@@ -49,9 +72,11 @@ async def create_user(db: Database, *, username: str, full_name: str, role: str,
         db, """INSERT INTO users (id, username, full_name, role, password_hash, active, must_change_password,
                               session_version, created_at, updated_at)
            VALUES (:id, :username, :full_name, :role, :hash, :active, :must, 1, :now, :now)""",
-        {"id": user_id, "username": username, "full_name": full_name, "role": role,
+        {"id": user_id, "username": username, "full_name": full_name, "role": chosen[0],
          "hash": hash_password(password), "active": True, "must": must_change_password, "now": now},
     )
+    await execute_many(db, "INSERT INTO user_roles (user_id, role) VALUES (:user, :role)",
+                       [{"user": user_id, "role": role} for role in chosen])
     return user_id
 
 
@@ -74,17 +99,28 @@ async def set_active(db: Database, user_id: str, active: bool) -> None:
     )
 
 
-async def set_role(db: Database, user_id: str, role: str) -> None:
-    await end_sessions(db, user_id)  # the next sign-in works in the new role
+async def set_roles(db: Database, user_id: str, roles: Iterable[str]) -> None:
+    """The user's roles become `roles` (one or more of ROLES); a change ends the user's sessions, so the next
+    sign-in works in the new roles."""
+    chosen = ordered(roles)
+    if not chosen:
+        raise ValueError("a user needs at least one role")
+    if ordered(await roles_of(db, user_id)) == chosen:
+        return
+    await end_sessions(db, user_id)
+    await execute(db, "DELETE FROM user_roles WHERE user_id = :user", {"user": user_id})
+    await execute_many(db, "INSERT INTO user_roles (user_id, role) VALUES (:user, :role)",
+                       [{"user": user_id, "role": role} for role in chosen])
     await execute(
         db, """UPDATE users SET role = :role, session_version = session_version + 1, updated_at = :now
            WHERE id = :id""",
-        {"role": role, "now": utcnow(), "id": user_id},
+        {"role": primary_role(chosen), "now": utcnow(), "id": user_id},
     )
 
 
 async def get_user_by_username(db: Database, username: str) -> Row | None:
-    return await fetch_one(db, f"SELECT {USER_COLUMNS} FROM users WHERE username = :u", {"u": username})
+    row = await fetch_one(db, f"SELECT {USER_COLUMNS} FROM users WHERE username = :u", {"u": username})
+    return None if row is None else {**row, "roles": ordered(await roles_of(db, row["id"]))}
 
 
 # --- sessions: one row per sign-in; the cookie carries the random token, the table its hash ----------------
@@ -112,11 +148,17 @@ SEEN_EVERY = dt.timedelta(minutes=5)  # last_seen_at is rewritten at most this o
 async def session_user(db: Database, token: str) -> Row | None:
     """The user of a live session, or None."""
     now = utcnow()
-    row = await fetch_one(
-        db, """SELECT users.id, username, full_name, role, active, must_change_password, last_seen_at
+    # One row per role of the user; none (no live session, or a user without roles) signs no one in.
+    rows = await fetch_all(
+        db, """SELECT users.id, username, full_name, user_roles.role AS role, active, must_change_password,
+                      last_seen_at
                FROM sessions JOIN users ON users.id = sessions.user_id
+                    JOIN user_roles ON user_roles.user_id = users.id
                WHERE sessions.id = :id AND expires_at > :now""", {"id": session_key(token), "now": now})
-    if row is not None and row["last_seen_at"] < now - SEEN_EVERY:
+    if not rows:
+        return None
+    row = {**rows[0], "roles": frozenset(r["role"] for r in rows)}
+    if row["last_seen_at"] < now - SEEN_EVERY:
         await execute(db, "UPDATE sessions SET last_seen_at = :now WHERE id = :id",
                       {"now": now, "id": session_key(token)})
     return row

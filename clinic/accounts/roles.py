@@ -3,6 +3,7 @@ the sets here are the names those declarations are written with."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from clinic.i18n import _
@@ -28,8 +29,27 @@ class CurrentUser:
     id: str
     username: str
     full_name: str
-    role: str
+    roles: frozenset[str]  # one or more of ROLES: a small clinic may give one person several jobs
     must_change_password: bool
+
+    @property
+    def role(self) -> str:
+        """The first of the user's roles in ROLES order (the administrator's first), for display."""
+        return primary_role(self.roles)
+
+    def has_any(self, roles: frozenset[str]) -> bool:
+        return not self.roles.isdisjoint(roles)
+
+
+def ordered(roles: Iterable[str]) -> tuple[str, ...]:
+    """The known roles among `roles`, each once, in ROLES order."""
+    chosen = set(roles)
+    return tuple(role for role in ROLES if role in chosen)
+
+
+def primary_role(roles: Iterable[str]) -> str:
+    """The role kept in users.role: the first of a user's roles in ROLES order."""
+    return (ordered(roles) or ("",))[0]
 
 
 def role_label(role: str) -> str:
@@ -42,4 +62,4 @@ def role_label(role: str) -> str:
 
 
 def may_correct(user: CurrentUser, author_id: str) -> bool:
-    return user.id == author_id or user.role in CORRECTS_OTHERS
+    return user.id == author_id or user.has_any(CORRECTS_OTHERS)

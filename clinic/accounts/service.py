@@ -13,7 +13,7 @@ from databases import Database
 
 from clinic.accounts import queries, throttle
 from clinic.accounts.passwords import MIN_LENGTH, check_password, one_time_password
-from clinic.accounts.roles import ROLES, CurrentUser
+from clinic.accounts.roles import ADMIN, ROLES, CurrentUser, ordered, role_label
 from clinic.db import Row
 from clinic.i18n import _
 from clinic.limits import FULL_NAME_CHARS, USERNAME_CHARS
@@ -107,8 +107,14 @@ class AdminResult:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-async def add_user(db: Database, username: str, full_name: str, role: str) -> AdminResult:
-    """A new user with a one-time password, which the notice shows once."""
+def check_roles(roles: list[str]) -> str | None:
+    if not roles or any(role not in ROLES for role in roles):
+        return _("Choose a role.")
+    return None
+
+
+async def add_user(db: Database, username: str, full_name: str, roles: list[str]) -> AdminResult:
+    """A new user, with one or more roles, and a one-time password, which the notice shows once."""
     errors: dict[str, str] = {}
     if problem := check_username(username):
         errors["username"] = problem
@@ -116,13 +122,13 @@ async def add_user(db: Database, username: str, full_name: str, role: str) -> Ad
         errors["full_name"] = _("Enter the full name.")
     elif len(full_name) > FULL_NAME_CHARS:
         errors["full_name"] = _("At most {n} characters.", n=FULL_NAME_CHARS)
-    if role not in ROLES:
-        errors["role"] = _("Choose a role.")
+    if problem := check_roles(roles):
+        errors["role"] = problem
     if errors:
         return AdminResult(errors=errors)
     password = one_time_password()
     try:
-        await queries.create_user(db, username=username, full_name=full_name, role=role, password=password,
+        await queries.create_user(db, username=username, full_name=full_name, roles=roles, password=password,
                                   must_change_password=True)
     except queries.UsernameTaken:
         return AdminResult(errors={"username": _("This username is already taken.")})
@@ -130,11 +136,12 @@ async def add_user(db: Database, username: str, full_name: str, role: str) -> Ad
                          "first sign-in).", username=username, password=password))
 
 
-async def update_user(db: Database, admin: CurrentUser, row: Any, action: str, role: str) -> AdminResult:
-    """Disable, enable, change the role of, or reset the password of the user `row`; each but enabling
-    ends the user's sessions."""
+async def update_user(db: Database, admin: CurrentUser, row: Any, action: str, roles: list[str]) -> AdminResult:
+    """Disable, enable, change the roles of, or reset the password of the user `row`; each but enabling
+    ends the user's sessions (a change of roles only when the roles change)."""
     user_id, username = row["id"], row["username"]
-    if user_id == admin.id and action in ("disable", "role"):
+    own = user_id == admin.id
+    if own and (action == "disable" or (action == "role" and ADMIN not in roles)):
         return AdminResult(errors={"form": _("You cannot disable or demote your own account.")})
     if action == "disable":
         await queries.set_active(db, user_id, False)
@@ -142,9 +149,12 @@ async def update_user(db: Database, admin: CurrentUser, row: Any, action: str, r
     if action == "enable":
         await queries.set_active(db, user_id, True)
         return AdminResult(_("User {username} enabled.", username=username))
-    if action == "role" and role in ROLES:
-        await queries.set_role(db, user_id, role)
-        return AdminResult(_("Role of {username} changed.", username=username))
+    if action == "role":
+        if problem := check_roles(roles):
+            return AdminResult(errors={"form": problem})
+        await queries.set_roles(db, user_id, roles)
+        return AdminResult(_("Roles of {username}: {roles}.", username=username,
+                             roles=", ".join(role_label(role) for role in ordered(roles))))
     if action == "reset":
         password = one_time_password()
         await queries.set_password(db, user_id, password, must_change=True)

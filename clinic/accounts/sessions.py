@@ -176,6 +176,6 @@ class SessionMiddleware:
         if row is None or not row["active"]:
             return None
         return CurrentUser(
-            id=row["id"], username=row["username"], full_name=row["full_name"], role=row["role"],
+            id=row["id"], username=row["username"], full_name=row["full_name"], roles=row["roles"],
             must_change_password=bool(row["must_change_password"]),
         )

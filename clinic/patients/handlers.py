@@ -79,11 +79,11 @@ async def show_patient(request: Request) -> Response:
     if patient is None:
         raise HTTPException(404)
     await audit.log_access(db, user, "view", client_address(request), patient_id=patient_id)
-    clinical = user.role in CLINICAL_READERS
+    clinical = user.has_any(CLINICAL_READERS)
     visits = await timeline(db, patient_id)
     revisions = await queries.revisions(db, patient_id)
     accesses: list[Any] = []
-    if user.role in ADMINS:  # who read the record: for the administrator's audits
+    if user.has_any(ADMINS):  # who read the record: for the administrator's audits
         accesses, _ = await audit.entries(db, patient_id=patient_id, page_size=20)
     return render(request, "patients/show.html", {
         "patient": patient, "visits": visits, "clinical": clinical,

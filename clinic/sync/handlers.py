@@ -175,7 +175,7 @@ async def process(db: Database, user: CurrentUser, routes: Sequence[BaseRoute], 
         return result | {"status": Status.REJECTED, "code": 400,
                          "message": _("Unknown target: {target}", target=str(target)[:200])}
     route, params = found
-    if user.role not in route.roles:
+    if not user.has_any(route.roles):
         return result | {"status": Status.FORBIDDEN, "code": 403, "message": _("Your role may not do this.")}
     if len(json.dumps(item, ensure_ascii=False)) > MAX_ITEM_CHARS:
         return result | {"status": Status.REJECTED, "code": 413, "message": _("This item is too large to store.")}

@@ -452,7 +452,7 @@ def test_admin_changes_a_role(client_for):
     response = admin.post(f"/admin/users/{USER_IDS['nurse']}",
                           data={"action": "role", "role": "registration"})
     assert response.status_code == 200
-    assert "Peran nurse telah diubah." in response.text
+    assert "Peran nurse: Pendaftaran." in response.text
     assert user_row(admin, "nurse")["role"] == "registration"
     # Signed in again, the user works in the new role.
     page = client_for("nurse").get("/account/password").text

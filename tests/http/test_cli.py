@@ -74,7 +74,7 @@ def add_user_directly(url: str, username: str, role: str, password: str) -> None
         db = make_database(url)
         await db.connect()
         try:
-            await create_user(db, username=username, full_name=username, role=role, password=password)
+            await create_user(db, username=username, full_name=username, roles=[role], password=password)
         finally:
             await db.disconnect()
 
@@ -228,7 +228,30 @@ def test_user_add_refuses_a_duplicate_username(migrated_url, tmp_path):
         assert sign_in(client, "nurse1", NURSE_PASSWORD).status_code == 303
 
 
+def test_user_add_with_several_roles(migrated_url, tmp_path):
+    """`--role` repeats or takes a comma list; `user list` shows every role."""
+    result = run_cli(migrated_url, tmp_path, "user", "add", "siti", "--role", "registration", "--role", "admin",
+                     password=NURSE_PASSWORD)
+    assert result.returncode == 0, result.stderr
+    result = run_cli(migrated_url, tmp_path, "user", "add", "rina", "--role", "nurse,registration",
+                     password=NURSE_PASSWORD)
+    assert result.returncode == 0, result.stderr
+    roles = fetch(migrated_url, "SELECT username, user_roles.role FROM user_roles JOIN users ON users.id = user_id "
+                                "ORDER BY username, user_roles.role")
+    assert [(row["username"], row["role"]) for row in roles] == [
+        ("rina", "nurse"), ("rina", "registration"), ("siti", "admin"), ("siti", "registration")]
+    assert {row["username"]: row["role"] for row in users(migrated_url)} == {"rina": "nurse", "siti": "admin"}
+    listed = run_cli(migrated_url, tmp_path, "user", "list")
+    assert [line.split()[:2] for line in listed.stdout.splitlines()] == [
+        ["rina", "nurse,registration"], ["siti", "admin,registration"]]
+    with app_client(migrated_url) as client:
+        assert sign_in(client, "siti", NURSE_PASSWORD).status_code == 303
+        assert client.get("/admin/users").status_code == 200
+        assert client.get("/patients/new").status_code == 200
+
+
 BAD_USER_ADD = [
+    (["nurse1", "--role", "nurse,surgeon"], NURSE_PASSWORD, "invalid choice"),
     (["nurse1", "--role", "surgeon"], NURSE_PASSWORD, "invalid choice"),
     (["nurse1", "--role", "nurse"], "pendek", "at least 10 characters"),
     (["n", "--role", "nurse"], NURSE_PASSWORD, "Use 3 to 60 letters"),

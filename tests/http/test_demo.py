@@ -39,6 +39,8 @@ async def _remove_demo_users(url: str) -> None:
     conn = await asyncpg.connect(url)
     try:
         await conn.execute(f"TRUNCATE {CLEARED_TABLES} RESTART IDENTITY")  # what refers to the users
+        await conn.execute("DELETE FROM user_roles WHERE user_id IN "
+                           "(SELECT id FROM users WHERE username = ANY($1::text[]))", list(DEMO_ROLES))
         await conn.execute("DELETE FROM users WHERE username = ANY($1::text[])", list(DEMO_ROLES))
     finally:
         await conn.close()

@@ -332,7 +332,7 @@ def test_same_create_sent_at_the_same_time_by_two_clients_leaves_one_row(client_
 
 
 def test_same_create_run_concurrently_in_the_service_leaves_one_row(database_url):
-    user = CurrentUser(USER_IDS["registration"], "registration", "Dewi Lestari", "registration", False)
+    user = CurrentUser(USER_IDS["registration"], "registration", "Dewi Lestari", frozenset({"registration"}), False)
 
     async def scenario() -> list[Any]:
         db = make_database(database_url)
