@@ -96,11 +96,13 @@ def guard(endpoint: Endpoint, roles: frozenset[str]) -> Endpoint:
                 return JSONResponse({"error": "not_signed_in", "message": _("Please sign in again.")}, 401)
             if request.method != "GET":
                 raise SessionEnded
+            if is_htmx(request):
+                # A fragment (ICD-10 suggestions, search results) asked for by a page whose session ended: nothing
+                # to swap (htmx swaps no 204), never the sign-in page inside the form, and the page stays as it
+                # is, with what was typed in it.
+                return Response(status_code=204, headers={"Cache-Control": "no-store"})
             target = "/login?next=" + quote(request.url.path + ("?" + request.url.query if request.url.query else ""))
-            response = RedirectResponse(target, status_code=303)
-            if request.headers.get("hx-request"):
-                response.headers["HX-Redirect"] = target
-            return response
+            return RedirectResponse(target, status_code=303)
         if user.must_change_password and request.url.path not in PASSWORD_CHANGE_PATHS:
             if wants_json(request):
                 return JSONResponse({"error": "password_change", "message": _("Change your password first.")}, 403)

@@ -246,3 +246,13 @@ def test_a_huge_page_number_is_the_last_page_not_an_error(client_for):
         for page in ("99999999999999999999999999999", "-5", "x", "10000"):
             response = admin.get(f"{path}?page={page}")
             assert response.status_code == 200, (path, page)
+
+
+def test_a_fragment_asked_for_after_the_session_ended_swaps_nothing(anon):
+    # A page left open (ICD-10 suggestions, search) after its user signed out elsewhere: the sign-in page must
+    # not be swapped into the form, and the page keeps what was typed; full pages still go to sign-in.
+    for path in ("/icd10?q=demam", "/patients?q=siti"):
+        response = anon.get(path, headers={"HX-Request": "true"}, follow_redirects=False)
+        assert response.status_code == 204, path
+        assert response.text == ""
+        assert anon.get(path, follow_redirects=False).headers["location"].startswith("/login?next=")
