@@ -19,6 +19,11 @@ ACTIONS = {
     "correct_form": N_("Opened a visit's correction form"),
     "conflict": N_("Was shown the current record in a conflict"),
     "edit_form": N_("Opened the identity edit form"),
+    "edit_form_again": N_("Was shown the identity edit form again, not saved"),
+    "duplicate": N_("Was listed as a possible duplicate"),
+    "visit_form": N_("Opened the new visit form"),
+    "visit_form_again": N_("Was shown the visit form again, not saved"),
+    "correct_form_again": N_("Was shown the correction form again, not saved"),
 }
 PAGE_SIZE = 50
 

@@ -67,8 +67,18 @@ async def create_patient(request: Request) -> Response:
                                      accept_warnings=fields.get("accept_warnings") == "yes")
     if outcome.kind == Kind.STORED:
         return redirect(f"/patients/{outcome.record['id']}")
+    # The form itself shows back only the clerk's own typing; a list of possible duplicates is other
+    # patients' identity.
+    await log_duplicates(request, outcome)
     outcome.values.setdefault("id", fields.get("id"))
     return form_page(request, outcome, mode="new")
+
+
+async def log_duplicates(request: Request, outcome: Outcome) -> None:
+    """Each patient listed as a possible duplicate is a logged read: the list shows their NIK and birth date."""
+    for row in outcome.duplicates:
+        await audit.log_access(request.app.state.db, current_user(request), "duplicate", client_address(request),
+                               patient_id=row["id"])
 
 
 async def show_patient(request: Request) -> Response:
@@ -120,7 +130,11 @@ async def update_patient(request: Request) -> Response:
     if outcome.kind == Kind.STORED:
         return redirect(f"/patients/{patient_id}")
     if outcome.kind == Kind.CONFLICT:
-        return conflict_page(request, outcome)
+        return conflict_page(request, outcome)  # logged by the service, which read the current record
+    # Shown again (refused, or to confirm): the patient's identity, and possibly other patients'.
+    await audit.log_access(db, current_user(request), "edit_form_again", client_address(request),
+                           patient_id=patient_id)
+    await log_duplicates(request, outcome)
     return form_page(request, outcome, mode="edit", patient=outcome.record)
 
 

@@ -63,6 +63,9 @@ async def _patient_or_404(request: Request) -> Any:
 
 async def new_visit_form(request: Request) -> Response:
     patient = await _patient_or_404(request)
+    # The form's header is the patient's identity (name, record number, sex, age).
+    await audit.log_access(request.app.state.db, current_user(request), "visit_form", client_address(request),
+                           patient_id=patient["id"])
     return visit_form_page(request, patient, None, mode="new")
 
 
@@ -83,6 +86,8 @@ async def create_visit(request: Request) -> Response:
     if outcome.kind == Kind.STORED:
         return redirect(f"/patients/{patient_id}#visit-{outcome.record.id}")
     patient = await _patient_or_404(request)
+    await audit.log_access(request.app.state.db, current_user(request), "visit_form_again", client_address(request),
+                           patient_id=patient["id"])
     return visit_form_page(request, patient, outcome, mode="new")
 
 
@@ -139,6 +144,9 @@ async def correct_visit(request: Request) -> Response:
                                                        if k not in ("base_revision", "id")},
             "text_fields": list(TEXT_FIELDS), "rx_columns": RX_COLUMNS, **form_context(outcome.values),
         }, status_code=409)
+    # Refused: the form again, under the patient's identity.
+    await audit.log_access(request.app.state.db, current_user(request), "correct_form_again",
+                           client_address(request), patient_id=patient["id"], visit_id=visit_id)
     return visit_form_page(request, patient, outcome, mode="correct", visit=outcome.record)
 
 
