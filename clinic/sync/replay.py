@@ -33,4 +33,4 @@ async def visit(db: Database, user: CurrentUser, params: dict[str, str], fields:
 
 async def correct(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str,
                   entered_at: dt.datetime | None) -> Outcome:
-    return await visits.correct(db, user, params["patient_id"], params["visit_id"], fields, address)
+    return await visits.correct(db, user, params["patient_id"], params["visit_id"], fields, address, entered_at)

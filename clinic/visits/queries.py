@@ -15,7 +15,7 @@ from clinic.visits.records import Revision, Visit
 from clinic.visits.validation import TEXT_FIELDS, VITAL_FIELDS
 
 CONTENT = (*TEXT_FIELDS, *VITAL_FIELDS, "consciousness", "diagnoses", "prescriptions")
-REVISION_COLUMNS = ("r.id, r.visit_id, r.revision, r.author_id, r.created_at, r.reason, "
+REVISION_COLUMNS = ("r.id, r.visit_id, r.revision, r.author_id, r.created_at, r.reason, r.care_at, r.device_at, "
                     + ", ".join(f"r.{name}" for name in CONTENT) + ", u.full_name AS author_name")
 
 
@@ -24,7 +24,7 @@ def _revision(row: Row) -> Revision:
     content["diagnoses"] = json.loads(content["diagnoses"])
     content["prescriptions"] = json.loads(content["prescriptions"])
     return Revision(row["id"], int(row["revision"]), row["author_id"], row["author_name"],
-                    row["created_at"], row["reason"], content)
+                    row["created_at"], row["reason"], content, row["care_at"], row["device_at"])
 
 
 def _params(clean: dict[str, Any]) -> dict[str, Any]:
@@ -39,14 +39,19 @@ class _NotWritten(Exception):
 
 
 async def _insert_revision(db: Database, revision_id: str, visit_id: str, number: int, clean: dict[str, Any],
-                           user_id: str, reason: str | None) -> bool:
-    """Whether the revision was written; False when its id or its number is already stored."""
+                           user_id: str, reason: str | None,
+                           care: tuple[dt.datetime | None, dt.datetime | None] = (None, None)) -> bool:
+    """Whether the revision was written; False when its id or its number is already stored. `care`: a
+    correction's time of care and what the device's clock said (a visit's first revision: on the visit)."""
     params = _params(clean)
-    params.update(id=revision_id, visit_id=visit_id, revision=number, author=user_id, at=utcnow(), reason=reason)
+    params.update(id=revision_id, visit_id=visit_id, revision=number, author=user_id, at=utcnow(), reason=reason,
+                  care_at=care[0], device_at=care[1])
     columns = ", ".join(CONTENT)
     inserted = await fetch_one(
-        db, f"""INSERT INTO visit_revisions (id, visit_id, revision, author_id, created_at, reason, {columns})
-            VALUES (:id, :visit_id, :revision, :author, :at, :reason, {", ".join(":" + n for n in CONTENT)})
+        db, f"""INSERT INTO visit_revisions (id, visit_id, revision, author_id, created_at, reason, care_at,
+                device_at, {columns})
+            VALUES (:id, :visit_id, :revision, :author, :at, :reason, :care_at, :device_at,
+                {", ".join(":" + n for n in CONTENT)})
             ON CONFLICT DO NOTHING RETURNING id""",
         params,
     )
@@ -110,16 +115,20 @@ async def create_visit(db: Database, visit_id: str, patient_id: str, clean: dict
         if stored is not None and is_visit(stored, visit_id, patient_id, author_id):
             return Write.ALREADY, await get_visit(db, visit_id)
         return Write.TAKEN, None
-    first = Revision(visit_id, 1, author_id, author_name, now, None, {name: clean.get(name) for name in CONTENT})
+    first = Revision(visit_id, 1, author_id, author_name, now, None, {name: clean.get(name) for name in CONTENT},
+                     care_at, device_at)
     return Write.STORED, Visit(visit_id, patient_id, author_id, author_name, now, [first], care_at, device_at)
 
 
 async def add_revision(db: Database, visit_id: str, base_revision: int, revision_id: str, clean: dict[str, Any],
-                       reason: str, user_id: str, on_write: OnWrite | None = None) -> Write:
+                       reason: str, user_id: str, on_write: OnWrite | None = None,
+                       care: tuple[dt.datetime | None, dt.datetime | None] = (None, None)) -> Write:
     """A correction: STORED, ALREADY (this correction is stored), TAKEN (its id names another record) or
-    CONFLICT (not based on the latest revision). The unique (visit_id, revision) constraint decides races."""
+    CONFLICT (not based on the latest revision). The unique (visit_id, revision) constraint decides races.
+    `care`: the time of care and what the device's clock said."""
     async with write_transaction(db):
-        inserted = await _insert_revision(db, revision_id, visit_id, base_revision + 1, clean, user_id, reason)
+        inserted = await _insert_revision(db, revision_id, visit_id, base_revision + 1, clean, user_id, reason,
+                                          care)
         if inserted and on_write is not None:
             await on_write()
     if inserted:
@@ -148,7 +157,11 @@ async def _visits(db: Database, condition: str, params: dict[str, Any]) -> list[
         params,
     )
     for row in revision_rows:
-        visits[row["visit_id"]].revisions.append(_revision(row))
+        revision = _revision(row)
+        visit = visits[row["visit_id"]]
+        if revision.revision == 1:  # what was recorded: the visit's own time of care
+            revision.care_at, revision.device_at = visit.care_at, visit.device_at
+        visit.revisions.append(revision)
     # A visit row without its note (left by an older version when its id was a correction's) holds nothing
     # to show; append-only, it stays in the table, and its id stays taken.
     return [visit for visit in visits.values() if visit.revisions]

@@ -19,6 +19,12 @@ class Revision:
     created_at: dt.datetime
     reason: str | None
     content: dict[str, Any]
+    care_at: dt.datetime | None = None  # a correction entered on a device: when, bounded; None: as received
+    device_at: dt.datetime | None = None  # what the device's clock said, as it said it (None: said nothing)
+
+    @property
+    def time_of_care(self) -> dt.datetime:
+        return self.care_at or self.created_at
 
 
 @dataclass

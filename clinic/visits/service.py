@@ -77,7 +77,8 @@ async def record(db: Database, user: CurrentUser, patient_id: str, fields: Field
 
 
 async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: str, fields: Fields,
-                  address: str) -> Outcome:
+                  address: str, entered_at: dt.datetime | None = None) -> Outcome:
+    """A correction; `entered_at` is when the device says it was entered, None when posted online."""
     visit = await queries.get_visit(db, visit_id)
     if visit is None or visit.patient_id != patient_id:
         return Outcome(Kind.MISSING)
@@ -109,12 +110,15 @@ async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: st
     if base != visit.current.revision:
         return await _conflict(db, user, address, values, visit)
     assert revision_id is not None
+    # Never before the visit's own time of care; posted online: none, read as the time received.
+    care_at = None if entered_at is None else time_of_care(entered_at, utcnow(), visit.time_of_care)
 
     async def log() -> None:
         await audit.log_access(db, user, "correct", address, patient_id=patient_id, visit_id=visit_id,
                                detail=reason[:AUDIT_DETAIL_CHARS])
 
-    status = await queries.add_revision(db, visit_id, base, revision_id, clean, reason, user.id, on_write=log)
+    status = await queries.add_revision(db, visit_id, base, revision_id, clean, reason, user.id, on_write=log,
+                                        care=(care_at, entered_at))
     fresh = await queries.get_visit(db, visit_id)
     assert fresh is not None
     if status == Write.CONFLICT:
