@@ -678,14 +678,14 @@ def test_sync_answers_every_item_clearly_and_writes_all_or_nothing(
                 isinstance(text, str) and text for text in result["errors"].values()
             )
         if result["status"] == "conflict":  # the answer carries the current record: a logged read
-            expected["access_log"] = expected.get("access_log", 0) + 1
+            expected["log_conflict"] = expected.get("log_conflict", 0) + 1
         if result["status"] != "stored":
             continue
         kind = kind_of(item)
         assert kind is not None, (item, result)
         for key, n in KIND_CHANGES[kind].items():
             expected[key] = expected.get(key, 0) + n
-        if kind == "register":
+        if kind == "patient":
             patient_is_whole(doctor, result["location"].removeprefix("/patients/"))
         if kind == "visit":
             visit_id = parse_uuid(_fields(item).get("id"))
