@@ -71,9 +71,11 @@ def search_sql(url: str, query: str) -> tuple[str, dict[str, Any]]:
     """The app's own SQL for GET /patients?q=`query`, with :named parameters (LIKE or ILIKE by `url`)."""
     from clinic.patients import queries as patient_queries
 
+    from databases import DatabaseURL
+
     class _Db:  # only the URL is read, to choose ILIKE or LIKE
         def __init__(self, url: str) -> None:
-            self.url = url
+            self.url = DatabaseURL(url)
 
     condition, params = patient_queries._search_condition(_Db(url), query)  # type: ignore[arg-type]
     return (f"SELECT {patient_queries.COLUMNS} FROM patients WHERE {condition} ORDER BY name, record_number "

@@ -9,10 +9,11 @@ from functools import cache
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from clinic import targets
 from clinic.templating import STATIC_DIR, TEMPLATE_DIR, render, static_url, templates
 
 # Cached at install: what the app needs to start and show its offline page with no network.
-SHELL_FILES = ("app.css", "htmx.min.js", "idb.js", "targets.js", "outbox.js", "app.js", "icons/icon-192.png",
+SHELL_FILES = ("app.css", "htmx.min.js", "idb.js", "outbox.js", "app.js", "icons/icon-192.png",
                "icons/favicon.svg")
 
 
@@ -32,8 +33,8 @@ def worker_version() -> str:
 
 async def service_worker(request: Request) -> Response:
     shell = [static_url(name) for name in SHELL_FILES]
-    body = templates.get_template("pwa/sw.js").render(version=worker_version(), shell=shell,
-                                                       static_url=static_url)
+    body = templates.get_template("pwa/sw.js").render(version=worker_version(), shell=shell, static_url=static_url,
+                                                       record_targets=targets.script(request.app.routes))
     return Response(body, media_type="application/javascript", headers={
         "Cache-Control": "no-cache", "Service-Worker-Allowed": "/",
     })

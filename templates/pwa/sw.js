@@ -1,7 +1,8 @@
 /* Service worker (scope /). Rendered by the server so that VERSION and the shell's URLs follow
    the static files' content hashes: a change of any of them installs a new worker. */
 "use strict";
-importScripts({{ static_url("idb.js")|tojson }}, {{ static_url("targets.js")|tojson }}, {{ static_url("outbox.js")|tojson }});
+importScripts({{ static_url("idb.js")|tojson }}, {{ static_url("outbox.js")|tojson }});
+{{ record_targets|safe }}
 
 var VERSION = {{ version|tojson }};
 var SHELL_CACHE = "shell-" + VERSION;

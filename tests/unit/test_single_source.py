@@ -30,10 +30,17 @@ def test_every_route_declares_its_roles() -> None:
     assert all(isinstance(route, Page) and route.roles for route in ROUTES)
 
 
-def test_the_generated_target_list_is_what_the_route_table_says() -> None:
-    assert (ROOT / "static" / "targets.js").read_text(encoding="utf-8") == targets.script(ROUTES), \
-        "static/targets.js is stale: run `python -m clinic.targets`"
-    assert targets.main(["--check"]) == 0
+def test_the_worker_carries_the_route_tables_targets(tmp_path: Path) -> None:
+    from starlette.testclient import TestClient
+
+    from clinic.app import create_app
+    from clinic.config import Settings
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'unused.db'}", secret_key="k" * 32))
+    worker = TestClient(app).get("/sw.js")
+    assert worker.status_code == 200
+    assert targets.script(ROUTES) in worker.text
+    assert "self.RECORD_TARGETS = [" in targets.script(ROUTES)
 
 
 def test_sync_accepts_exactly_the_routes_declared_offline() -> None:
@@ -59,18 +66,20 @@ def test_templates_and_scripts_hold_no_role_names_or_record_urls_of_their_own() 
         assert not role_check.search(path.read_text(encoding="utf-8")), f"{path}: ask can(...) instead"
     for path in (ROOT / "static" / "outbox.js", ROOT / "templates" / "pwa" / "sw.js"):
         text = path.read_text(encoding="utf-8")
-        assert "revisions" not in text and "/visits$" not in text, f"{path}: record URLs come from targets.js"
+        assert "revisions" not in text and "/visits$" not in text, f"{path}: record URLs come from clinic/targets.py"
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node is not installed")
-def test_the_outbox_knows_each_target_by_the_kind_the_server_declares() -> None:
-    # The outbox and targets.js as the browser loads them, in Node with a bare `self`.
+def test_the_outbox_knows_each_target_by_the_kind_the_server_declares(tmp_path: Path) -> None:
+    # The outbox and the worker's targets as the browser loads them, in Node with a bare `self`.
+    generated = tmp_path / "targets.js"
+    generated.write_text(targets.script(ROUTES), encoding="utf-8")
     cases = [(example_path(route), route.offline.kind) for route in record_targets(ROUTES) if route.offline]
     cases.append((f"/patients/{PATIENT}/edit", None))
     cases.append(("/patients/not-a-uuid/visits", None))
     script = f"""
         global.self = {{}};
-        require({json.dumps(str(ROOT / "static" / "targets.js"))});
+        require({json.dumps(str(generated))});
         require({json.dumps(str(ROOT / "static" / "outbox.js"))});
         const cases = {json.dumps(cases)};
         const answer = ([path]) => [self.Outbox.kindOf(path), self.Outbox.patientOf(path, {{}})];
