@@ -69,9 +69,9 @@ def app_database(url: str) -> Any:
 
 def search_sql(url: str, query: str) -> tuple[str, dict[str, Any]]:
     """The app's own SQL for GET /patients?q=`query`, with :named parameters (LIKE or ILIKE by `url`)."""
-    from clinic.patients import queries as patient_queries
-
     from databases import DatabaseURL
+
+    from clinic.patients import queries as patient_queries
 
     class _Db:  # only the URL is read, to choose ILIKE or LIKE
         def __init__(self, url: str) -> None:
