@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 from decimal import Decimal
 from functools import cache
@@ -118,6 +119,24 @@ def js_texts() -> dict[str, str]:
     }
 
 
+@cache
+def texts_version() -> str:
+    """Changes whenever a text of the page script changes, in either language: its URL is cached for a year."""
+    digest = hashlib.sha256()
+    for locale in i18n.LOCALES:
+        token = i18n._current.set(locale)
+        try:
+            digest.update(json.dumps(js_texts(), sort_keys=True).encode())
+        finally:
+            i18n._current.reset(token)
+    return digest.hexdigest()[:10]
+
+
+def texts_url(locale: str) -> str:
+    # One small script per language, kept by the browser and the worker, instead of the texts in every page.
+    return f"/texts.js?lang={locale}&v={texts_version()}"
+
+
 def _context(request: Request) -> dict[str, Any]:
     return {
         "user": request.scope.get("user"),
@@ -144,7 +163,7 @@ def make_environment() -> jinja2.Environment:
     env.globals["translated"] = translated
     env.globals["abnormal"] = abnormal
     env.globals["field_labels"] = FIELD_LABELS
-    env.globals["js_texts"] = js_texts
+    env.globals["texts_url"] = texts_url
     env.filters["datetime"] = format_datetime
     env.filters["number"] = format_number
     env.globals["icd_describe"] = icd10.description

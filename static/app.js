@@ -16,10 +16,7 @@
   window.addEventListener("online", onOnline);
   window.addEventListener("offline", renderStatus);
 
-  function readTexts() {
-    var node = document.getElementById("js-texts");
-    try { return node ? JSON.parse(node.textContent) : {}; } catch (e) { return {}; }
-  }
+  function readTexts() { return window.CLINIC_TEXTS || {}; } // texts.js, in the page's language
 
   function start() {
     retargetShellForm();

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from functools import cache
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from clinic import targets
-from clinic.templating import STATIC_DIR, TEMPLATE_DIR, render, static_url, templates
+from clinic import i18n, targets
+from clinic.templating import (
+    STATIC_DIR,
+    TEMPLATE_DIR,
+    js_texts,
+    render,
+    static_url,
+    templates,
+    texts_url,
+    texts_version,
+)
 
 # Cached at install: what the app needs to start and show its offline page with no network.
 SHELL_FILES = ("app.css", "htmx.min.js", "idb.js", "outbox.js", "app.js", "icons/icon-192.png",
@@ -32,12 +42,22 @@ def worker_version() -> str:
 
 
 async def service_worker(request: Request) -> Response:
-    shell = [static_url(name) for name in SHELL_FILES]
+    shell = [static_url(name) for name in SHELL_FILES] + [texts_url(locale) for locale in i18n.LOCALES]
     body = templates.get_template("pwa/sw.js").render(version=worker_version(), shell=shell, static_url=static_url,
                                                        record_targets=targets.script(request.app.routes))
     return Response(body, media_type="application/javascript", headers={
         "Cache-Control": "no-cache", "Service-Worker-Allowed": "/",
     })
+
+
+async def texts_script(request: Request) -> Response:
+    """The page script's texts in one language: kept by the browser for a year under its versioned URL."""
+    locale = request.query_params.get("lang", "")
+    i18n.set_locale(locale)
+    body = "self.CLINIC_TEXTS = " + json.dumps(js_texts(), ensure_ascii=False) + ";\n"
+    versioned = request.query_params.get("v") == texts_version() and locale in i18n.LOCALES
+    return Response(body, media_type="application/javascript", headers={
+        "Cache-Control": "public, max-age=31536000, immutable" if versioned else "no-cache"})
 
 
 async def manifest(request: Request) -> Response:

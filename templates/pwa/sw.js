@@ -57,7 +57,7 @@ function route(event) {
     return;
   }
   if (request.method !== "GET" || NEVER_CACHED.test(url.pathname)) return;
-  if (url.pathname.indexOf("/static/") === 0) {
+  if (url.pathname.indexOf("/static/") === 0 || url.pathname === "/texts.js") {
     event.respondWith(cacheFirst(request));
     return;
   }

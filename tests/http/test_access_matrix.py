@@ -44,6 +44,7 @@ TABLE: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/icd10"): {"doctor", "nurse", "admin"},
     ("GET", "/sw.js"): PUBLIC,
     ("GET", "/manifest.webmanifest"): PUBLIC,
+    ("GET", "/texts.js"): PUBLIC,
     ("GET", "/offline"): PUBLIC,
     ("GET", "/offline/visit-form"): {"doctor", "nurse"},
     ("GET", "/sync/status"): ALL,

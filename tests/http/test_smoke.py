@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from tests.http.conftest import query
 
 
@@ -19,3 +21,17 @@ def test_doctor_signs_in(client_for):
     doctor = client_for("doctor")
     rows = query(doctor, "SELECT username FROM users WHERE role = 'doctor' ORDER BY username")
     assert rows[0]["username"] == "doctor"
+
+
+def test_the_page_scripts_texts_come_once_per_language_and_are_kept(anon):
+    # Not inline in every page (they were about 0.7 KB gzipped in each), but one script per language.
+    page = anon.get("/login")
+    match = re.search(r'src="(/texts\.js\?lang=id&amp;v=\w+)"', page.text)
+    assert match and 'id="js-texts"' not in page.text
+    script = anon.get(match.group(1).replace("&amp;", "&"))
+    assert script.status_code == 200 and script.headers["content-type"].startswith("application/javascript")
+    assert "immutable" in script.headers["cache-control"]
+    assert '"state_offline": "Luring"' in script.text
+    english = anon.get(match.group(1).replace("&amp;", "&").replace("lang=id", "lang=en"))
+    assert '"state_offline": "Offline"' in english.text
+    assert "no-cache" in anon.get("/texts.js?lang=id&v=old").headers["cache-control"]
