@@ -145,32 +145,28 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     return with_db(add)
 
 
-def cmd_user_disable(args: argparse.Namespace) -> int:
+def set_active(args: argparse.Namespace, active: bool) -> int:
+    """Disable (which ends the user's sessions) or enable the user named on the command line."""
     from clinic.accounts import queries
 
-    async def disable(db: Any) -> int:
+    async def change(db: Any) -> int:
         row = await queries.get_user_by_username(db, args.username.strip().lower())
         if row is None:
             raise ConfigError(f"No user {args.username!r}.")
-        await queries.set_active(db, row["id"], False)
-        print(f"User {row['username']} disabled; their sessions have ended.")
+        await queries.set_active(db, row["id"], active)
+        print(f"User {row['username']} enabled." if active else
+              f"User {row['username']} disabled; their sessions have ended.")
         return 0
 
-    return with_db(disable)
+    return with_db(change)
+
+
+def cmd_user_disable(args: argparse.Namespace) -> int:
+    return set_active(args, False)
 
 
 def cmd_user_enable(args: argparse.Namespace) -> int:
-    from clinic.accounts import queries
-
-    async def enable(db: Any) -> int:
-        row = await queries.get_user_by_username(db, args.username.strip().lower())
-        if row is None:
-            raise ConfigError(f"No user {args.username!r}.")
-        await queries.set_active(db, row["id"], True)
-        print(f"User {row['username']} enabled.")
-        return 0
-
-    return with_db(enable)
+    return set_active(args, True)
 
 
 def cmd_user_list(args: argparse.Namespace) -> int:
