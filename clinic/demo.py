@@ -259,7 +259,7 @@ def _marital(rng: random.Random, age: float) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------------
-# Clinical content: common puskesmas diagnoses (ICD-10 as WHO 2019, which the app validates against).
+# Clinical content: common puskesmas diagnoses (ICD-10 version 2010: the edition the app validates, as SATUSEHAT).
 
 
 @dataclass(frozen=True)

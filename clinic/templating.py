@@ -20,6 +20,7 @@ from clinic.accounts.roles import may_correct, ordered, role_label
 from clinic.config import ROOT
 from clinic.patients.validation import CHOICES, FIELD_LABELS, label_of
 from clinic.rules import icd10
+from clinic.rules.dates import format_date
 from clinic.rules.vitals import CONSCIOUSNESS, VITALS
 from clinic.text import N_
 from clinic.visits.validation import DRUG_ROUTES
@@ -48,7 +49,7 @@ def format_datetime(moment: dt.datetime | None) -> str:
     if moment is None:
         return ""
     local = moment.astimezone(facility_zone())
-    return local.strftime("%d-%m-%Y %H:%M ") + (local.tzname() or "")
+    return format_date(local) + local.strftime(" %H:%M ") + (local.tzname() or "")
 
 
 @cache
@@ -113,6 +114,9 @@ def js_texts() -> dict[str, str]:
         "storageFailed": g(N_("This device could not save data: ")),
         "savedOnDevice": g(N_("Saved on this device. It will be sent to the server when the connection returns.")),
         "othersWaiting": g(N_("{n} record(s) of {name} wait for them to sign in on this device.")),
+        # The diagnosis field's checks on the device (static/icd10.js), as clinic/rules/icd10.py says them.
+        "icdNotCode": g(N_("{code} is not an ICD-10 code.")), "icdRepeated": g(N_("{code} is entered more than once.")),
+        "icdOtherEdition": g(N_("{code} is not in ICD-10 version 2010, the edition SATUSEHAT uses: use {codes}.")),
         "authorRefused": g(N_("Not saved: this form was opened by {author}, who is no longer the one signed in on "
                               "this device. What was typed is still here. Sign in again as {author} (for example in "
                               "another tab), then send the form again.")),
@@ -165,6 +169,7 @@ def make_environment() -> jinja2.Environment:
     env.globals["field_labels"] = FIELD_LABELS
     env.globals["texts_url"] = texts_url
     env.filters["datetime"] = format_datetime
+    env.filters["date"] = format_date  # the one date format of every page, form and print (clinic/rules/dates.py)
     env.filters["number"] = format_number
     env.globals["icd_describe"] = lambda code: icd10.label(code, i18n.get_locale())
     env.globals["icd_in_edition"] = icd10.in_edition

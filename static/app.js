@@ -203,6 +203,17 @@
   }
 
   function first(value) { return Array.isArray(value) ? value[0] : value; }
+  // The one date format of every page (clinic/rules/dates.py): DD-MM-YYYY, and HH:MM in the device's time.
+  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  function showDate(text) {
+    var iso = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(String(text || "").trim());
+    return iso ? pad(+iso[3]) + "-" + pad(+iso[2]) + "-" + iso[1] : (text || "");
+  }
+  function showTime(moment) {
+    var d = new Date(moment);
+    if (isNaN(d.getTime())) return "";
+    return pad(d.getDate()) + "-" + pad(d.getMonth() + 1) + "-" + d.getFullYear() + " " + pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
 
   function waitingBadge(item) {
     var label = item.state === Outbox.ATTENTION ? T.needsAttention : T.waiting;
@@ -222,7 +233,7 @@
       name.appendChild(document.createTextNode(" "));
       name.appendChild(waitingBadge(item));
       row.appendChild(name);
-      row.appendChild(el("td", {}, first(item.fields.birth_date) || ""));
+      row.appendChild(el("td", {}, showDate(first(item.fields.birth_date))));
       row.appendChild(el("td", {}, first(item.fields.nik) || "—"));
       rows.insertBefore(row, rows.firstChild);
     });
@@ -246,7 +257,7 @@
       var head = el("p");
       head.appendChild(waitingBadge(item));
       head.appendChild(document.createTextNode(" " + (T["kind_" + item.kind.replace("-", "_")] || item.kind) + " · " +
-        new Date(item.queuedAt).toLocaleString(document.documentElement.lang || undefined) + " · " + (item.authorName || "")));
+        showTime(item.queuedAt) + " · " + (item.authorName || "")));
       node.appendChild(head);
       node.appendChild(el("p", {}, item.summary || ""));
       var diagnoses = (item.fields.diagnosis || []).filter(Boolean);
@@ -269,7 +280,7 @@
     if (!patient) return;
     shell.setAttribute("data-patient-id", patientId);
     shell.querySelector("[data-name]").textContent = first(patient.fields.name) || "";
-    shell.querySelector("[data-birth]").textContent = first(patient.fields.birth_date) || "";
+    shell.querySelector("[data-birth]").textContent = showDate(first(patient.fields.birth_date));
     shell.querySelector("[data-nik]").textContent = first(patient.fields.nik) || "—";
     shell.querySelector("[data-badge]").replaceChildren(waitingBadge(patient));
     var visitLink = shell.querySelector("a[data-new-visit]");
@@ -285,7 +296,7 @@
     items.forEach(function (item) {
       var node = el("li", { "class": "card outbox-item", "data-outbox": item.key, "data-state": item.state });
       node.appendChild(el("strong", {}, (T["kind_" + item.kind.replace("-", "_")] || item.kind) + ": " + (item.summary || "")));
-      node.appendChild(el("p", { "class": "muted" }, new Date(item.queuedAt).toLocaleString(document.documentElement.lang || undefined) + " · " +
+      node.appendChild(el("p", { "class": "muted" }, showTime(item.queuedAt) + " · " +
         (T.attempts || "attempts") + ": " + item.attempts));
       var error = item.lastError;
       if (error && error.message) node.appendChild(el("p", { "class": item.state === Outbox.ATTENTION ? "error" : "muted" }, error.message));
@@ -308,7 +319,7 @@
     renderOthersWaiting();
     ClinicDB.getMeta("lastGoodSync").then(function (when) {
       var node = document.getElementById("last-good-sync");
-      if (node) node.textContent = when ? new Date(when).toLocaleString(document.documentElement.lang || undefined) : (T.never || "—");
+      if (node) node.textContent = when ? showTime(when) : (T.never || "—");
     });
     showStorage();
   }
@@ -420,7 +431,7 @@
     }
     var savedAt = body.getAttribute("data-saved-at");
     if (savedAt === null) return;
-    var when = savedAt ? new Date(savedAt).toLocaleString(document.documentElement.lang || undefined) : "";
+    var when = savedAt ? showTime(savedAt) : "";
     var banner = notice("warning", (T.savedCopy || "Saved copy") + (when ? " " + when : ""));
     banner.classList.add("saved-copy");
   }

@@ -16,6 +16,7 @@ from clinic.db import new_id
 from clinic.outcome import Kind, Outcome
 from clinic.patients import queries, service
 from clinic.patients.validation import EDUCATION, MARITAL, PATIENT_FIELDS, RELIGIONS, SEXES
+from clinic.rules.dates import format_date
 from clinic.templating import render
 from clinic.visits.queries import timeline
 from clinic.web import client_address, current_user, is_htmx, page_number, read_fields, redirect
@@ -144,12 +145,9 @@ def conflict_page(request: Request, outcome: Outcome) -> Response:
     mine = outcome.values
     rows = []
     for key in PATIENT_FIELDS:
-        theirs = current[key]
-        if isinstance(theirs, dt.date):
-            theirs = theirs.isoformat()
-        yours = mine.get(key)
-        if isinstance(yours, dt.date):
-            yours = yours.isoformat()
+        theirs, yours = current[key], mine.get(key)
+        if key == "birth_date":  # shown as every date is shown
+            theirs, yours = format_date(theirs), format_date(yours)
         rows.append({"field": key, "current": theirs or "", "mine": yours or "",
                      "differs": (theirs or "") != (yours or "")})
     merged = {key: mine.get(key) for key in PATIENT_FIELDS}

@@ -10,6 +10,7 @@ from clinic.fields import Fields
 from clinic.limits import PATIENT_CHARS
 from clinic.rules import Problem
 from clinic.rules.bpjs import check_bpjs, normalize_digits
+from clinic.rules.dates import parse_date
 from clinic.rules.nik import check_nik
 from clinic.text import N_
 
@@ -44,10 +45,9 @@ def label_of(choices: tuple[tuple[str, str], ...], value: str | None) -> str | N
 def parse_birth_date(text: str, today: dt.date) -> tuple[dt.date | None, Problem | None]:
     if not text:
         return None, Problem("birth_date", N_("Enter the birth date."))
-    try:
-        value = dt.date.fromisoformat(text)
-    except ValueError:
-        return None, Problem("birth_date", N_("Enter a date as YYYY-MM-DD, e.g. 1985-07-21."))
+    value = parse_date(text)
+    if value is None:
+        return None, Problem("birth_date", N_("Enter a date as DD-MM-YYYY, e.g. 21-07-1985."))
     if value > today:
         return None, Problem("birth_date", N_("The birth date cannot be in the future."))
     if value.year < 1900:

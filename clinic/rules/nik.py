@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from clinic.rules import WARNING, Problem
+from clinic.rules.dates import format_date
 from clinic.text import N_
 
 # Kemendagri province codes: the 34 provinces plus the four Papua provinces of 2022
@@ -136,7 +137,7 @@ def _mismatch_warnings(info: NikInfo, field: str, birth_date: date | None, sex: 
             Problem(
                 field,
                 N_("The birth date in the NIK ({nik_date}) differs from the birth date entered."),
-                {"nik_date": info.birth_date},
+                {"nik_date": format_date(info.birth_date)},
                 WARNING,
             )
         )

@@ -142,7 +142,7 @@ BAD_FIELDS = [
     ("name", "   ", "Masukkan nama lengkap pasien."),
     ("sex", "unknown", "Pilih salah satu pilihan."),
     ("sex", "", "Pilih jenis kelamin."),
-    ("birth_date", "21-07-1985", "Masukkan tanggal dengan format TTTT-BB-HH, misalnya 1985-07-21."),
+    ("birth_date", "21/07/1985", "Masukkan tanggal dengan format HH-BB-TTTT, misalnya 21-07-1985."),
     (
         "birth_date",
         (dt.date.today() + dt.timedelta(days=2)).isoformat(),
@@ -201,7 +201,7 @@ def test_bad_record_id_is_422_with_message_and_nothing_written(client_for):
     [
         (
             {"birth_date": "1985-07-22"},
-            "Tanggal lahir pada NIK (1985-07-21) berbeda dengan tanggal lahir yang diisi.",
+            "Tanggal lahir pada NIK (21-07-1985) berbeda dengan tanggal lahir yang diisi.",
         ),
         (
             {"nik": FEMALE_NIK, "birth_date": "1990-03-02"},
@@ -493,7 +493,7 @@ def test_edit_with_current_version_stores_a_new_version_and_revision(client_for)
     assert bad.status_code == 422
     assert (
         field_error(bad.text, "birth_date")
-        == "Masukkan tanggal dengan format TTTT-BB-HH, misalnya 1985-07-21."
+        == "Masukkan tanggal dengan format HH-BB-TTTT, misalnya 21-07-1985."
     )
     assert input_value(bad.text, "birth_date") == "30-02-1985"
     assert input_value(bad.text, "occupation") == "Nelayan"
