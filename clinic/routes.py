@@ -60,6 +60,7 @@ ROUTES = [
     page("/sw.js", pwa.service_worker, roles=PUBLIC),
     page("/manifest.webmanifest", pwa.manifest, roles=PUBLIC),
     page("/texts.js", pwa.texts_script, roles=PUBLIC),
+    page("/icd10.json", pwa.icd10_data, roles=PUBLIC),
     page("/offline", pwa.offline_page, roles=PUBLIC),
     page("/offline/visit-form", visits.offline_visit_form, roles=CLINICAL),
     page("/sync/status", pwa.sync_status, roles=SIGNED_IN),

@@ -141,6 +141,11 @@ def texts_url(locale: str) -> str:
     return f"/texts.js?lang={locale}&v={texts_version()}"
 
 
+def icd10_data_url() -> str:
+    # The diagnosis list for the device (static/icd10.js), versioned by its content: kept for a year.
+    return f"/icd10.json?v={icd10.device_version()}"
+
+
 def _context(request: Request) -> dict[str, Any]:
     return {
         "user": request.scope.get("user"),
@@ -168,6 +173,7 @@ def make_environment() -> jinja2.Environment:
     env.globals["abnormal"] = abnormal
     env.globals["field_labels"] = FIELD_LABELS
     env.globals["texts_url"] = texts_url
+    env.globals["icd10_data_url"] = icd10_data_url
     env.filters["datetime"] = format_datetime
     env.filters["date"] = format_date  # the one date format of every page, form and print (clinic/rules/dates.py)
     env.filters["number"] = format_number

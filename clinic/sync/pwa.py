@@ -11,9 +11,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from clinic import i18n, targets
+from clinic.rules import icd10
 from clinic.templating import (
     STATIC_DIR,
     TEMPLATE_DIR,
+    icd10_data_url,
     js_texts,
     render,
     static_url,
@@ -24,7 +26,7 @@ from clinic.templating import (
 
 # Cached at install: what the app needs to start and show its offline page with no network.
 SHELL_FILES = ("app.css", "htmx.min.js", "idb.js", "outbox.js", "app.js", "icons/icon-192.png",
-               "icons/favicon.svg")
+               "icons/favicon.svg", "icd10.js")
 
 
 @cache
@@ -36,13 +38,15 @@ def worker_version() -> str:
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
     digest.update((TEMPLATE_DIR / "pwa" / "sw.js").read_bytes())
+    digest.update(icd10.device_version().encode())  # a new diagnosis list is fetched by a new worker
     # A deployment may also force a new worker (e.g. after a change of templates): CLINIC_BUILD.
     digest.update(os.environ.get("CLINIC_BUILD", "").encode())
     return digest.hexdigest()[:12]
 
 
 async def service_worker(request: Request) -> Response:
-    shell = [static_url(name) for name in SHELL_FILES] + [texts_url(locale) for locale in i18n.LOCALES]
+    shell = ([static_url(name) for name in SHELL_FILES] + [texts_url(locale) for locale in i18n.LOCALES]
+             + [icd10_data_url()])
     body = templates.get_template("pwa/sw.js").render(version=worker_version(), shell=shell, static_url=static_url,
                                                        record_targets=targets.script(request.app.routes))
     return Response(body, media_type="application/javascript", headers={
@@ -57,6 +61,14 @@ async def texts_script(request: Request) -> Response:
     body = "self.CLINIC_TEXTS = " + json.dumps(js_texts(), ensure_ascii=False) + ";\n"
     versioned = request.query_params.get("v") == texts_version() and locale in i18n.LOCALES
     return Response(body, media_type="application/javascript", headers={
+        "Cache-Control": "public, max-age=31536000, immutable" if versioned else "no-cache"})
+
+
+async def icd10_data(request: Request) -> Response:
+    """The ICD-10 list with the curated Indonesian terms and names, for suggestions and checks on the device
+    (static/icd10.js): generated from clinic/rules/icd10.py, kept for a year under its versioned URL."""
+    versioned = request.query_params.get("v") == icd10.device_version()
+    return Response(icd10.device_json(), media_type="application/json", headers={
         "Cache-Control": "public, max-age=31536000, immutable" if versioned else "no-cache"})
 
 

@@ -57,7 +57,7 @@ function route(event) {
     return;
   }
   if (request.method !== "GET" || NEVER_CACHED.test(url.pathname)) return;
-  if (url.pathname.indexOf("/static/") === 0 || url.pathname === "/texts.js") {
+  if (url.pathname.indexOf("/static/") === 0 || url.pathname === "/texts.js" || url.pathname === "/icd10.json") {
     event.respondWith(cacheFirst(request));
     return;
   }

@@ -45,6 +45,7 @@ TABLE: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/sw.js"): PUBLIC,
     ("GET", "/manifest.webmanifest"): PUBLIC,
     ("GET", "/texts.js"): PUBLIC,
+    ("GET", "/icd10.json"): PUBLIC,
     ("GET", "/offline"): PUBLIC,
     ("GET", "/offline/visit-form"): {"doctor", "nurse"},
     ("GET", "/sync/status"): ALL,
