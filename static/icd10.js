@@ -137,6 +137,7 @@
     return response.json();
   }).then(function (data) {
     index = build(data);
+    list.setAttribute("data-icd-ready", data.edition);
     document.querySelectorAll("[data-icd-field]").forEach(showLabel);
   }).catch(function () { /* no list on this device yet: the server checks and suggests */ });
 
