@@ -15,7 +15,15 @@ from starlette.testclient import TestClient
 from clinic.db import execute
 from tests.conftest import USER_IDS
 from tests.http.conftest import query
-from tests.http.test_visits import count, field_error, record_visit, register, visit_block, visit_form
+from tests.http.test_visits import (
+    correction_form,
+    count,
+    field_error,
+    record_visit,
+    register,
+    visit_block,
+    visit_form,
+)
 
 
 def store_legacy_visit(client: TestClient, patient_id: str, diagnoses: list[str]) -> str:
@@ -89,6 +97,27 @@ def test_a_stored_diagnosis_outside_2010_stays_as_entered_and_is_flagged(client_
     assert json.loads(row["diagnoses"]) == ["A97.0", "I10"]  # never rewritten
 
 
+def test_a_correction_replaces_a_flagged_code_with_a_2010_code(client_for):
+    doctor = client_for("doctor")
+    pid = register(doctor)
+    vid = store_legacy_visit(doctor, pid, ["A97.0"])
+    data = correction_form(doctor, pid, vid)
+    assert data["diagnosis"] == ["A97.0"]
+    data["reason"] = "Kode ICD-10 2010 untuk SATUSEHAT"
+    kept = doctor.post(f"/patients/{pid}/visits/{vid}/revisions", data=data, follow_redirects=False)
+    assert kept.status_code == 422  # the old code cannot be entered again: the form says what to use
+    assert field_error(kept.text, "diagnosis") == (
+        "A97.0 tidak ada dalam ICD-10 versi 2010 yang dipakai SATUSEHAT: gunakan A90 / A91.")
+    data["diagnosis"] = ["A90"]
+    fixed = doctor.post(f"/patients/{pid}/visits/{vid}/revisions", data=data, follow_redirects=False)
+    assert fixed.status_code == 303, fixed.text
+    rows = query(doctor, "SELECT revision, diagnoses FROM visit_revisions WHERE visit_id = :v ORDER BY revision",
+                 {"v": vid})
+    assert [(r["revision"], json.loads(r["diagnoses"])) for r in rows] == [(1, ["A97.0"]), (2, ["A90"])]
+    block = visit_block(doctor.get(f"/patients/{pid}").text, vid)
+    assert "data-icd-outside-edition" not in block and "<strong>A90</strong> Demam dengue" in block
+
+
 @pytest.mark.parametrize("typed", ["1988-05-14", "14-05-1988", " 14-5-1988 "])
 def test_a_birth_date_is_accepted_in_both_forms_and_shown_in_the_one_format(client_for, typed: str):
     desk = client_for("registration")
@@ -150,3 +179,19 @@ def test_every_page_shows_dates_in_one_format(client_for, lang: str):
     assert today.strftime("%d-%m-%Y") in visible_text(pages["record"])
     for name, page in pages.items():
         assert OTHER_FORMATS.findall(visible_text(page)) == [], name
+
+
+def test_the_device_list_is_versioned_precached_and_linked_from_the_visit_form(client_for, anon):
+    from clinic.rules import icd10
+
+    url = f"/icd10.json?v={icd10.device_version()}"
+    response = anon.get(url)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/json")
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert response.headers.get("content-encoding") == "gzip"
+    assert len(response.json()["codes"]) == 18547
+    assert anon.get("/icd10.json?v=old").headers["cache-control"] == "no-cache"
+    assert json.dumps(url) in anon.get("/sw.js").text  # precached at install; a new list is a new worker
+    doctor = client_for("doctor")
+    form = doctor.get(f"/patients/{register(doctor)}/visits/new").text
+    assert f'data-icd-data="{url}"' in form and "/static/icd10.js?v=" in form
