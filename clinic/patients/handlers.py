@@ -16,7 +16,7 @@ from clinic.db import new_id
 from clinic.outcome import Kind, Outcome
 from clinic.patients import queries, service
 from clinic.patients.validation import EDUCATION, MARITAL, PATIENT_FIELDS, RELIGIONS, SEXES
-from clinic.rules.dates import format_date
+from clinic.rules.dates import format_date, parse_date
 from clinic.templating import render
 from clinic.visits.queries import timeline
 from clinic.web import client_address, current_user, is_htmx, page_number, read_fields, redirect
@@ -45,6 +45,8 @@ def form_page(request: Request, outcome: Outcome | None, *, mode: str, patient: 
         values.update({k: v for k, v in outcome.values.items() if v is not None})
     if isinstance(values.get("birth_date"), dt.date):
         values["birth_date"] = values["birth_date"].isoformat()
+    elif parse_date(str(values.get("birth_date") or "")):  # typed DD-MM-YYYY: as the date input shows it
+        values["birth_date"] = parse_date(values["birth_date"]).isoformat()  # type: ignore[union-attr]
     if mode == "new" and not values.get("id"):
         values["id"] = new_id()
     context = {

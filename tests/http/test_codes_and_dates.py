@@ -130,6 +130,15 @@ def test_a_birth_date_is_accepted_in_both_forms_and_shown_in_the_one_format(clie
     assert "14-05-1988" in desk.get(f"/patients/{pid}").text
 
 
+def test_a_typed_day_first_date_comes_back_as_the_date_input_reads_it_when_another_field_is_wrong(client_for):
+    desk = client_for("registration")
+    response = desk.post("/patients", data={"id": str(uuid.uuid4()), "name": "Dewi Lestari", "sex": "female",
+                                            "birth_date": "14-05-1988", "nik": "123"}, follow_redirects=False)
+    assert response.status_code == 422
+    assert field_error(response.text, "birth_date") is None
+    assert re.search(r'<input id="f-birth_date" name="birth_date" type="date" value="1988-05-14"', response.text)
+
+
 def test_an_impossible_or_other_shaped_date_is_refused(client_for):
     desk = client_for("registration")
     for typed in ("30-02-1988", "14/05/1988", "1988/05/14", "14-05-88"):
