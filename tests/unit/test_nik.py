@@ -186,12 +186,12 @@ def test_a_birth_date_differing_from_the_nik_is_only_a_warning() -> None:
         Problem(
             "nik",
             "The birth date in the NIK ({nik_date}) differs from the birth date entered.",
-            {"nik_date": date(1990, 5, 12)},
+            {"nik_date": "12-05-1990"},
             WARNING,
         )
     ]
     assert (
-        problems[0].message.format(**problems[0].params).startswith("The birth date in the NIK (1990-05-12)")
+        problems[0].message.format(**problems[0].params).startswith("The birth date in the NIK (12-05-1990)")
     )
 
 
