@@ -196,7 +196,7 @@ def test_doctor_records_a_visit_with_icd_suggestions_vitals_and_a_prescription(p
 
     pick_icd(page, "#f-diagnosis-1", "typhoid", "A01.0")
     pick_icd(page, "#f-diagnosis-2", "R50", "R50.9")
-    # The suggestions carry the description (the curated Indonesian name where there is one), so the user can tell codes apart.
+    # The suggestions carry the description (a curated Indonesian name where there is one).
     expect(page.locator("#icd-options option[value='R50.9']")).to_have_text(re.compile(r"R50\.9 · \w"))
 
     page.fill("#f-plan", "Kontrol 3 hari lagi, cek Widal bila tidak membaik.")
