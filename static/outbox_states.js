@@ -82,6 +82,7 @@
     DONE: "done", // nothing of this user's is left to send now
     PAUSED: "auth", // the session ended: their items wait for them to sign in
     SERVER: "server", NETWORK: "network", // the request failed: items back off
+    BACKOFF: "backoff", // nothing is due yet: what is left backs off
     OFFLINE: "offline", NO_USER: "no-user", BUSY: "busy", // not tried
     ERROR: "error", // the device failed (IndexedDB)
   };
@@ -118,14 +119,23 @@
   // The event one /sync answer is for this item. `patientWaiting`: the item's patient is still on this
   // device (its registration not stored yet), so a "missing" patient is only not there *yet*.
   function eventFor(item, result, patientWaiting) {
-    if (!result) return E.NO_ANSWER;
     if (item.state === S.DISCARDED) {
-      return result.status === "stored" || result.status === "already" ? E.REPORTED : null;
+      return result && (result.status === "stored" || result.status === "already") ? E.REPORTED : null;
     }
+    if (!result) return E.NO_ANSWER;
     var status = result.status;
     if (status === "missing" && patientWaiting) return E.WAIT_FOR_PATIENT;
     if (status === "invalid" && result.errors && (result.errors.id || result.errors.revision_id)) return E.TAKEN;
     return TABLE[S.SENDING][status] ? status : E.ERROR;
+  }
+
+  // An item kept by an older version of the app, whose one "attention" state said no more.
+  function upgrade(item) {
+    if (item.state !== "attention") return item;
+    var result = item.lastError || {};
+    var event = eventFor({ state: S.SENDING }, result, false);
+    var state = TABLE[S.SENDING][event] || S.INVALID;
+    return Object.assign({}, item, { state: state === S.BACKING_OFF || state === S.PAUSED ? S.INVALID : state });
   }
 
   // The item after `event` at `now` (ms), with its bookkeeping; `detail` is the server's answer, if any.
@@ -161,7 +171,7 @@
   var api = {
     S: S, E: E, R: R, TABLE: TABLE, USER_ACTIONS: USER_ACTIONS, next: next, can: can, isTerminal: isTerminal,
     needsAttention: needsAttention, isPending: isPending, isDue: isDue, backoffDelay: backoffDelay,
-    eventFor: eventFor, transition: transition, chipState: chipState,
+    eventFor: eventFor, upgrade: upgrade, transition: transition, chipState: chipState,
   };
   if (typeof module === "object" && module.exports) module.exports = api;
   else scope.OutboxStates = api;

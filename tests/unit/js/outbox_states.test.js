@@ -132,3 +132,11 @@ test("fixing clears the server's message; a resend keeps it until the new answer
   assert.equal(M.transition(invalid, E.FIX, NOW).lastError, null);
   assert.deepEqual(M.transition(invalid, E.RESEND, NOW).lastError, { status: "invalid" });
 });
+
+test("an item kept by the older app in its one 'attention' state gets the state its answer says", () => {
+  assert.equal(M.upgrade(item("attention", { lastError: { status: "conflict" } })).state, S.CONFLICT);
+  assert.equal(M.upgrade(item("attention", { lastError: { status: "invalid", errors: { id: "x" } } })).state, S.ID_TAKEN);
+  assert.equal(M.upgrade(item("attention", { lastError: null })).state, S.INVALID);
+  assert.equal(M.upgrade(item(S.WAITING)).state, S.WAITING);
+  assert.equal(M.eventFor(item(S.DISCARDED), undefined, false), null);
+});
