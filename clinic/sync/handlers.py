@@ -200,7 +200,11 @@ def answer(params: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
     if outcome.kind == Kind.CONFLICT:
         assert outcome.current is not None
         shown = {name: plain(value) for name, value in outcome.current.values.items()}
-        return reply | {"status": Status.CONFLICT, "current": shown,
+        # Only the fields changed on both sides, as the device's conflict view shows them; resolving sends
+        # the edit again on `version`, with `changed` and a `keep_<field>` of "mine" or "theirs" for each.
+        return reply | {"status": Status.CONFLICT, "current": shown, "version": outcome.current.version,
+                        "changed": list(outcome.values.get("changed", [])),
+                        "conflicts": [c.as_json() for c in outcome.conflicts],
                         "message": _("Someone else changed this record first. Compare both and send yours again.")}
     if outcome.kind == Kind.MISSING:
         return reply | {"status": Status.MISSING, "message": _("The record this refers to is not on the server.")}
