@@ -112,7 +112,9 @@ def js_texts() -> dict[str, str]:
                             "device and are sent when you sign in again. Sign out?")),
         "storageFailed": g(N_("This device could not save data: ")),
         "savedOnDevice": g(N_("Saved on this device. It will be sent to the server when the connection returns.")),
-        "othersWaiting": g(N_("{n} record(s) of {name} wait for them to sign in on this device.")),
+        "othersWaiting": g(N_("{n} record(s) of {name} wait on this device for them to sign in.")),
+        "discard": g(N_("Discard")), "tryNow": g(N_("Try now")), "sendUnderNewId": g(N_("Send under a new id")),
+        "pausedForSignIn": g(N_("Waits for you to sign in again.")), "nextTry": g(N_("Next try at {time}.")),
         "authorRefused": g(N_("Not saved: this form was opened by {author}, who is no longer the one signed in on "
                               "this device. What was typed is still here. Sign in again as {author} (for example in "
                               "another tab), then send the form again.")),
