@@ -242,10 +242,12 @@
     }).then(function () { announce({ type: "changed" }); });
   }
 
-  // The batch's items put in a request (SEND), or, when the request failed as a whole, `event` for each.
+  // The batch's items put in a request (no event: M.send), or, when the request failed as a whole,
+  // `event` for each.
   function markBatch(batch, event) {
     var now = Date.now();
     var moved = batch.map(function (item) {
+      if (!event) return M.send(item, now);
       return item.state === S.DISCARDED ? item : M.transition(item, event, now);
     });
     return DB.transaction(DB.OUTBOX, "readwrite", function (tx) {
@@ -275,7 +277,7 @@
         var backingOff = all.some(function (item) { return item.author === user.id && item.state === S.BACKING_OFF; });
         return backingOff ? R.BACKOFF : R.DONE;
       }
-      return markBatch(due.slice(0, size), E.SEND).then(function (batch) {
+      return markBatch(due.slice(0, size), null).then(function (batch) {
         return encode({ items: batch.map(wire) }).then(function (encoded) {
           return fetch("/sync", {
             method: "POST", credentials: "same-origin", cache: "no-store",

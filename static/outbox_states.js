@@ -159,6 +159,15 @@
     return out;
   }
 
+  // A due item (isDue) put in a request: one backing off is first due again (or retried at once).
+  function send(item, now) {
+    if (item.state === S.DISCARDED) return item; // reported as it is
+    if (item.state === S.BACKING_OFF) {
+      item = transition(item, item.retryAt && now >= item.retryAt ? E.DUE : E.RETRY_NOW, now);
+    }
+    return transition(item, E.SEND, now);
+  }
+
   // The sync chip (CONTRACT: #sync-status data-state) from this user's items.
   function chipState(items, online) {
     if (!online) return "offline";
@@ -171,7 +180,7 @@
   var api = {
     S: S, E: E, R: R, TABLE: TABLE, USER_ACTIONS: USER_ACTIONS, next: next, can: can, isTerminal: isTerminal,
     needsAttention: needsAttention, isPending: isPending, isDue: isDue, backoffDelay: backoffDelay,
-    eventFor: eventFor, upgrade: upgrade, transition: transition, chipState: chipState,
+    eventFor: eventFor, upgrade: upgrade, transition: transition, send: send, chipState: chipState,
   };
   if (typeof module === "object" && module.exports) module.exports = api;
   else scope.OutboxStates = api;

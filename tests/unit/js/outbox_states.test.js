@@ -140,3 +140,13 @@ test("an item kept by the older app in its one 'attention' state gets the state 
   assert.equal(M.upgrade(item(S.WAITING)).state, S.WAITING);
   assert.equal(M.eventFor(item(S.DISCARDED), undefined, false), null);
 });
+
+test("every item a replay finds due can be put in a request", () => {
+  const backingOff = item(S.BACKING_OFF, { retryAt: NOW + 1000, failures: 1 });
+  for (const it of [item(S.WAITING), item(S.SENDING), backingOff, item(S.DISCARDED)]) {
+    if (!M.isDue(it, NOW, true)) continue;
+    const sent = M.send(it, NOW);
+    assert.equal(sent.state, it.state === S.DISCARDED ? S.DISCARDED : S.SENDING, it.state);
+  }
+  assert.equal(M.send(backingOff, NOW + 2000).failures, 1); // failures in a row count on
+});
