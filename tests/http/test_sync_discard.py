@@ -29,7 +29,8 @@ def test_a_discard_reaches_the_access_log_with_its_reason_once(client_for):  # t
     rows = discards(nurse)
     assert len(rows) == 1
     assert rows[0]["user_id"] == USER_IDS["nurse"]
-    assert key in rows[0]["detail"] and "Pasien salah, dicatat ulang" in rows[0]["detail"] and "visit" in rows[0]["detail"]
+    detail = rows[0]["detail"]
+    assert key in detail and "Pasien salah, dicatat ulang" in detail and "visit" in detail
     assert str(rows[0]["patient_id"]) in item["target"]
     # Nothing else was stored for it.
     assert query(nurse, "SELECT COUNT(*) AS n FROM visits")[0]["n"] == 0
