@@ -183,5 +183,5 @@
     eventFor: eventFor, upgrade: upgrade, transition: transition, send: send, chipState: chipState,
   };
   if (typeof module === "object" && module.exports) module.exports = api;
-  else scope.OutboxStates = api;
+  if (scope) scope.OutboxStates = api;
 })(typeof self !== "undefined" ? self : this);
