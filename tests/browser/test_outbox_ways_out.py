@@ -59,6 +59,11 @@ def test_a_conflict_resolved_per_field_leaves_the_outbox_empty_and_the_chip_gree
     expect(field).to_contain_text("082222222222")
     expect(field).to_contain_text("Ns. Budi Santoso")  # who changed theirs
     expect(page.locator("#sync-status")).to_have_attribute("data-state", "attention")
+    for width, height in ((800, 1280), (360, 740)):  # a tablet upright, a phone: nothing wider than the screen
+        page.set_viewport_size({"width": width, "height": height})
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), width
+        box = field.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width, (width, box)
     field.locator('[data-keep="mine"]').check()
     view.locator("button[type=submit]").click()
 
