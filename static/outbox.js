@@ -71,7 +71,7 @@
     return DB.transaction(DB.OUTBOX, "readwrite", function (tx) {
       var outbox = tx.store(DB.OUTBOX);
       return Promise.all([outbox.get(key), outbox.last("seq")]).then(function (found) {
-        var old = found[0];
+        var old = found[0] && M.upgrade(found[0]);
         var top = found[1] ? found[1].seq : 0;
         var item = {
           key: key, seq: old ? old.seq : Math.max(top + 1, Date.now()), target: target, method: "POST",
@@ -138,7 +138,7 @@
       return Promise.all(keys.map(function (key) {
         return outbox.get(key).then(function (item) {
           if (!item) return null;
-          var moved = M.transition(Object.assign(item, change || {}), event, now);
+          var moved = M.transition(Object.assign(M.upgrade(item), change || {}), event, now);
           return M.isTerminal(moved.state) ? outbox.delete(key) : outbox.put(moved);
         });
       }));
@@ -156,7 +156,7 @@
   function markSent(key) {
     return DB.get(DB.OUTBOX, key).then(function (item) {
       if (!item) return null;
-      return M.can(item.state, E.STORED) ? move([key], E.STORED) : DB.remove(DB.OUTBOX, key);
+      return M.can(M.upgrade(item).state, E.STORED) ? move([key], E.STORED) : DB.remove(DB.OUTBOX, key);
     });
   }
 
@@ -182,7 +182,8 @@
     var newKey = keyOf(fields);
     return DB.transaction(DB.OUTBOX, "readwrite", function (tx) {
       var outbox = tx.store(DB.OUTBOX);
-      return outbox.get(key).then(function (old) {
+      return outbox.get(key).then(function (found) {
+        var old = found && M.upgrade(found);
         if (!old || old.author !== user.id) throw new Error("only its author may resolve an item");
         M.transition(old, E.RESOLVE, Date.now()); // throws unless it is a conflict
         var item = M.transition(Object.assign({}, old, {
@@ -198,7 +199,8 @@
   function renew(user, key, newId) {
     return DB.transaction(DB.OUTBOX, "readwrite", function (tx) {
       var outbox = tx.store(DB.OUTBOX);
-      return outbox.get(key).then(function (old) {
+      return outbox.get(key).then(function (found) {
+        var old = found && M.upgrade(found);
         if (!old || old.author !== user.id) throw new Error("only its author may send an item again");
         var fields = Object.assign({}, old.fields);
         fields[fields.revision_id ? "revision_id" : "id"] = [newId];
