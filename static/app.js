@@ -418,7 +418,8 @@
           });
         }
       }
-      fields["base_revision" in fields ? "base_revision" : "version"] = [String(answer.version)];
+      var version = answer.version !== undefined ? answer.version : (answer.current || {}).version;
+      fields["base_revision" in fields ? "base_revision" : "version"] = [String(version)];
       fields["revision_id" in fields ? "revision_id" : "id"] = [newId()];
       fields.accept_warnings = ["yes"];
       return Outbox.resolve({ id: userId }, key, fields);
