@@ -43,6 +43,28 @@ class Current:
     version: int
 
 
+@dataclass(frozen=True)
+class FieldConflict:
+    """One field changed both by this edit and, since its base, by someone else: the values as the page shows
+    them (labels and display values in the page's language), and who changed theirs, when."""
+
+    field: str
+    label: str
+    base: str  # display values
+    theirs: str
+    mine: str
+    mine_value: Any  # what the form sends for "keep mine" (the raw value; a list for repeatable fields)
+    changed_by: str | None
+    changed_at: Any  # datetime, or None
+    editable: bool = False  # free text the user may rewrite instead of choosing
+    multiline: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        at = self.changed_at.isoformat() if self.changed_at is not None else None
+        return {"field": self.field, "label": self.label, "base": self.base, "theirs": self.theirs,
+                "mine": self.mine, "changed_by": self.changed_by, "changed_at": at, "editable": self.editable}
+
+
 @dataclass
 class Outcome:
     kind: Kind
@@ -53,6 +75,7 @@ class Outcome:
     values: dict[str, Any] = field(default_factory=dict)  # what the form shows again
     duplicates: list[Row] = field(default_factory=list)
     current: Current | None = None
+    conflicts: list[FieldConflict] = field(default_factory=list)  # a CONFLICT's fields changed on both sides
 
     @property
     def status_code(self) -> int:

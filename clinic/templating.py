@@ -113,7 +113,9 @@ def js_texts() -> dict[str, str]:
                             "device and are sent when you sign in again. Sign out?")),
         "storageFailed": g(N_("This device could not save data: ")),
         "savedOnDevice": g(N_("Saved on this device. It will be sent to the server when the connection returns.")),
-        "othersWaiting": g(N_("{n} record(s) of {name} wait for them to sign in on this device.")),
+        "othersWaiting": g(N_("{n} record(s) of {name} wait on this device for them to sign in.")),
+        "discard": g(N_("Discard")), "tryNow": g(N_("Try now")), "sendUnderNewId": g(N_("Send under a new id")),
+        "pausedForSignIn": g(N_("Waits for you to sign in again.")), "nextTry": g(N_("Next try at {time}.")),
         # The diagnosis field's checks on the device (static/icd10.js), as clinic/rules/icd10.py says them.
         "icdNotCode": g(N_("{code} is not an ICD-10 code.")), "icdRepeated": g(N_("{code} is entered more than once.")),
         "icdOtherEdition": g(N_("{code} is not in ICD-10 version 2010, the edition SATUSEHAT uses: use {codes}.")),

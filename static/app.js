@@ -12,6 +12,7 @@
 
   document.addEventListener("DOMContentLoaded", start);
   document.addEventListener("click", onClick);
+  document.addEventListener("submit", onSubmit);
   window.addEventListener("pageshow", refreshNewIds);
   window.addEventListener("online", onOnline);
   window.addEventListener("offline", renderStatus);
@@ -24,6 +25,7 @@
     refreshNewIds();
     showAddRowButtons();
     if (!("serviceWorker" in navigator) || !window.Outbox) return;
+    if (!userId) { renderOthersWaiting(); return; } // the sign-in page: whose records wait here, as counts
     registerWorker();
     rememberUser().then(function () {
       renderStatus();
@@ -118,10 +120,8 @@
     }).then(function () {
       return ClinicDB.setMeta("currentUser", user);
     }).then(function () {
-      // Signed in again: a replay paused for a missing session may go on.
-      return ClinicDB.getMeta("authPaused");
-    }).then(function (paused) {
-      if (paused === userId) return ClinicDB.setMeta("authPaused", null);
+      // Signed in again: this user's items paused for a missing session may go on.
+      return Outbox.signedIn(userId);
     }).catch(function (error) { notice("error", (T.storageFailed || "Storage failed: ") + error); });
   }
 
@@ -141,9 +141,7 @@
 
   function tick() {
     if (!userId) return;
-    pendingItems().then(function (items) {
-      if (items.some(function (item) { return item.state === Outbox.WAITING; })) replay(false);
-    });
+    Outbox.anythingDue(userId).then(function (due) { if (due) replay(false); }).catch(function () {});
   }
 
   function onOutboxMessage(event) {
@@ -164,18 +162,18 @@
   }
 
   // --- sync status ---------------------------------------------------------------------------
+  // This user's items still to reach the server (discards waiting to be reported are not shown).
   function pendingItems() {
     if (!userId || !window.Outbox) return Promise.resolve([]);
-    return Outbox.itemsOf(userId).catch(function () { return []; });
+    return Outbox.pendingOf(userId).catch(function () { return []; });
   }
 
   function renderStatus(syncing) {
     var status = document.getElementById("sync-status");
     if (!status || !window.Outbox) return;
-    Promise.all([pendingItems(), ClinicDB.getMeta("authPaused").catch(function () { return null; })]).then(function (found) {
-      var items = found[0];
-      var attention = items.some(function (item) { return item.state === Outbox.ATTENTION; }) || found[1] === userId;
-      var state = !navigator.onLine ? "offline" : (syncing || Outbox.isSyncing()) ? "syncing" : attention ? "attention" : "online";
+    pendingItems().then(function (items) {
+      var state = Outbox.states.chipState(items, navigator.onLine);
+      if (syncing && state === "online") state = "syncing";
       status.setAttribute("data-state", state);
       status.setAttribute("data-pending", String(items.length));
       status.querySelector(".sync-label").textContent = T["state_" + state] || state;
@@ -216,8 +214,8 @@
   }
 
   function waitingBadge(item) {
-    var label = item.state === Outbox.ATTENTION ? T.needsAttention : T.waiting;
-    return el("span", { "class": "badge " + (item.state === Outbox.ATTENTION ? "badge-attention" : "badge-waiting") }, label);
+    var attention = Outbox.states.needsAttention(item.state);
+    return el("span", { "class": "badge " + (attention ? "badge-attention" : "badge-waiting") }, attention ? T.needsAttention : T.waiting);
   }
 
   function renderPatientRows(items) {
@@ -294,25 +292,23 @@
     waitingList.replaceChildren();
     attentionList.replaceChildren();
     items.forEach(function (item) {
+      var attention = Outbox.states.needsAttention(item.state);
       var node = el("li", { "class": "card outbox-item", "data-outbox": item.key, "data-state": item.state });
       node.appendChild(el("strong", {}, (T["kind_" + item.kind.replace("-", "_")] || item.kind) + ": " + (item.summary || "")));
       node.appendChild(el("p", { "class": "muted" }, showTime(item.queuedAt) + " · " +
         (T.attempts || "attempts") + ": " + item.attempts));
+      var note = stateNote(item);
+      if (note) node.appendChild(el("p", { "class": "muted" }, note));
       var error = item.lastError;
-      if (error && error.message) node.appendChild(el("p", { "class": item.state === Outbox.ATTENTION ? "error" : "muted" }, error.message));
-      if (error && error.errors) {
+      if (error && error.message) node.appendChild(el("p", { "class": attention ? "error" : "muted" }, error.message));
+      if (error && error.errors && item.state !== Outbox.S.CONFLICT) {
         var list = el("ul", { "class": "errors" });
         Object.keys(error.errors).forEach(function (field) { list.appendChild(el("li", {}, field + ": " + error.errors[field])); });
         node.appendChild(list);
       }
-      if (error && error.current) node.appendChild(conflictTable(item, error.current));
-      if (item.state === Outbox.ATTENTION) {
-        var actions = el("p", { "class": "actions" });
-        if (item.formPath) actions.appendChild(el("a", { "class": "btn btn-small btn-primary", href: item.formPath + "?outbox=" + encodeURIComponent(item.key) }, T.openAndFix));
-        actions.appendChild(el("button", { "class": "btn btn-small btn-secondary", type: "button", "data-send-again": item.key }, T.sendAgain));
-        node.appendChild(actions);
-      }
-      (item.state === Outbox.ATTENTION ? attentionList : waitingList).appendChild(node);
+      if (item.state === Outbox.S.CONFLICT) node.appendChild(conflictView(item));
+      node.appendChild(actionsOf(item));
+      (attention ? attentionList : waitingList).appendChild(node);
     });
     document.getElementById("outbox-waiting-empty").hidden = waitingList.children.length > 0;
     document.getElementById("outbox-attention-empty").hidden = attentionList.children.length > 0;
@@ -324,10 +320,35 @@
     showStorage();
   }
 
-  // Other users' records waiting on this device: how many, and whose; never what they contain.
+  function stateNote(item) {
+    if (item.state === Outbox.S.PAUSED) return T.pausedForSignIn;
+    if (item.state === Outbox.S.BACKING_OFF && item.retryAt) {
+      return (T.nextTry || "{time}").replace("{time}", new Date(item.retryAt).toLocaleTimeString(document.documentElement.lang || undefined));
+    }
+    return "";
+  }
+
+  // The ways out of the item's state (outbox_states.js USER_ACTIONS), as buttons and links.
+  function actionsOf(item) {
+    var E = Outbox.E;
+    var actions = el("p", { "class": "actions" });
+    (Outbox.states.USER_ACTIONS[item.state] || []).forEach(function (action) {
+      if (action === E.FIX && item.formPath) {
+        actions.appendChild(el("a", { "class": "btn btn-small btn-primary", href: item.formPath + "?outbox=" + encodeURIComponent(item.key) }, T.openAndFix));
+      }
+      if (action === E.RESEND) actions.appendChild(el("button", { "class": "btn btn-small btn-secondary", type: "button", "data-send-again": item.key }, T.sendAgain));
+      if (action === E.RETRY_NOW) actions.appendChild(el("button", { "class": "btn btn-small btn-secondary", type: "button", "data-retry-now": item.key }, T.tryNow));
+      if (action === E.NEW_ID) actions.appendChild(el("button", { "class": "btn btn-small btn-primary", type: "button", "data-new-id-again": item.key }, T.sendUnderNewId));
+      if (action === E.DISCARD) actions.appendChild(el("button", { "class": "btn btn-small btn-secondary", type: "button", "data-discard": item.key }, T.discard));
+    });
+    return actions;
+  }
+
+  // Other users' records waiting on this device: how many, and whose; never what they contain. On the
+  // sign-in page (no user) everyone's.
   function renderOthersWaiting() {
     var list = document.getElementById("outbox-others");
-    if (!list) return;
+    if (!list || !window.Outbox) return;
     Outbox.othersWaiting(userId).then(function (others) {
       list.replaceChildren();
       others.forEach(function (other) {
@@ -335,25 +356,112 @@
           (T.othersWaiting || "{n}: {name}").replace("{n}", other.count).replace("{name}", other.name)));
       });
       list.hidden = others.length === 0;
-    });
+      var section = list.closest("[data-others-section]");
+      if (section) section.hidden = others.length === 0;
+    }).catch(function () {});
   }
 
-  function conflictTable(item, current) {
-    var table = el("table", { "class": "list conflict" });
-    var head = el("tr");
-    ["", T.nowStored, T.yours].forEach(function (text) { head.appendChild(el("th", { scope: "col" }, text)); });
-    table.appendChild(head);
-    Object.keys(item.fields).forEach(function (name) {
-      if (!(name in current)) return;
-      var mine = (item.fields[name] || []).join(", ");
-      var theirs = current[name] === null || current[name] === undefined ? "" : String(current[name]);
-      var row = el("tr", mine !== theirs ? { "class": "differs" } : {});
-      row.appendChild(el("th", { scope: "row" }, name));
-      row.appendChild(el("td", {}, theirs));
-      row.appendChild(el("td", {}, mine));
-      table.appendChild(row);
+  // --- conflicts and discards: server-rendered <template>s in the page's language (pwa/status.html) -----
+  function fromTemplate(id) {
+    var template = document.getElementById(id);
+    return template ? template.content.firstElementChild.cloneNode(true) : el("div");
+  }
+
+  function slot(node, name, text) {
+    var target = node.querySelector('[data-slot="' + name + '"]');
+    if (!target) return;
+    if ("value" in target && target.tagName !== "DD") target.value = text; else target.textContent = text;
+  }
+
+  // Only the fields in conflict, as the server's answer describes them (labels and display values in the
+  // page's language): the value before both changes, theirs (who, when) and mine; keep theirs or mine.
+  function conflictView(item) {
+    var view = fromTemplate("conflict-view-template");
+    view.setAttribute("data-outbox-key", item.key);
+    var holder = view.querySelector('[data-slot="fields"]');
+    ((item.lastError && item.lastError.conflicts) || []).forEach(function (conflict) {
+      var field = fromTemplate("conflict-field-template");
+      var name = conflict.field;
+      field.setAttribute("data-field", name);
+      ["label", "base", "theirs", "mine", "changed_by"].forEach(function (part) { slot(field, part, conflict[part] || ""); });
+      slot(field, "changed_at", conflict.changed_at ? new Date(conflict.changed_at).toLocaleString(document.documentElement.lang || undefined) : "");
+      field.querySelectorAll("input[type=radio]").forEach(function (radio) { radio.name = "keep_" + name + "-" + item.key; });
+      var edit = field.querySelector(".keep-edit");
+      if (edit && !conflict.editable) edit.remove();
+      else if (edit) {
+        var input = edit.querySelector("[data-slot=mine_value]");
+        input.id = "conflict-" + item.key + "-" + name;
+        input.name = name;
+        input.value = first(item.fields[name]) || "";
+        edit.querySelector("label").setAttribute("for", input.id);
+      }
+      holder.appendChild(field);
     });
-    return table;
+    return view;
+  }
+
+  var KEPT_AS_IS = ["id", "revision_id", "version", "base_revision", "author", "accept_warnings", "changed"];
+
+  // One new edit on the current version, carrying the fields the user changed and a choice per field in
+  // conflict; it takes the conflict's place in the outbox.
+  function resolveConflict(form) {
+    var key = form.getAttribute("data-outbox-key");
+    Outbox.itemOf(userId, key).then(function (item) {
+      if (!item) return;
+      var answer = item.lastError || {};
+      var fields = {};
+      Object.keys(item.fields).forEach(function (name) { fields[name] = item.fields[name].slice(); });
+      (answer.conflicts || []).forEach(function (conflict) {
+        var name = conflict.field;
+        var chosen = form.querySelector('[data-field="' + name + '"] input[data-keep]:checked');
+        var keep = chosen ? chosen.getAttribute("data-keep") : "theirs";
+        fields["keep_" + name] = [keep];
+        var input = form.querySelector('[data-field="' + name + '"] [data-slot=mine_value]');
+        if (keep === "mine" && input) fields[name] = [input.value];
+        if (keep === "theirs") delete fields[name];
+      });
+      var changed = answer.changed || [];
+      if (changed.length) {
+        fields.changed = changed.slice();
+        if (item.kind === "patient-edit") {
+          Object.keys(answer.current || {}).forEach(function (name) {
+            if (KEPT_AS_IS.indexOf(name) === -1 && changed.indexOf(name) === -1) delete fields[name];
+          });
+        }
+      }
+      var version = answer.version !== undefined ? answer.version : (answer.current || {}).version;
+      fields["base_revision" in fields ? "base_revision" : "version"] = [String(version)];
+      fields["revision_id" in fields ? "revision_id" : "id"] = [newId()];
+      fields.accept_warnings = ["yes"];
+      return Outbox.resolve({ id: userId }, key, fields);
+    }).then(function () { replay(true); }, function (error) { notice("error", String(error)); });
+  }
+
+  function showDiscardForm(button) {
+    var key = button.getAttribute("data-discard");
+    var holder = button.closest("li");
+    if (!holder || holder.querySelector("[data-discard-form]")) return;
+    var form = fromTemplate("discard-template");
+    form.setAttribute("data-outbox-key", key);
+    var reason = form.querySelector("textarea");
+    reason.id = "discard-reason-" + key;
+    form.querySelector("label").setAttribute("for", reason.id);
+    holder.appendChild(form);
+    reason.focus();
+  }
+
+  function discardItem(form) {
+    var reason = form.querySelector("textarea").value;
+    if (!reason.trim()) { form.querySelector("textarea").focus(); return; }
+    Outbox.discard({ id: userId }, form.getAttribute("data-outbox-key"), reason).then(function () {
+      replay(true);
+    }, function (error) { notice("error", String(error)); });
+  }
+
+  function onSubmit(event) {
+    var form = event.target;
+    if (form.matches("[data-conflict][data-outbox-key]")) { event.preventDefault(); resolveConflict(form); return; }
+    if (form.matches("[data-discard-form]")) { event.preventDefault(); discardItem(form); }
   }
 
   // "Open and fix": the original form, filled from the item set aside, with the same record id.
@@ -474,11 +582,16 @@
   }
 
   function onClick(event) {
-    var target = event.target.closest("[data-print], [data-add-row], [data-send-again], [data-sync-now], .logout-form button");
+    var target = event.target.closest("[data-print], [data-add-row], [data-send-again], [data-retry-now], [data-new-id-again], " +
+      "[data-discard], [data-discard-cancel], [data-sync-now], .logout-form button");
     if (!target) return;
     if (target.matches("[data-print]")) { window.print(); return; }
     if (target.matches("[data-add-row]")) { addRow(target); return; }
     if (target.matches("[data-send-again]")) { Outbox.sendAgain(target.getAttribute("data-send-again")).then(function () { replay(true); }); return; }
+    if (target.matches("[data-retry-now]")) { Outbox.retryNow(target.getAttribute("data-retry-now")).then(function () { replay(true); }); return; }
+    if (target.matches("[data-new-id-again]")) { Outbox.renew({ id: userId }, target.getAttribute("data-new-id-again"), newId()).then(function () { replay(true); }); return; }
+    if (target.matches("[data-discard]")) { showDiscardForm(target); return; }
+    if (target.matches("[data-discard-cancel]")) { target.closest("form").remove(); return; }
     if (target.matches("[data-sync-now]")) { event.preventDefault(); replay(true); return; }
     if (target.closest(".logout-form") && window.Outbox) { event.preventDefault(); confirmSignOut(target.closest("form")); }
   }

@@ -24,7 +24,9 @@ ACTIONS = {
     "visit_form": N_("Opened the new visit form"),
     "visit_form_again": N_("Was shown the visit form again, not saved"),
     "correct_form_again": N_("Was shown the correction form again, not saved"),
+    "discard": N_("Discarded a record kept on a device, not sent"),
 }
+MAX_REASON = 500
 PAGE_SIZE = 50
 
 
@@ -37,6 +39,19 @@ async def log_access(db: Database, user: CurrentUser, action: str, address: str,
         {"at": utcnow(), "user_id": user.id, "username": user.username, "action": action,
          "patient_id": patient_id, "visit_id": visit_id, "address": address[:64], "detail": detail},
     )
+
+
+async def record_discard(db: Database, user: CurrentUser, address: str, *, key: str, kind: str, reason: str,
+                         patient_id: str | None) -> bool:
+    """A device's item its author discarded instead of sending, with their reason: one entry per item (a
+    report sent again, its answer lost, is not recorded twice). False when it was recorded before."""
+    found = await fetch_all(db, "SELECT id FROM access_log WHERE action = 'discard' AND user_id = :user_id "
+                                "AND detail LIKE :key", {"user_id": user.id, "key": f"{key} %"})
+    if found:
+        return False
+    await log_access(db, user, "discard", address, patient_id=patient_id,
+                     detail=f"{key} · {kind[:40]} · {reason.strip()[:MAX_REASON]}")
+    return True
 
 
 async def entries(db: Database, *, patient_id: str | None = None, user_id: str | None = None,

@@ -16,7 +16,7 @@ from clinic.db import new_id
 from clinic.outcome import Kind, Outcome
 from clinic.patients import queries, service
 from clinic.patients.validation import EDUCATION, MARITAL, PATIENT_FIELDS, RELIGIONS, SEXES
-from clinic.rules.dates import format_date, parse_date
+from clinic.rules.dates import parse_date
 from clinic.templating import render
 from clinic.visits.queries import timeline
 from clinic.web import client_address, current_user, is_htmx, page_number, read_fields, redirect
@@ -142,20 +142,16 @@ async def update_patient(request: Request) -> Response:
 
 
 def conflict_page(request: Request, outcome: Outcome) -> Response:
+    """Only the fields changed on both sides, each with its choice; the form carries this edit's other
+    changes too, so that saving the choices stores them all as one new version."""
     assert outcome.current is not None
-    current = outcome.current.values
-    mine = outcome.values
-    rows = []
-    for key in PATIENT_FIELDS:
-        theirs, yours = current[key], mine.get(key)
-        if key == "birth_date":  # shown as every date is shown
-            theirs, yours = format_date(theirs), format_date(yours)
-        rows.append({"field": key, "current": theirs or "", "mine": yours or "",
-                     "differs": (theirs or "") != (yours or "")})
-    merged = {key: mine.get(key) for key in PATIENT_FIELDS}
-    if isinstance(merged.get("birth_date"), dt.date):
-        merged["birth_date"] = merged["birth_date"].isoformat()
-    merged.update(version=current["version"], revision_id=new_id())
+    editable = {c.field for c in outcome.conflicts if c.editable}
+    hidden = {}
+    for key in outcome.values.get("changed", []):
+        value = outcome.values.get(key)
+        if key not in editable:
+            hidden[key] = value.isoformat() if isinstance(value, dt.date) else (value or "")
     return render(request, "patients/conflict.html", {
-        "patient": current, "rows": rows, "values": merged, "base_version": mine.get("version"),
+        "patient": outcome.current.values, "conflicts": outcome.conflicts, "changed": outcome.values["changed"],
+        "hidden": hidden, "revision_id": new_id(), "base_version": outcome.values.get("base_version"),
     }, status_code=409)

@@ -163,6 +163,18 @@ async def revisions(db: Database, patient_id: str) -> list[Row]:
     )
 
 
+async def versions_since(db: Database, patient_id: str, version: int) -> list[Row]:
+    """The patient's stored versions from `version` on, oldest first: each with its values (`data`, a
+    snapshot), who stored it and when. Empty when `version` was never stored."""
+    rows = await fetch_all(
+        db, """SELECT r.version, r.data, r.changed_at, u.full_name AS changed_by_name
+           FROM patient_revisions r JOIN users u ON u.id = r.changed_by
+           WHERE r.patient_id = :id AND r.version >= :version ORDER BY r.version""",
+        {"id": patient_id, "version": version},
+    )
+    return [row | {"data": json.loads(row["data"])} for row in rows]
+
+
 async def possible_duplicates(db: Database, clean: dict[str, Any], exclude_id: str | None = None) -> list[Row]:
     """Patients with the same NIK, or the same name (any case) and birth date."""
     if not clean.get("name") and not clean.get("nik"):

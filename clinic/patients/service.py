@@ -12,10 +12,11 @@ from clinic.accounts.roles import CurrentUser
 from clinic.db import Row, new_id, parse_uuid, utcnow
 from clinic.fields import Fields, messages
 from clinic.outcome import Current, Kind, Outcome, Write
-from clinic.patients import queries
+from clinic.patients import conflicts, queries
 from clinic.patients.validation import PATIENT_FIELDS, validate_patient
 from clinic.rules import Problem
 from clinic.rules.clock import time_of_care
+from clinic.rules.merge import changes, three_way
 from clinic.text import N_
 
 
@@ -84,8 +85,13 @@ async def register(db: Database, user: CurrentUser, fields: Fields, address: str
     return Outcome(Kind.STORED, record=row, created=status == Write.STORED, warnings=warnings)
 
 
+MERGE_ATTEMPTS = 5  # an edit re-merged after losing a race to another edit; each loss means the other was stored
+
+
 async def edit(db: Database, user: CurrentUser, patient_id: str, fields: Fields, address: str, *,
                accept_warnings: bool) -> Outcome:
+    """An identity edit made on `version`: the fields it changed go onto the current version unless someone
+    else changed the same field since (a three-way merge); only then is it a conflict, of those fields."""
     current = await queries.get_patient(db, patient_id)
     if current is None:
         return Outcome(Kind.MISSING)
@@ -98,40 +104,61 @@ async def edit(db: Database, user: CurrentUser, patient_id: str, fields: Fields,
         base_version = int(fields.get("version"))
     except ValueError:
         base_version = 0
-        problems.append(Problem("version", N_("The form does not say which version it was based on.")))
     stored = await queries.revision_exists(db, revision_id) if revision_id else None
     if stored is not None:
         if not queries.is_edit(stored, patient_id, user.id):
             return _taken(fields, "revision_id", record=current)
         return Outcome(Kind.STORED, record=current, created=False)
+    versions = await queries.versions_since(db, patient_id, base_version) if base_version > 0 else []
+    if not versions:
+        problems.append(Problem("version", N_("The form does not say which version it was based on.")))
+        base: dict[str, Any] = conflicts.comparable(current)
+    else:
+        base = versions[0]["data"]
+    names = conflicts.changed_names(fields)
+    if names is not None:
+        fields = conflicts.with_base(fields, base, names)
     clean, found = validate_patient(fields)
     errors, warnings = messages(problems + found)
     values: dict[str, Any] = {**clean, "version": base_version, "revision_id": revision_id or new_id()}
     if errors:
         values.update(typed_values(fields, clean))
         return Outcome(Kind.INVALID, errors=errors, warnings=warnings, values=values, record=current)
-    if base_version != current["version"]:
-        return await _conflict(db, user, address, values, current)
-    nik_changed = clean.get("nik") != current["nik"]
-    duplicates = await queries.possible_duplicates(db, clean, exclude_id=patient_id) if nik_changed else []
+    assert revision_id is not None
+    mine = changes(base, conflicts.comparable(clean), PATIENT_FIELDS if names is None else names)
+    duplicates = await queries.possible_duplicates(db, clean, exclude_id=patient_id) if "nik" in mine else []
     if (warnings or duplicates) and not accept_warnings:
         return Outcome(Kind.CONFIRM, warnings=warnings, values=values, duplicates=duplicates, record=current)
-    assert revision_id is not None
 
     async def log() -> None:
         await audit.log_access(db, user, "edit", address, patient_id=patient_id)
 
-    result = await queries.update_patient(db, patient_id, base_version, revision_id, clean, user.id, on_write=log)
-    if result.status == Write.CONFLICT:
-        return await _conflict(db, user, address, values, result.patient)
-    if result.status == Write.MISSING:
-        return Outcome(Kind.MISSING)
-    if result.status == Write.TAKEN:
-        return _taken(fields, "revision_id", record=result.patient)
-    return Outcome(Kind.STORED, record=result.patient, created=result.status == Write.STORED, warnings=warnings)
+    for _attempt in range(MERGE_ATTEMPTS):
+        merge = three_way(base, conflicts.comparable(current), mine)
+        if merge.conflicts:
+            return await _conflict(db, user, address, values, current, base_version, merge.conflicts, mine, base)
+        target = {name: current[name] for name in PATIENT_FIELDS} | {name: clean[name] for name in merge.apply}
+        result = await queries.update_patient(db, patient_id, int(current["version"]), revision_id, target,
+                                              user.id, on_write=log)
+        if result.status == Write.MISSING or result.patient is None:
+            return Outcome(Kind.MISSING)
+        if result.status == Write.TAKEN:
+            return _taken(fields, "revision_id", record=result.patient)
+        if result.status != Write.CONFLICT:
+            return Outcome(Kind.STORED, record=result.patient, created=result.status == Write.STORED,
+                           warnings=warnings)
+        current = result.patient  # another edit was stored meanwhile: merge again onto it
+    raise RuntimeError(f"edit of patient {patient_id} lost {MERGE_ATTEMPTS} races in a row")
 
 
-async def _conflict(db: Database, user: CurrentUser, address: str, values: dict[str, Any], current: Row) -> Outcome:
-    """An edit based on an older version: the answer carries the current identity, so it is a logged read."""
+async def _conflict(db: Database, user: CurrentUser, address: str, values: dict[str, Any], current: Row,
+                    base_version: int, names: tuple[str, ...], mine: dict[str, Any],
+                    base: dict[str, Any]) -> Outcome:
+    """Fields changed on both sides: the answer carries the current identity, so it is a logged read. The
+    form shown again is based on the current version and lists every change of this edit as `changed`."""
     await audit.log_access(db, user, "conflict", address, patient_id=current["id"])
-    return Outcome(Kind.CONFLICT, values=values, record=current, current=Current(current, int(current["version"])))
+    versions = await queries.versions_since(db, current["id"], base_version)
+    found = conflicts.field_conflicts(names, base, versions, mine)
+    values = values | {"changed": list(mine), "base_version": base_version}
+    return Outcome(Kind.CONFLICT, values=values, record=current, current=Current(current, int(current["version"])),
+                   conflicts=found)

@@ -20,7 +20,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
+from clinic import audit
 from clinic.accounts.roles import CurrentUser
+from clinic.db import parse_uuid
 from clinic.fields import Fields, InvalidFields
 from clinic.i18n import _
 from clinic.limits import FIELD_NAMES, FIELD_VALUES
@@ -177,6 +179,8 @@ async def process(db: Database, user: CurrentUser, routes: Sequence[BaseRoute], 
     route, params = found
     if not user.has_any(route.roles):
         return result | {"status": Status.FORBIDDEN, "code": 403, "message": _("Your role may not do this.")}
+    if "discard" in item:
+        return result | await discarded(db, user, key, params, item["discard"], address)
     if len(json.dumps(item, ensure_ascii=False)) > MAX_ITEM_CHARS:
         return result | {"status": Status.REJECTED, "code": 413, "message": _("This item is too large to store.")}
     try:
@@ -187,6 +191,20 @@ async def process(db: Database, user: CurrentUser, routes: Sequence[BaseRoute], 
     assert route.offline is not None
     outcome = await route.offline.replay(db, user, params, fields, address, device_time(item.get("queued_at")))
     return result | answer(params, outcome)
+
+
+async def discarded(db: Database, user: CurrentUser, key: Any, params: dict[str, Any], report: Any,
+                    address: str) -> dict[str, Any]:
+    """An item its author discarded on the device: the discard, with their reason, goes to the access log."""
+    reason = report.get("reason") if isinstance(report, dict) else None
+    record_id = parse_uuid(key) if isinstance(key, str) else None
+    if record_id is None or not isinstance(reason, str) or not reason.strip():
+        return {"status": Status.REJECTED, "code": 400, "message": _("A discard needs the item's id and a reason.")}
+    kind = report.get("kind")
+    patient = params.get("patient_id") or parse_uuid(str(report.get("patient") or ""))
+    await audit.record_discard(db, user, address, key=record_id, kind=kind if isinstance(kind, str) else "",
+                               reason=reason, patient_id=patient)
+    return {"status": Status.STORED, "code": 200}
 
 
 def answer(params: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
@@ -200,7 +218,11 @@ def answer(params: dict[str, Any], outcome: Outcome) -> dict[str, Any]:
     if outcome.kind == Kind.CONFLICT:
         assert outcome.current is not None
         shown = {name: plain(value) for name, value in outcome.current.values.items()}
-        return reply | {"status": Status.CONFLICT, "current": shown,
+        # Only the fields changed on both sides, as the device's conflict view shows them; resolving sends
+        # the edit again on `version`, with `changed` and a `keep_<field>` of "mine" or "theirs" for each.
+        return reply | {"status": Status.CONFLICT, "current": shown, "version": outcome.current.version,
+                        "changed": list(outcome.values.get("changed", [])),
+                        "conflicts": [c.as_json() for c in outcome.conflicts],
                         "message": _("Someone else changed this record first. Compare both and send yours again.")}
     if outcome.kind == Kind.MISSING:
         return reply | {"status": Status.MISSING, "message": _("The record this refers to is not on the server.")}

@@ -25,7 +25,7 @@ from clinic.templating import (
 )
 
 # Cached at install: what the app needs to start and show its offline page with no network.
-SHELL_FILES = ("app.css", "htmx.min.js", "idb.js", "outbox.js", "app.js", "icons/icon-192.png",
+SHELL_FILES = ("app.css", "htmx.min.js", "idb.js", "outbox_states.js", "outbox.js", "app.js", "icons/icon-192.png",
                "icons/favicon.svg", "icd10.js")
 
 

@@ -138,16 +138,29 @@ async def correct_visit(request: Request) -> Response:
         return redirect(f"/patients/{patient_id}#visit-{visit_id}")
     patient = await _patient_or_404(request)
     if outcome.kind == Kind.CONFLICT:
-        return render(request, "visits/conflict.html", {
-            "patient": patient, "visit": outcome.record, "mine": outcome.values,
-            "fresh": revision_values(outcome.record) | {k: v for k, v in outcome.values.items()
-                                                       if k not in ("base_revision", "id")},
-            "text_fields": list(TEXT_FIELDS), "rx_columns": RX_COLUMNS, **form_context(outcome.values),
-        }, status_code=409)
+        return conflict_page(request, patient, outcome)
     # Refused: the form again, under the patient's identity.
     await audit.log_access(request.app.state.db, current_user(request), "correct_form_again",
                            client_address(request), patient_id=patient["id"], visit_id=visit_id)
     return visit_form_page(request, patient, outcome, mode="correct", visit=outcome.record)
+
+
+def conflict_page(request: Request, patient: Any, outcome: Outcome) -> Response:
+    """Only the SOAP fields changed on both sides, each with its choice; the form carries the correction's
+    other changes and its reason, so that saving the choices stores one new revision."""
+    visit = outcome.record
+    values = outcome.values
+    editable = {c.field for c in outcome.conflicts if c.editable}
+    hidden: list[tuple[str, Any]] = [("reason", values.get("reason") or "")]
+    hidden += [(name, values.get(name) or "") for name in (*TEXT_FIELDS, *VITAL_FIELDS, "consciousness")
+               if name not in editable]
+    hidden += [("diagnosis", code) for code in values.get("diagnoses") or []]
+    for line in values.get("prescriptions") or []:
+        hidden += [(f"rx_{col}", line.get(col, "")) for col in RX_COLUMNS]
+    hidden += [("changed", name) for name in values.get("changed", [])]
+    return render(request, "visits/conflict.html", {
+        "patient": patient, "visit": visit, "conflicts": outcome.conflicts, "hidden": hidden, "id": new_id(),
+    }, status_code=409)
 
 
 async def print_visit(request: Request) -> Response:

@@ -16,10 +16,13 @@ from clinic.outcome import Current, Kind, Outcome, Write
 from clinic.patients.queries import get_patient
 from clinic.rules import Problem
 from clinic.rules.clock import time_of_care
+from clinic.rules.merge import changes, three_way
 from clinic.rules.vitals import CONSCIOUSNESS_FIELD
 from clinic.text import N_
-from clinic.visits import queries
+from clinic.visits import conflicts, queries
 from clinic.visits.validation import TEXT_FIELDS, VITAL_FIELDS, validate_visit
+
+MERGE_ATTEMPTS = 5  # a correction re-merged after losing a race; each loss means another one was stored
 
 
 def typed_values(fields: Fields, clean: dict[str, Any]) -> dict[str, Any]:
@@ -90,6 +93,15 @@ async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: st
         return Outcome(Kind.FORBIDDEN, record=visit)
     if stored is not None:
         return _taken(fields, record=visit)
+    try:
+        base = int(fields.get("base_revision"))
+    except ValueError:
+        base = 0
+    known_base = 1 <= base <= visit.current.revision
+    base_content = visit.revisions[(base if known_base else visit.current.revision) - 1].content
+    names = conflicts.changed_names(fields)
+    if names is not None:  # a device may send only what it changed: the rest as the base revision had it
+        fields = conflicts.with_base(fields, base_content, names)
     clean, problems = validate_visit(fields)
     if not revision_id:
         problems.insert(0, Problem("id", N_("This is not a valid record id (UUID).")))
@@ -98,18 +110,15 @@ async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: st
         problems.insert(0, Problem("reason", N_("Give the reason for the correction.")))
     elif len(reason) > REASON_CHARS:
         problems.insert(0, Problem("reason", N_("At most {n} characters."), {"n": REASON_CHARS}))
-    try:
-        base = int(fields.get("base_revision"))
-    except ValueError:
-        base = 0
+    if not known_base:
         problems.append(Problem("base_revision", N_("The form does not say which version it was based on.")))
     errors, warnings = messages(problems)
     values = typed_values(fields, clean)
     if errors:
         return Outcome(Kind.INVALID, errors=errors, warnings=warnings, values=values, record=visit)
-    if base != visit.current.revision:
-        return await _conflict(db, user, address, values, visit)
     assert revision_id is not None
+    mine = changes(conflicts.comparable(base_content), conflicts.comparable(clean),
+                   conflicts.CONTENT if names is None else names)
     # Never before the visit's own time of care; posted online: none, read as the time received.
     care_at = None if entered_at is None else time_of_care(entered_at, utcnow(), visit.time_of_care)
 
@@ -117,20 +126,29 @@ async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: st
         await audit.log_access(db, user, "correct", address, patient_id=patient_id, visit_id=visit_id,
                                detail=reason[:AUDIT_DETAIL_CHARS])
 
-    status = await queries.add_revision(db, visit_id, base, revision_id, clean, reason, user.id, on_write=log,
-                                        care=(care_at, entered_at))
-    fresh = await queries.get_visit(db, visit_id)
-    assert fresh is not None
-    if status == Write.CONFLICT:
-        return await _conflict(db, user, address, values, fresh)
-    if status == Write.TAKEN:
-        return _taken(fields, record=fresh)
-    return Outcome(Kind.STORED, record=fresh, created=status == Write.STORED, warnings=warnings)
+    for _attempt in range(MERGE_ATTEMPTS):
+        merge = three_way(conflicts.comparable(base_content), conflicts.comparable(visit.current.content), mine)
+        if merge.conflicts:
+            return await _conflict(db, user, address, values, visit, base, merge.conflicts, clean, list(mine))
+        target = dict(visit.current.content) | {name: clean.get(name) for name in merge.apply}
+        status = await queries.add_revision(db, visit_id, visit.current.revision, revision_id, target, reason,
+                                            user.id, on_write=log, care=(care_at, entered_at))
+        fresh = await queries.get_visit(db, visit_id)
+        assert fresh is not None
+        if status == Write.TAKEN:
+            return _taken(fields, record=fresh)
+        if status != Write.CONFLICT:
+            return Outcome(Kind.STORED, record=fresh, created=status == Write.STORED, warnings=warnings)
+        visit = fresh  # another correction was stored meanwhile: merge again onto it
+    raise RuntimeError(f"correction of visit {visit_id} lost {MERGE_ATTEMPTS} races in a row")
 
 
-async def _conflict(db: Database, user: CurrentUser, address: str, values: dict[str, Any],
-                    visit: queries.Visit) -> Outcome:
-    """A correction based on an older revision: the answer carries the current note, so it is a logged read."""
+async def _conflict(db: Database, user: CurrentUser, address: str, values: dict[str, Any], visit: queries.Visit,
+                    base: int, names: tuple[str, ...], clean: dict[str, Any], changed: list[str]) -> Outcome:
+    """Fields changed by this correction and by another since its base: the answer carries the current note,
+    so it is a logged read. The form shown again lists every change of this correction as `changed`."""
     await audit.log_access(db, user, "conflict", address, patient_id=visit.patient_id, visit_id=visit.id)
     latest = visit.current
-    return Outcome(Kind.CONFLICT, values=values, record=visit, current=Current(latest.content, latest.revision))
+    found = conflicts.field_conflicts(names, visit.revisions[base - 1:], clean)
+    return Outcome(Kind.CONFLICT, values=values | {"changed": changed, "base_revision": base}, record=visit,
+                   current=Current(latest.content, latest.revision), conflicts=found)

@@ -1,7 +1,7 @@
 /* Service worker (scope /). Rendered by the server so that VERSION and the shell's URLs follow
    the static files' content hashes: a change of any of them installs a new worker. */
 "use strict";
-importScripts({{ static_url("idb.js")|tojson }}, {{ static_url("outbox.js")|tojson }});
+importScripts({{ static_url("idb.js")|tojson }}, {{ static_url("outbox_states.js")|tojson }}, {{ static_url("outbox.js")|tojson }});
 {{ record_targets|safe }}
 
 var VERSION = {{ version|tojson }};
@@ -218,14 +218,12 @@ function keepOnDevice(request, url, fields, why, response) {
       return Outbox.authorOf(fields) ? refuse(fields) : response || new Response("Offline", { status: 503 });
     }
     var formPath = request.referrer ? new URL(request.referrer).pathname : null;
-    return Outbox.enqueue(url.pathname, fields, user, formPath).then(function (item) {
-      var paused = why === "auth" ? ClinicDB.setMeta("authPaused", user.id) : Promise.resolve();
-      return paused.then(function () {
-        if (self.registration.sync) self.registration.sync.register("outbox").catch(function () {});
-        var target = "/patients/" + item.patientId + "?saved=device&key=" + encodeURIComponent(item.key);
-        if (why === "auth") target = "/login?next=" + encodeURIComponent("/patients/" + item.patientId) + "&saved=device";
-        return Response.redirect(target, 303);
-      });
+    // Kept because the session ended: it waits (paused) until its author signs in again.
+    return Outbox.enqueue(url.pathname, fields, user, formPath, why === "auth").then(function (item) {
+      if (self.registration.sync) self.registration.sync.register("outbox").catch(function () {});
+      var target = "/patients/" + item.patientId + "?saved=device&key=" + encodeURIComponent(item.key);
+      if (why === "auth") target = "/login?next=" + encodeURIComponent("/patients/" + item.patientId) + "&saved=device";
+      return Response.redirect(target, 303);
     }, function (error) {
       // Never pretend: a failed local save is reported, and the form can be sent again.
       var page = "<!doctype html><meta charset=utf-8><title>Tidak tersimpan</title><h1>Data BELUM tersimpan</h1>" +

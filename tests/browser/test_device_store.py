@@ -75,7 +75,8 @@ def test_without_web_locks_two_replays_started_together_one_runs_the_other_is_bu
     sign_in_ready(page, "nurse")
     # The page's own start-up replay must be over first, or it may hold the lease when the two below start.
     deadline = time.monotonic() + 20
-    while not page.evaluate("ClinicDB.getMeta('lastGoodSync').then((at) => !!at && !Outbox.isSyncing())"):
+    done = "Promise.all([ClinicDB.getMeta('lastGoodSync'), Outbox.isSyncing()]).then(([at, busy]) => !!at && !busy)"
+    while not page.evaluate(done):
         assert time.monotonic() < deadline, "the page's start-up replay did not finish"
         time.sleep(0.1)
     page.evaluate("Object.defineProperty(Navigator.prototype, 'locks', {get: () => undefined, configurable: true})")

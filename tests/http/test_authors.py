@@ -69,12 +69,15 @@ def test_every_record_form_carries_the_user_it_was_opened_for(client_for):  # ty
     data.update(reason="Koreksi pertama", examination="Ronki basah")
     assert doctor.post(f"/patients/{patient_id}/visits/{visit_id}/revisions", data=data,
                        follow_redirects=False).status_code == 303
-    stale = dict(data, id=str(uuid.uuid4()), reason="Koreksi kedua")
+    stale = dict(data, id=str(uuid.uuid4()), reason="Koreksi kedua", examination="Ronki kering")
     conflict = doctor.post(f"/patients/{patient_id}/visits/{visit_id}/revisions", data=stale)
     assert conflict.status_code == 409 and authors(conflict.text) == [USER_IDS["doctor"]]
-    edit = {"version": "0", "revision_id": str(uuid.uuid4()), "name": "Siti Rahmawati", "sex": "female",
+    edit = {"version": "1", "revision_id": str(uuid.uuid4()), "name": "Siti Aminah", "sex": "female",
             "birth_date": "1990-03-02", "accept_warnings": "yes"}
-    conflict = doctor.post(f"/patients/{patient_id}", data=edit)
+    assert doctor.post(f"/patients/{patient_id}", data=edit, follow_redirects=False).status_code == 303
+    # Based on version 1 too, with another name: the name changed on both sides.
+    conflict = doctor.post(f"/patients/{patient_id}", data=edit | {"revision_id": str(uuid.uuid4()),
+                                                                  "name": "Siti Rahmah"})
     assert conflict.status_code == 409 and authors(conflict.text) == [USER_IDS["doctor"]]
 
 

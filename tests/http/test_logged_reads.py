@@ -60,7 +60,8 @@ def test_an_identity_edit_answered_with_a_conflict_is_logged(client_for):
     before = len(log_rows(desk))
     revision = str(uuid.uuid4())
     item = {"key": revision, "target": f"/patients/{pid}", "method": "POST",
-            "fields": fields | {"revision_id": revision}, "author": USER_IDS["registration"]}
+            "fields": fields | {"revision_id": revision, "phone": "0899 0000 1111"},
+            "author": USER_IDS["registration"]}
     result = desk.post("/sync", json={"items": [item]}).json()["results"][0]
     assert result["status"] == "conflict" and result["current"]["phone"] == "0812 3456 7890"
     assert actions(desk)[before:] == [("conflict", "registration", pid, None)]

@@ -80,6 +80,7 @@ def test_the_outbox_knows_each_target_by_the_kind_the_server_declares(tmp_path: 
     script = f"""
         global.self = {{}};
         require({json.dumps(str(generated))});
+        require({json.dumps(str(ROOT / "static" / "outbox_states.js"))});
         require({json.dumps(str(ROOT / "static" / "outbox.js"))});
         const cases = {json.dumps(cases)};
         const answer = ([path]) => [self.Outbox.kindOf(path), self.Outbox.patientOf(path, {{}})];
