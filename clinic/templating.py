@@ -18,7 +18,7 @@ from starlette.templating import Jinja2Templates
 from clinic import i18n
 from clinic.accounts.roles import may_correct, ordered, role_label
 from clinic.config import ROOT
-from clinic.patients.validation import CHOICES, FIELD_LABELS, label_of
+from clinic.patients.validation import CHOICES, FIELD_LABELS, allergy_list, label_of
 from clinic.rules import icd10
 from clinic.rules.vitals import CONSCIOUSNESS, VITALS
 from clinic.text import N_
@@ -163,6 +163,7 @@ def make_environment() -> jinja2.Environment:
     env.globals["translated"] = translated
     env.globals["abnormal"] = abnormal
     env.globals["field_labels"] = FIELD_LABELS
+    env.globals["allergy_list"] = allergy_list
     env.globals["texts_url"] = texts_url
     env.filters["datetime"] = format_datetime
     env.filters["number"] = format_number

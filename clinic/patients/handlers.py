@@ -115,7 +115,8 @@ async def edit_patient_form(request: Request) -> Response:
     # The form holds the identity: NIK, address, phone.
     await audit.log_access(db, current_user(request), "edit_form", client_address(request), patient_id=patient["id"])
     values = {key: patient[key] for key in PATIENT_FIELDS}
-    values.update(version=patient["version"], revision_id=new_id())
+    values.update(version=patient["version"], revision_id=new_id(), allergies=patient["allergies"],
+                  no_known_allergy=patient["no_known_allergy"])
     return form_page(request, Outcome(Kind.STORED, values=values), mode="edit", patient=patient)
 
 
@@ -153,6 +154,7 @@ def conflict_page(request: Request, outcome: Outcome) -> Response:
         rows.append({"field": key, "current": theirs or "", "mine": yours or "",
                      "differs": (theirs or "") != (yours or "")})
     merged = {key: mine.get(key) for key in PATIENT_FIELDS}
+    merged.update(allergies=mine.get("allergies") or [], no_known_allergy=bool(mine.get("no_known_allergy")))
     if isinstance(merged.get("birth_date"), dt.date):
         merged["birth_date"] = merged["birth_date"].isoformat()
     merged.update(version=current["version"], revision_id=new_id())
