@@ -13,6 +13,7 @@ from clinic.accounts import handlers as accounts
 from clinic.accounts.roles import ADMINS, CLINICAL, CLINICAL_READERS, PUBLIC, REGISTRY_WRITE, SIGNED_IN
 from clinic.audit import handlers as audit
 from clinic.patients import handlers as patients
+from clinic.queue import handlers as queue
 from clinic.sync import handlers as sync
 from clinic.sync import pwa, replay
 from clinic.visits import handlers as visits
@@ -47,6 +48,12 @@ ROUTES = [
     page(P, patients.update_patient, roles=REGISTRY_WRITE, methods=["POST"],
          offline=Offline("patient-edit", replay.edit)),
     page(P + "/edit", patients.edit_patient_form, roles=REGISTRY_WRITE),
+    # The day's queue: registration (and clinical staff) check in; nurses and doctors call and finish.
+    page(P + "/checkins", queue.check_in, roles=REGISTRY_WRITE, methods=["POST"],
+         offline=Offline("checkin", replay.check_in)),
+    page("/queue", queue.queue_page, roles=SIGNED_IN),
+    page("/queue/{poli_id:id}/next", queue.call_next, roles=CLINICAL, methods=["POST"]),
+    page("/queue/checkins/{checkin_id:id}/status", queue.set_status, roles=CLINICAL, methods=["POST"]),
     # Clinical notes: doctors and nurses; corrections also by an admin.
     page(P + "/visits/new", visits.new_visit_form, roles=CLINICAL),
     page(P + "/visits", visits.create_visit, roles=CLINICAL, methods=["POST"],
@@ -71,4 +78,7 @@ ROUTES = [
     page("/admin/users/{user_id:id}/sessions", accounts.user_sessions, roles=ADMINS),
     page("/admin/users/{user_id:id}/sessions", accounts.end_sessions, roles=ADMINS, methods=["POST"]),
     page("/admin/access-log", audit.access_log, roles=ADMINS),
+    page("/admin/polis", queue.polis_page, roles=ADMINS),
+    page("/admin/polis", queue.add_poli, roles=ADMINS, methods=["POST"]),
+    page("/admin/polis/{poli_id:id}", queue.update_poli, roles=ADMINS, methods=["POST"]),
 ]

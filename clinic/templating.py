@@ -5,11 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from decimal import Decimal
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from starlette.requests import Request
@@ -20,6 +18,7 @@ from clinic.accounts.roles import may_correct, ordered, role_label
 from clinic.config import ROOT
 from clinic.patients.validation import CHOICES, FIELD_LABELS, allergy_list, label_of
 from clinic.rules import icd10
+from clinic.rules.clock import facility_zone
 from clinic.rules.vitals import CONSCIOUSNESS, VITALS
 from clinic.text import N_
 from clinic.visits.validation import DRUG_ROUTES
@@ -52,9 +51,6 @@ def format_datetime(moment: dt.datetime | None) -> str:
 
 
 @cache
-def facility_zone() -> ZoneInfo:
-    # Times are stored in UTC and shown in the facility's zone (WIB, WITA or WIT).
-    return ZoneInfo(os.environ.get("CLINIC_TIMEZONE", "Asia/Jakarta"))
 
 
 def abnormal(spec: Any, value: Any) -> bool:

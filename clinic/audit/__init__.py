@@ -24,6 +24,10 @@ ACTIONS = {
     "visit_form": N_("Opened the new visit form"),
     "visit_form_again": N_("Was shown the visit form again, not saved"),
     "correct_form_again": N_("Was shown the correction form again, not saved"),
+    "checkin": N_("Checked the patient in for a poli"),
+    "queue_status": N_("Changed the patient's queue status"),
+    "continue": N_("Added a part to an encounter"),
+    "continue_form": N_("Opened the form for an encounter's next part"),
 }
 PAGE_SIZE = 50
 

@@ -16,6 +16,7 @@ from clinic.db import new_id
 from clinic.outcome import Kind, Outcome
 from clinic.patients import queries, service
 from clinic.patients.validation import EDUCATION, MARITAL, PATIENT_FIELDS, RELIGIONS, SEXES
+from clinic.queue import queries as queue
 from clinic.templating import render
 from clinic.visits.queries import timeline
 from clinic.web import client_address, current_user, is_htmx, page_number, read_fields, redirect
@@ -97,6 +98,8 @@ async def show_patient(request: Request) -> Response:
         accesses, _ = await audit.entries(db, patient_id=patient_id, page_size=20)
     return render(request, "patients/show.html", {
         "patient": patient, "visits": visits, "clinical": clinical,
+        "polis": await queue.polis(db), "checkins": await queue.patient_checkins(db, patient_id, queue.today()),
+        "checkin_values": {"id": new_id()}, "status_labels": queue.STATUS_LABELS,
         "revisions": [_revision_view(r) for r in revisions],
         "accesses": accesses, "actions": audit.ACTIONS,
     })

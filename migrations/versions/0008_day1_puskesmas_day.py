@@ -31,7 +31,8 @@ DEFAULT_POLIS = (
     ("0b1a0000-0000-4000-8000-000000000004", "Lansia"),
 )
 # Permenkes 24/2022: a check-in and a status change are part of the record; never changed or erased.
-APPEND_ONLY = {"checkins": (("id",), ("poli_id", "day", "number")), "queue_events": (("id",),)}
+APPEND_ONLY = {"checkins": (("id",), ("poli_id", "day", "number")),
+               "queue_events": (("id",), ("checkin_id", "status"))}
 
 
 def upgrade() -> None:
@@ -78,8 +79,9 @@ def upgrade() -> None:
         sa.Column("status", sa.String(30), nullable=False),
         sa.Column("author_id", UUID, sa.ForeignKey("users.id"), nullable=False),
         sa.Column("at", TS, nullable=False),
+        # Each status is reached once: two staff calling the same patient at once make one event.
+        sa.UniqueConstraint("checkin_id", "status", name="uq_queue_events_status"),
     )
-    op.create_index("ix_queue_events_checkin", "queue_events", ["checkin_id"])
     # An encounter's later parts are visit rows of their own (their own id, author, time and revisions)
     # naming the visit they continue; `part`: whole (a one-part visit), triage, exam.
     op.add_column("visits", sa.Column("encounter_id", UUID, nullable=True))
