@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from clinic import health
 from clinic.accounts import handlers as accounts
-from clinic.accounts.roles import ADMINS, CLINICAL, CLINICAL_READERS, PUBLIC, REGISTRY_WRITE, SIGNED_IN
+from clinic.accounts.roles import ADMINS, CLINICAL, CLINICAL_READERS, DOCTORS, PUBLIC, REGISTRY_WRITE, SIGNED_IN
 from clinic.audit import handlers as audit
 from clinic.patients import handlers as patients
 from clinic.queue import handlers as queue
@@ -58,6 +58,10 @@ ROUTES = [
     page(P + "/visits/new", visits.new_visit_form, roles=CLINICAL),
     page(P + "/visits", visits.create_visit, roles=CLINICAL, methods=["POST"],
          offline=Offline("visit", replay.visit)),
+    # One encounter, several hands: the doctor continues the encounter a nurse's triage started.
+    page(V + "/continue", visits.continue_form, roles=DOCTORS),
+    page(V + "/parts", visits.continue_visit, roles=DOCTORS, methods=["POST"],
+         offline=Offline("visit-part", replay.continue_visit)),
     page(V + "/correct", visits.correct_form, roles=CORRECTORS),
     page(V + "/revisions", visits.correct_visit, roles=CORRECTORS, methods=["POST"],
          offline=Offline("correction", replay.correct)),

@@ -40,3 +40,9 @@ async def correct(db: Database, user: CurrentUser, params: dict[str, str], field
 async def check_in(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str,
                    entered_at: dt.datetime | None) -> Outcome:
     return await queue.check_in(db, user, params["patient_id"], fields, address, entered_at)
+
+
+async def continue_visit(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str,
+                         entered_at: dt.datetime | None) -> Outcome:
+    return await visits.continue_encounter(db, user, params["patient_id"], params["visit_id"], fields, address,
+                                           entered_at)

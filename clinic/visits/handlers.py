@@ -48,7 +48,7 @@ def visit_form_page(request: Request, patient: Any, outcome: Outcome | None, *, 
         values["id"] = new_id()
     status = 422 if outcome is not None and outcome.kind == Kind.INVALID else 200
     return render(request, "visits/form.html", {
-        "patient": patient, "visit": visit, "mode": mode, "values": values,
+        "patient": patient, "visit": visit, "mode": mode, "values": values, "clinical": True,
         "errors": outcome.errors if outcome else {}, "warnings": outcome.warnings if outcome else {},
         **form_context(values),
     }, status_code=status)
@@ -109,6 +109,34 @@ async def _visit_or_404(request: Request, patient_id: str) -> queries.Visit:
     if visit is None or visit.patient_id != patient_id:
         raise HTTPException(404)
     return visit
+
+
+async def continue_form(request: Request) -> Response:
+    """The doctor's part of an encounter: the nurse's triage shown above, the form for what follows."""
+    patient = await _patient_or_404(request)
+    encounter = await _visit_or_404(request, patient["id"])
+    if encounter.encounter_id is not None:
+        raise HTTPException(404)
+    # The page shows the triage (complaint, vital signs) under the patient's identity.
+    await audit.log_access(request.app.state.db, current_user(request), "continue_form", client_address(request),
+                           patient_id=patient["id"], visit_id=encounter.id)
+    return visit_form_page(request, patient, None, mode="continue", visit=encounter)
+
+
+async def continue_visit(request: Request) -> Response:
+    patient_id = request.path_params["patient_id"]
+    visit_id = request.path_params["visit_id"]
+    fields = await read_fields(request)
+    outcome = await service.continue_encounter(request.app.state.db, current_user(request), patient_id, visit_id,
+                                               fields, client_address(request))
+    if outcome.kind == Kind.MISSING:
+        raise HTTPException(404)
+    if outcome.kind == Kind.STORED:
+        return redirect(f"/patients/{patient_id}#visit-{visit_id}")
+    patient = await _patient_or_404(request)
+    await audit.log_access(request.app.state.db, current_user(request), "visit_form_again", client_address(request),
+                           patient_id=patient_id, visit_id=visit_id)
+    return visit_form_page(request, patient, outcome, mode="continue", visit=await _visit_or_404(request, patient_id))
 
 
 async def correct_form(request: Request) -> Response:

@@ -9,6 +9,8 @@ from typing import Any
 
 from clinic.rules.clock import apart
 
+WHOLE, TRIAGE, EXAM = "whole", "triage", "exam"
+
 
 @dataclass
 class Revision:
@@ -37,10 +39,19 @@ class Visit:
     revisions: list[Revision] = field(default_factory=list)  # oldest first
     care_at: dt.datetime | None = None  # when it was entered on the device, bounded; None: as received
     device_at: dt.datetime | None = None  # what the device's clock said, as it said it (None: said nothing)
+    # One encounter, several hands: its first part is the visit row the others name as `encounter_id`.
+    part: str = WHOLE  # WHOLE (a one-part visit), TRIAGE (the nurse's, awaiting the doctor) or EXAM
+    encounter_id: str | None = None  # a later part: the visit it continues
+    parts: list[Visit] = field(default_factory=list)  # a first part: the later parts, oldest first
 
     @property
     def time_of_care(self) -> dt.datetime:
         return self.care_at or self.created_at
+
+    @property
+    def finished(self) -> bool:
+        """Whether the encounter is complete: a one-part visit, or a triage that a doctor's part followed."""
+        return self.part != TRIAGE or any(part.part == EXAM for part in self.parts)
 
     @property
     def clock_apart(self) -> bool:

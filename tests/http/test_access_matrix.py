@@ -60,6 +60,8 @@ TABLE: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/queue"): ALL,
     ("POST", "/queue/{poli_id}/next"): {"doctor", "nurse"},
     ("POST", "/queue/checkins/{checkin_id}/status"): {"doctor", "nurse"},
+    ("GET", V + "/continue"): {"doctor"},
+    ("POST", V + "/parts"): {"doctor"},
     ("GET", "/admin/polis"): {"admin"},
     ("POST", "/admin/polis"): {"admin"},
     ("POST", "/admin/polis/{poli_id}"): {"admin"},
