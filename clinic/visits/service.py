@@ -16,6 +16,7 @@ from clinic.outcome import Current, Kind, Outcome, Write
 from clinic.patients.queries import get_patient
 from clinic.queue import queries as queue
 from clinic.rules import Problem
+from clinic.rules.chronic import EncounterNote, ReturnVisit, return_visit
 from clinic.rules.clock import time_of_care
 from clinic.rules.vitals import CONSCIOUSNESS_FIELD
 from clinic.text import N_
@@ -177,3 +178,14 @@ async def _conflict(db: Database, user: CurrentUser, address: str, values: dict[
     await audit.log_access(db, user, "conflict", address, patient_id=visit.patient_id, visit_id=visit.id)
     latest = visit.current
     return Outcome(Kind.CONFLICT, values=values, record=visit, current=Current(latest.content, latest.revision))
+
+
+async def return_visit_prefill(db: Database, patient_id: str) -> ReturnVisit | None:
+    """A chronic patient's return visit: the ongoing diagnoses and the last prescription, from the patient's
+    encounters (every part's current revision); None when no encounter had a chronic diagnosis."""
+    notes = []
+    for encounter in await queries.timeline(db, patient_id):  # newest first
+        contents = [part.current.content for part in (encounter, *encounter.parts)]
+        notes.append(EncounterNote([code for c in contents for code in c["diagnoses"]],
+                                   [line for c in contents for line in c["prescriptions"]]))
+    return return_visit(notes)
