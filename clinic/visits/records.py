@@ -54,6 +54,25 @@ class Visit:
         return self.part != TRIAGE or any(part.part == EXAM for part in self.parts)
 
     @property
+    def encounter_content(self) -> dict[str, Any]:
+        """The whole encounter as one note, each part's current revision in order: texts joined, a vital sign
+        as last measured, diagnoses in order without repeats, prescription lines of every part. (For the
+        print and summaries; the record page shows each part with its own author.)"""
+        merged: dict[str, Any] = dict(self.current.content)
+        for part in self.parts:
+            content = part.current.content
+            for name, value in content.items():
+                if name == "diagnoses":
+                    merged[name] = [*merged[name], *(code for code in value if code not in merged[name])]
+                elif name == "prescriptions":
+                    merged[name] = [*merged[name], *value]
+                elif isinstance(value, str) and name not in ("consciousness",) and value:
+                    merged[name] = f"{merged[name]}\n{value}" if merged.get(name) else value
+                elif value is not None and value != "":
+                    merged[name] = value
+        return merged
+
+    @property
     def clock_apart(self) -> bool:
         """Care and receipt more than a day apart: the record says so."""
         return apart(self.time_of_care, self.created_at)

@@ -118,3 +118,13 @@ def test_one_part_visits_stay_finished_encounters(client_for: Callable[[str], Te
     record = doctor.get(f"/patients/{patient_id}").text
     assert f'data-visit-id="{visit["id"]}"' in record and "data-continue" not in record
     assert query(doctor, "SELECT part FROM visits")[0]["part"] == "whole"
+
+
+def test_the_print_of_an_encounter_holds_every_part(client_for: Callable[[str], TestClient]) -> None:
+    nurse, doctor = client_for("nurse"), client_for("doctor")
+    patient_id = register(nurse)
+    encounter_id = triage(nurse, patient_id)
+    doctor.post(f"/patients/{patient_id}/visits/{encounter_id}/parts", data=exam_fields(), follow_redirects=False)
+    printed = doctor.get(f"/patients/{patient_id}/visits/{encounter_id}/print").text
+    assert COMPLAINT in printed and "150" in printed and "Faring hiperemis" in printed
+    assert "I10" in printed and "Amlodipin 5 mg tab" in printed
