@@ -1,6 +1,6 @@
 """A puskesmas morning in a real browser: registration checks three patients in to two polis, the nurse calls
 the first of Poli Umum and records the triage, the doctor continues the same encounter. One encounter in the
-database, two authors."""
+database, two authors. The same with the tablets offline for triage and examination: each synced once."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.fixtures import login, new_context
-from tests.browser.offline_helpers import count
+from tests.browser.offline_helpers import count, expect_pending, outbox, sign_in_ready
 from tests.browser.test_record_ui import register_by_http
 
 pytestmark = pytest.mark.browser
@@ -90,3 +90,49 @@ def test_a_morning_check_in_triage_and_examination_make_one_encounter(browser, l
     finally:
         for context in (desk, ward, room):
             context.close()
+
+
+def test_triage_and_examination_entered_offline_reach_the_server_once(browser, live_server):  # type: ignore[no-untyped-def]
+    ward, room = new_context(browser, live_server.url), new_context(browser, live_server.url)
+    try:
+        nurse = ward.new_page()
+        sign_in_ready(nurse, "nurse")
+        patient_id = register_by_http(nurse, "Dedi Kurniawan")
+        nurse.goto(f"/patients/{patient_id}")  # seen once online, as on a tablet at the start of the day
+        ward.set_offline(True)
+        nurse.goto(f"/patients/{patient_id}/visits/new")
+        nurse.fill("#f-complaint", "Sesak napas sejak semalam")
+        nurse.fill("#f-spo2", "93")
+        nurse.fill("#f-pulse", "104")
+        triage_id = nurse.input_value("input[name=id]")
+        nurse.click("form[data-record-form=visit] button[type=submit]")
+        nurse.wait_for_url(f"**/patients/{patient_id}?saved=device*")
+        expect_pending(nurse, 1)
+        assert count(live_server, "SELECT COUNT(*) FROM visits") == 0
+        ward.set_offline(False)
+        expect_pending(nurse, 0)
+        assert count(live_server, "SELECT COUNT(*) FROM visits WHERE id = ? AND part = 'triage'", (triage_id,)) == 1
+
+        doctor = room.new_page()
+        sign_in_ready(doctor, "doctor")
+        doctor.goto(f"/patients/{patient_id}")
+        doctor.click("[data-continue]")
+        room.set_offline(True)
+        doctor.fill("#f-examination", "Wheezing kedua lapang paru")
+        doctor.fill("#f-diagnosis-1", "J45.9")
+        part_id = doctor.input_value("form[data-record-form=visit-part] input[name=id]")
+        doctor.click("form[data-record-form=visit-part] button[type=submit]")
+        doctor.wait_for_url(f"**/patients/{patient_id}?saved=device*")
+        expect_pending(doctor, 1)
+        assert [item["kind"] for item in outbox(doctor)] == ["visit-part"]
+        room.set_offline(False)
+        expect_pending(doctor, 0)
+        assert count(live_server, "SELECT COUNT(*) FROM visits WHERE encounter_id = ?", (triage_id,)) == 1
+        assert count(live_server, "SELECT COUNT(*) FROM visits WHERE id = ? AND part = 'exam'", (part_id,)) == 1
+        assert count(live_server, "SELECT COUNT(*) FROM visit_revisions") == 2
+        doctor.goto(f"/patients/{patient_id}")
+        expect(doctor.locator("[data-visit-id]")).to_have_count(1)
+        expect(doctor.locator("[data-continue]")).to_have_count(0)
+    finally:
+        ward.close()
+        room.close()
