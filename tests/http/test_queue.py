@@ -4,12 +4,15 @@ their times. Every test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable
 
 from starlette.testclient import TestClient
 
-from tests.conftest import USER_IDS
+from clinic.db import make_database
+from clinic.queue import queries
+from tests.conftest import USER_IDS, run_async
 from tests.http.conftest import query
 from tests.http.test_visits import register, visit_form
 
@@ -124,3 +127,26 @@ def test_admin_keeps_the_polis(client_for: Callable[[str], TestClient]) -> None:
     assert ">Poli TB</option>" in record and ">Gigi</option>" not in record
     response = registration.post(f"/patients/{patient_id}/checkins", data={"id": str(uuid.uuid4()), "poli": GIGI})
     assert response.status_code == 422
+
+
+def test_two_servers_checking_in_at_once_never_share_a_number(client_for: Callable[[str], TestClient],
+                                                              database_url: str) -> None:
+    """Two app servers (two connection pools) check in twenty patients to one poli at the same moment:
+    numbers 1 to 20, each once."""
+    registration = client_for("registration")
+    patients = [register(registration, f"Pasien {i}") for i in range(20)]
+
+    async def run() -> None:
+        servers = [make_database(database_url), make_database(database_url)]
+        for db in servers:
+            await db.connect()
+        try:
+            await asyncio.gather(*(
+                queries.create_checkin(servers[i % 2], str(uuid.uuid4()), patient_id, UMUM, USER_IDS["registration"],
+                                       None) for i, patient_id in enumerate(patients)))
+        finally:
+            for db in servers:
+                await db.disconnect()
+
+    run_async(run())
+    assert sorted(number for _patient, number in numbers(registration, UMUM)) == list(range(1, 21))
