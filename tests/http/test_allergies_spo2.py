@@ -36,6 +36,9 @@ def test_allergies_round_trip_through_registration_edit_and_pages(client_for: Ca
     doctor = client_for("doctor")
     record = doctor.get(f"/patients/{patient_id}").text
     assert "data-allergies" in record and "Amoxicillin" in record and "Ruam, bengkak" in record
+    visit = visit_form()
+    assert doctor.post(f"/patients/{patient_id}/visits", data=visit, follow_redirects=False).status_code == 303
+    assert "Amoxicillin" in doctor.get(f"/patients/{patient_id}/visits/{visit['id']}/print").text
     visit_page = doctor.get(f"/patients/{patient_id}/visits/new").text
     # Next to the prescription table as well as in the header.
     assert visit_page.count("data-allergy>Amoxicillin") == 2
