@@ -69,7 +69,10 @@ async def new_visit_form(request: Request) -> Response:
     # The form's header is the patient's identity (name, record number, sex, age).
     await audit.log_access(request.app.state.db, current_user(request), "visit_form", client_address(request),
                            patient_id=patient["id"])
-    return visit_form_page(request, patient, None, mode="new", prefill=await _prefill(request, patient["id"]))
+    # A triage waiting for the doctor: the doctor continues it rather than starting a second encounter.
+    waiting = next((v for v in await queries.timeline(request.app.state.db, patient["id"]) if not v.finished), None)
+    return visit_form_page(request, patient, None, mode="new", prefill=await _prefill(request, patient["id"]),
+                           visit=waiting)
 
 
 async def _prefill(request: Request, patient_id: str) -> ReturnVisit | None:

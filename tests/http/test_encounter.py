@@ -41,6 +41,10 @@ def test_doctor_completes_the_encounter_the_nurse_started(client_for: Callable[[
     record = doctor.get(f"/patients/{patient_id}").text
     continue_link = f'data-continue href="/patients/{patient_id}/visits/{encounter_id}/continue"'
     assert continue_link in record
+    # Opening a new visit instead, the doctor is pointed to the waiting triage.
+    new_form = doctor.get(f"/patients/{patient_id}/visits/new").text
+    assert "data-open-triage" in new_form and continue_link in new_form
+    assert "data-open-triage" not in nurse.get(f"/patients/{patient_id}/visits/new").text
     # The doctor sees the triage, is not asked for the complaint again.
     form = doctor.get(f"/patients/{patient_id}/visits/{encounter_id}/continue").text
     assert COMPLAINT in form and "150" in form and 'name="complaint"' not in form
