@@ -7,6 +7,9 @@ from __future__ import annotations
 FIELD_CHARS = 20_000
 # Identity data, per field (characters).
 PATIENT_CHARS = {"name": 200, "phone": 30, "address": 500, "occupation": 100}
+POLI_NAME_CHARS = 60  # polis.name
+ALLERGIES = 20  # substance and reaction pairs on one patient
+ALLERGY_CHARS = 200  # a substance, or a reaction
 NOTE_CHARS = 10_000  # one SOAP text of a visit
 # The longest measurement is "500.00"; far longer text is no number, and past 28 digits check_vitals'
 # Decimal.quantize() overflows (decimal.InvalidOperation), so such text is refused before it gets there.

@@ -10,9 +10,10 @@ from starlette.responses import Response
 
 from clinic import health
 from clinic.accounts import handlers as accounts
-from clinic.accounts.roles import ADMINS, CLINICAL, CLINICAL_READERS, PUBLIC, REGISTRY_WRITE, SIGNED_IN
+from clinic.accounts.roles import ADMINS, CLINICAL, CLINICAL_READERS, DOCTORS, PUBLIC, REGISTRY_WRITE, SIGNED_IN
 from clinic.audit import handlers as audit
 from clinic.patients import handlers as patients
+from clinic.queue import handlers as queue
 from clinic.sync import handlers as sync
 from clinic.sync import pwa, replay
 from clinic.visits import handlers as visits
@@ -47,10 +48,20 @@ ROUTES = [
     page(P, patients.update_patient, roles=REGISTRY_WRITE, methods=["POST"],
          offline=Offline("patient-edit", replay.edit)),
     page(P + "/edit", patients.edit_patient_form, roles=REGISTRY_WRITE),
+    # The day's queue: registration (and clinical staff) check in; nurses and doctors call and finish.
+    page(P + "/checkins", queue.check_in, roles=REGISTRY_WRITE, methods=["POST"],
+         offline=Offline("checkin", replay.check_in)),
+    page("/queue", queue.queue_page, roles=SIGNED_IN),
+    page("/queue/{poli_id:id}/next", queue.call_next, roles=CLINICAL, methods=["POST"]),
+    page("/queue/checkins/{checkin_id:id}/status", queue.set_status, roles=CLINICAL, methods=["POST"]),
     # Clinical notes: doctors and nurses; corrections also by an admin.
     page(P + "/visits/new", visits.new_visit_form, roles=CLINICAL),
     page(P + "/visits", visits.create_visit, roles=CLINICAL, methods=["POST"],
          offline=Offline("visit", replay.visit)),
+    # One encounter, several hands: the doctor continues the encounter a nurse's triage started.
+    page(V + "/continue", visits.continue_form, roles=DOCTORS),
+    page(V + "/parts", visits.continue_visit, roles=DOCTORS, methods=["POST"],
+         offline=Offline("visit-part", replay.continue_visit)),
     page(V + "/correct", visits.correct_form, roles=CORRECTORS),
     page(V + "/revisions", visits.correct_visit, roles=CORRECTORS, methods=["POST"],
          offline=Offline("correction", replay.correct)),
@@ -72,4 +83,7 @@ ROUTES = [
     page("/admin/users/{user_id:id}/sessions", accounts.user_sessions, roles=ADMINS),
     page("/admin/users/{user_id:id}/sessions", accounts.end_sessions, roles=ADMINS, methods=["POST"]),
     page("/admin/access-log", audit.access_log, roles=ADMINS),
+    page("/admin/polis", queue.polis_page, roles=ADMINS),
+    page("/admin/polis", queue.add_poli, roles=ADMINS, methods=["POST"]),
+    page("/admin/polis/{poli_id:id}", queue.update_poli, roles=ADMINS, methods=["POST"]),
 ]

@@ -5,11 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 from decimal import Decimal
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from starlette.requests import Request
@@ -18,8 +16,9 @@ from starlette.templating import Jinja2Templates
 from clinic import i18n
 from clinic.accounts.roles import may_correct, ordered, role_label
 from clinic.config import ROOT
-from clinic.patients.validation import CHOICES, FIELD_LABELS, label_of
+from clinic.patients.validation import CHOICES, FIELD_LABELS, allergy_list, label_of
 from clinic.rules import icd10
+from clinic.rules.clock import facility_zone
 from clinic.rules.dates import format_date
 from clinic.rules.vitals import CONSCIOUSNESS, VITALS
 from clinic.text import N_
@@ -53,9 +52,6 @@ def format_datetime(moment: dt.datetime | None) -> str:
 
 
 @cache
-def facility_zone() -> ZoneInfo:
-    # Times are stored in UTC and shown in the facility's zone (WIB, WITA or WIT).
-    return ZoneInfo(os.environ.get("CLINIC_TIMEZONE", "Asia/Jakarta"))
 
 
 def abnormal(spec: Any, value: Any) -> bool:
@@ -174,6 +170,7 @@ def make_environment() -> jinja2.Environment:
     env.globals["translated"] = translated
     env.globals["abnormal"] = abnormal
     env.globals["field_labels"] = FIELD_LABELS
+    env.globals["allergy_list"] = allergy_list
     env.globals["texts_url"] = texts_url
     env.globals["icd10_data_url"] = icd10_data_url
     env.filters["datetime"] = format_datetime

@@ -91,7 +91,7 @@ def postgres_template(password_hash: str) -> Iterator[str]:
 
 
 CLEARED_TABLES = ("access_log, visit_revisions, visits, patient_revisions, patients, login_failures, login_throttle, "
-                  "sessions")
+                  "sessions, queue_events, checkins, queue_counters")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -116,6 +116,9 @@ async def _reset_postgres(url: str, password_hash: str) -> None:
     try:
         await conn.execute(f"TRUNCATE {CLEARED_TABLES} RESTART IDENTITY")
         await conn.execute("UPDATE counters SET value = 0")
+        # The polis a fresh install has (migration 0008) stay; those added by a test go.
+        await conn.execute("DELETE FROM polis WHERE id NOT LIKE '0b1a0000-%'")
+        await conn.execute("UPDATE polis SET active = true")
         await conn.execute("ALTER SEQUENCE record_number_seq RESTART WITH 1")
         await conn.execute("DELETE FROM user_roles")  # each seeded user gets back their one role below
         await conn.execute(

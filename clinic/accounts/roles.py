@@ -18,6 +18,7 @@ PUBLIC: frozenset[str] = frozenset({"*"})  # no sign-in needed
 SIGNED_IN = frozenset(ROLES)
 ADMINS = frozenset({ADMIN})
 CLINICAL = frozenset({DOCTOR, NURSE})  # write clinical notes
+DOCTORS = frozenset({DOCTOR})  # examine, diagnose and prescribe: the part of an encounter after the triage
 CLINICAL_READERS = CLINICAL | ADMINS  # read clinical notes (the admin for audits and corrections)
 REGISTRY_WRITE = frozenset({DOCTOR, NURSE, REGISTRATION})
 # Permenkes 24/2022: an entry carries its author; only the author, or one of these roles, corrects it.

@@ -25,6 +25,10 @@ ACTIONS = {
     "visit_form_again": N_("Was shown the visit form again, not saved"),
     "correct_form_again": N_("Was shown the correction form again, not saved"),
     "discard": N_("Discarded a record kept on a device, not sent"),
+    "checkin": N_("Checked the patient in for a poli"),
+    "queue_status": N_("Changed the patient's queue status"),
+    "continue": N_("Added a part to an encounter"),
+    "continue_form": N_("Opened the form for an encounter's next part"),
 }
 MAX_REASON = 500
 PAGE_SIZE = 50

@@ -16,6 +16,7 @@ from clinic.db import new_id
 from clinic.outcome import Kind, Outcome
 from clinic.patients import queries, service
 from clinic.patients.validation import EDUCATION, MARITAL, PATIENT_FIELDS, RELIGIONS, SEXES
+from clinic.queue import queries as queue
 from clinic.rules.dates import parse_date
 from clinic.templating import render
 from clinic.visits.queries import timeline
@@ -100,6 +101,8 @@ async def show_patient(request: Request) -> Response:
         accesses, _ = await audit.entries(db, patient_id=patient_id, page_size=20)
     return render(request, "patients/show.html", {
         "patient": patient, "visits": visits, "clinical": clinical,
+        "polis": await queue.polis(db), "checkins": await queue.patient_checkins(db, patient_id, queue.today()),
+        "checkin_values": {"id": new_id()}, "status_labels": queue.STATUS_LABELS,
         "revisions": [_revision_view(r) for r in revisions],
         "accesses": accesses, "actions": audit.ACTIONS,
     })
@@ -118,7 +121,8 @@ async def edit_patient_form(request: Request) -> Response:
     # The form holds the identity: NIK, address, phone.
     await audit.log_access(db, current_user(request), "edit_form", client_address(request), patient_id=patient["id"])
     values = {key: patient[key] for key in PATIENT_FIELDS}
-    values.update(version=patient["version"], revision_id=new_id())
+    values.update(version=patient["version"], revision_id=new_id(), allergies=patient["allergies"],
+                  no_known_allergy=patient["no_known_allergy"])
     return form_page(request, Outcome(Kind.STORED, values=values), mode="edit", patient=patient)
 
 
@@ -146,11 +150,18 @@ def conflict_page(request: Request, outcome: Outcome) -> Response:
     changes too, so that saving the choices stores them all as one new version."""
     assert outcome.current is not None
     editable = {c.field for c in outcome.conflicts if c.editable}
-    hidden = {}
+    hidden: list[tuple[str, str]] = []  # this edit's other changes, carried as the form sent them
     for key in outcome.values.get("changed", []):
         value = outcome.values.get(key)
-        if key not in editable:
-            hidden[key] = value.isoformat() if isinstance(value, dt.date) else (value or "")
+        if key in editable:
+            continue
+        if key == "allergies":
+            for pair in value or []:
+                hidden += [("allergy_substance", pair["substance"]), ("allergy_reaction", pair.get("reaction") or "")]
+        elif key == "no_known_allergy":
+            hidden += [("no_known_allergy", "yes")] if value else []
+        else:
+            hidden.append((key, value.isoformat() if isinstance(value, dt.date) else (value or "")))
     return render(request, "patients/conflict.html", {
         "patient": outcome.current.values, "conflicts": outcome.conflicts, "changed": outcome.values["changed"],
         "hidden": hidden, "revision_id": new_id(), "base_version": outcome.values.get("base_version"),

@@ -12,11 +12,13 @@ from databases import Database
 
 from clinic.db import Row, fetch_all, fetch_one, ilike, new_id, next_number, utcnow, write_transaction
 from clinic.outcome import Write
-from clinic.patients.validation import PATIENT_FIELDS
+from clinic.patients.validation import PATIENT_FIELDS, allergy_list
+
+STORED_FIELDS = (*PATIENT_FIELDS, "allergies", "no_known_allergy")
 
 COLUMNS = ("id, record_number, name, sex, birth_date, nik, bpjs_number, phone, address, religion, occupation, "
            "education, marital_status, mother_nik, version, created_at, created_by, updated_at, updated_by, "
-           "registered_at")
+           "registered_at, allergies, no_known_allergy")
 PAGE_SIZE = 20
 # Run inside the write's transaction (the access log entry): both are stored, or neither.
 OnWrite = Callable[[], Awaitable[None]]
@@ -27,8 +29,17 @@ def format_record_number(number: int) -> str:
     return f"{number:06d}"
 
 
+def _stored(clean: dict[str, Any]) -> dict[str, Any]:
+    params = {key: clean.get(key) for key in STORED_FIELDS}
+    params["allergies"] = json.dumps(clean.get("allergies") or [], ensure_ascii=False)
+    params["no_known_allergy"] = bool(clean.get("no_known_allergy"))
+    return params
+
+
 def snapshot(row: Row) -> dict[str, Any]:
     data = {key: row[key] for key in ("record_number", *PATIENT_FIELDS)}
+    data["allergies"] = allergy_list(row["allergies"])
+    data["no_known_allergy"] = bool(row["no_known_allergy"])
     data["birth_date"] = data["birth_date"].isoformat() if data["birth_date"] else None
     return data
 
@@ -66,13 +77,13 @@ async def _insert_patient(db: Database, patient_id: str, clean: dict[str, Any], 
     async with write_transaction(db):
         number = await next_number(db, "record_number")
         now = utcnow()
-        params = {key: clean[key] for key in PATIENT_FIELDS}
+        params = _stored(clean)
         params.update(id=patient_id, record_number=format_record_number(number), now=now, user=user_id,
                       registered_at=registered_at)
         inserted = await fetch_one(
-            db, f"""INSERT INTO patients (id, record_number, {", ".join(PATIENT_FIELDS)}, version,
+            db, f"""INSERT INTO patients (id, record_number, {", ".join(STORED_FIELDS)}, version,
                                       created_at, created_by, updated_at, updated_by, registered_at)
-                VALUES (:id, :record_number, {", ".join(":" + k for k in PATIENT_FIELDS)}, 1,
+                VALUES (:id, :record_number, {", ".join(":" + k for k in STORED_FIELDS)}, 1,
                         :now, :user, :now, :user, :registered_at)
                 ON CONFLICT (id) DO NOTHING RETURNING {COLUMNS}""",
             params,
@@ -126,8 +137,8 @@ async def update_patient(db: Database, patient_id: str, base_version: int, revis
                           await get_patient(db, patient_id))
     try:
         async with write_transaction(db):
-            assignments = ", ".join(f"{key} = :{key}" for key in PATIENT_FIELDS)
-            params = {key: clean[key] for key in PATIENT_FIELDS}
+            assignments = ", ".join(f"{key} = :{key}" for key in STORED_FIELDS)
+            params = _stored(clean)
             params.update(id=patient_id, base=base_version, now=utcnow(), user=user_id)
             updated = await fetch_one(
                 db, f"""UPDATE patients SET {assignments}, version = version + 1, updated_at = :now,

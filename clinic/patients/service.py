@@ -125,7 +125,8 @@ async def edit(db: Database, user: CurrentUser, patient_id: str, fields: Fields,
         values.update(typed_values(fields, clean))
         return Outcome(Kind.INVALID, errors=errors, warnings=warnings, values=values, record=current)
     assert revision_id is not None
-    mine = changes(base, conflicts.comparable(clean), PATIENT_FIELDS if names is None else names)
+    base = conflicts.comparable(base)
+    mine = changes(base, conflicts.comparable(clean), conflicts.MERGED_FIELDS if names is None else names)
     duplicates = await queries.possible_duplicates(db, clean, exclude_id=patient_id) if "nik" in mine else []
     if (warnings or duplicates) and not accept_warnings:
         return Outcome(Kind.CONFIRM, warnings=warnings, values=values, duplicates=duplicates, record=current)
@@ -137,7 +138,7 @@ async def edit(db: Database, user: CurrentUser, patient_id: str, fields: Fields,
         merge = three_way(base, conflicts.comparable(current), mine)
         if merge.conflicts:
             return await _conflict(db, user, address, values, current, base_version, merge.conflicts, mine, base)
-        target = {name: current[name] for name in PATIENT_FIELDS} | {name: clean[name] for name in merge.apply}
+        target = conflicts.stored_values(current) | {name: clean[name] for name in merge.apply}
         result = await queries.update_patient(db, patient_id, int(current["version"]), revision_id, target,
                                               user.id, on_write=log)
         if result.status == Write.MISSING or result.patient is None:

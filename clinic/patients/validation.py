@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from typing import Any
 
 from clinic.fields import Fields
-from clinic.limits import PATIENT_CHARS
+from clinic.limits import ALLERGIES, ALLERGY_CHARS, PATIENT_CHARS
 from clinic.rules import Problem
 from clinic.rules.bpjs import check_bpjs, normalize_digits
 from clinic.rules.dates import parse_date
@@ -107,11 +108,47 @@ def validate_patient(fields: Fields, today: dt.date | None = None) -> tuple[dict
         value = clean.get(key) or ""
         if len(value) > limit:
             problems.append(Problem(key, N_("At most {n} characters."), {"n": limit}))
+    clean["allergies"], clean["no_known_allergy"], found = allergies_from(fields)
+    problems += found
     return clean, problems
+
+
+def allergy_list(stored: str | list[dict[str, str]] | None) -> list[dict[str, str]]:
+    """A patient's allergy pairs as stored (JSON text) or as validated (a list)."""
+    if not stored:
+        return []
+    return json.loads(stored) if isinstance(stored, str) else stored
+
+
+def allergies_from(fields: Fields) -> tuple[list[dict[str, str]], bool, list[Problem]]:
+    """Allergy pairs from the parallel lists allergy_substance[] and allergy_reaction[] (empty pairs dropped),
+    and whether "no known allergy" was ticked. Nothing entered and nothing ticked: not asked yet."""
+    substances, reactions = fields.getlist("allergy_substance"), fields.getlist("allergy_reaction")
+    pairs: list[dict[str, str]] = []
+    problems: list[Problem] = []
+    for index in range(max(len(substances), len(reactions))):
+        substance = " ".join((substances[index] if index < len(substances) else "").split())
+        reaction = " ".join((reactions[index] if index < len(reactions) else "").split())
+        if not substance and not reaction:
+            continue
+        if not substance:
+            problems.append(Problem("allergy_substance", N_("Allergy {n}: enter the substance (drug, food, ...)."),
+                                    {"n": index + 1}))
+        if len(substance) > ALLERGY_CHARS or len(reaction) > ALLERGY_CHARS:
+            problems.append(Problem("allergy_substance", N_("Allergy {n} is too long."), {"n": index + 1}))
+        pairs.append({"substance": substance, "reaction": reaction})
+    if len(pairs) > ALLERGIES:
+        problems.append(Problem("allergy_substance", N_("At most {n} allergies."), {"n": ALLERGIES}))
+    none_known = fields.get("no_known_allergy") in ("yes", "on", "true", "1")
+    if none_known and pairs:
+        problems.append(Problem("no_known_allergy",
+                                N_("An allergy is entered: untick \"no known allergy\" or remove the allergy.")))
+    return pairs, none_known, problems
 
 FIELD_LABELS = {
     "name": N_("Full name"), "sex": N_("Sex"), "birth_date": N_("Birth date"), "nik": N_("NIK"),
     "bpjs_number": N_("BPJS number"), "phone": N_("Phone"), "address": N_("Address"),
     "religion": N_("Religion"), "occupation": N_("Occupation"), "education": N_("Education"),
     "marital_status": N_("Marital status"), "mother_nik": N_("Mother's NIK (for a newborn)"),
+    "allergy_substance": N_("Allergies"), "no_known_allergy": N_("No known allergy"),
 }

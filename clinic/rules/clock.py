@@ -5,7 +5,9 @@ it says is kept as it said it, and the time of care used everywhere else is boun
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from clinic.limits import CARE_RECEIPT_APART_HOURS, DEVICE_CLOCK_AHEAD_MINUTES
 
@@ -48,3 +50,13 @@ def time_of_care(said: dt.datetime | None, received: dt.datetime, earliest: dt.d
 def apart(care: dt.datetime, received: dt.datetime) -> bool:
     """Whether the time of care and the time received differ by more than a day: shown on the record."""
     return abs(care - received) > APART
+
+
+def facility_zone() -> ZoneInfo:
+    """The facility's time zone (WIB, WITA or WIT): times are stored in UTC and days are the facility's."""
+    return ZoneInfo(os.environ.get("CLINIC_TIMEZONE", "Asia/Jakarta"))
+
+
+def facility_date(moment: dt.datetime) -> dt.date:
+    """The facility's calendar day at a moment: a queue's numbers start again each such day."""
+    return moment.astimezone(facility_zone()).date()

@@ -45,6 +45,8 @@ VITALS: tuple[VitalSpec, ...] = (
     _spec("pulse", N_("Pulse"), "/min", ("20", "300"), ("60", "100"), 0, "80"),
     _spec("resp_rate", N_("Respiratory rate"), "/min", ("4", "80"), ("12", "20"), 0, "18"),
     _spec("temperature", N_("Temperature"), "°C", ("25", "45"), ("36.0", "37.5"), 1, "36.5"),
+    # Pulse oximetry: no living patient reads below 30 %; under 95 % at rest is low (WHO pulse oximetry manual).
+    _spec("spo2", N_("Oxygen saturation (SpO2)"), "%", ("30", "100"), ("95", "100"), 0, "98"),
     # Weight, height and waist depend on age and build: no normal range, so no warning.
     _spec("weight", N_("Weight"), "kg", ("0.3", "500"), None, 2, "60.5"),
     _spec("height", N_("Height"), "cm", ("20", "272"), None, 1, "160"),

@@ -11,6 +11,7 @@ from clinic.accounts.roles import CurrentUser
 from clinic.fields import Fields
 from clinic.outcome import Outcome
 from clinic.patients import service as patients
+from clinic.queue import service as queue
 from clinic.visits import service as visits
 
 
@@ -34,3 +35,14 @@ async def visit(db: Database, user: CurrentUser, params: dict[str, str], fields:
 async def correct(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str,
                   entered_at: dt.datetime | None) -> Outcome:
     return await visits.correct(db, user, params["patient_id"], params["visit_id"], fields, address, entered_at)
+
+
+async def check_in(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str,
+                   entered_at: dt.datetime | None) -> Outcome:
+    return await queue.check_in(db, user, params["patient_id"], fields, address, entered_at)
+
+
+async def continue_visit(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str,
+                         entered_at: dt.datetime | None) -> Outcome:
+    return await visits.continue_encounter(db, user, params["patient_id"], params["visit_id"], fields, address,
+                                           entered_at)

@@ -16,6 +16,7 @@ from clinic.limits import PRESCRIPTIONS
 from clinic.outcome import Kind, Outcome
 from clinic.patients.queries import get_patient
 from clinic.rules import icd10
+from clinic.rules.chronic import ReturnVisit
 from clinic.rules.vitals import CONSCIOUSNESS, VITALS
 from clinic.templating import render
 from clinic.visits import queries, service
@@ -40,15 +41,17 @@ def form_context(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def visit_form_page(request: Request, patient: Any, outcome: Outcome | None, *, mode: str,
-                    visit: queries.Visit | None = None) -> Response:
+                    visit: queries.Visit | None = None, prefill: ReturnVisit | None = None) -> Response:
     values: dict[str, Any] = {name: "" for name in (*TEXT_FIELDS, *VITAL_FIELDS, "consciousness", "reason")}
+    if prefill is not None:
+        values.update(diagnoses=prefill.diagnoses, prescriptions=prefill.prescriptions)
     if outcome is not None:
         values.update({k: v for k, v in outcome.values.items() if v is not None})
     if not values.get("id"):
         values["id"] = new_id()
     status = 422 if outcome is not None and outcome.kind == Kind.INVALID else 200
     return render(request, "visits/form.html", {
-        "patient": patient, "visit": visit, "mode": mode, "values": values,
+        "patient": patient, "visit": visit, "mode": mode, "values": values, "clinical": True, "prefill": prefill,
         "errors": outcome.errors if outcome else {}, "warnings": outcome.warnings if outcome else {},
         **form_context(values),
     }, status_code=status)
@@ -66,7 +69,17 @@ async def new_visit_form(request: Request) -> Response:
     # The form's header is the patient's identity (name, record number, sex, age).
     await audit.log_access(request.app.state.db, current_user(request), "visit_form", client_address(request),
                            patient_id=patient["id"])
-    return visit_form_page(request, patient, None, mode="new")
+    # A triage waiting for the doctor: the doctor continues it rather than starting a second encounter.
+    waiting = next((v for v in await queries.timeline(request.app.state.db, patient["id"]) if not v.finished), None)
+    return visit_form_page(request, patient, None, mode="new", prefill=await _prefill(request, patient["id"]),
+                           visit=waiting)
+
+
+async def _prefill(request: Request, patient_id: str) -> ReturnVisit | None:
+    """A chronic patient's return visit, unless the user asked for an empty form (`?blank=1`)."""
+    if request.query_params.get("blank"):
+        return None
+    return await service.return_visit_prefill(request.app.state.db, patient_id)
 
 
 async def offline_visit_form(request: Request) -> Response:
@@ -109,6 +122,35 @@ async def _visit_or_404(request: Request, patient_id: str) -> queries.Visit:
     if visit is None or visit.patient_id != patient_id:
         raise HTTPException(404)
     return visit
+
+
+async def continue_form(request: Request) -> Response:
+    """The doctor's part of an encounter: the nurse's triage shown above, the form for what follows."""
+    patient = await _patient_or_404(request)
+    encounter = await _visit_or_404(request, patient["id"])
+    if encounter.encounter_id is not None:
+        raise HTTPException(404)
+    # The page shows the triage (complaint, vital signs) under the patient's identity.
+    await audit.log_access(request.app.state.db, current_user(request), "continue_form", client_address(request),
+                           patient_id=patient["id"], visit_id=encounter.id)
+    return visit_form_page(request, patient, None, mode="continue", visit=encounter,
+                           prefill=await _prefill(request, patient["id"]))
+
+
+async def continue_visit(request: Request) -> Response:
+    patient_id = request.path_params["patient_id"]
+    visit_id = request.path_params["visit_id"]
+    fields = await read_fields(request)
+    outcome = await service.continue_encounter(request.app.state.db, current_user(request), patient_id, visit_id,
+                                               fields, client_address(request))
+    if outcome.kind == Kind.MISSING:
+        raise HTTPException(404)
+    if outcome.kind == Kind.STORED:
+        return redirect(f"/patients/{patient_id}#visit-{visit_id}")
+    patient = await _patient_or_404(request)
+    await audit.log_access(request.app.state.db, current_user(request), "visit_form_again", client_address(request),
+                           patient_id=patient_id, visit_id=visit_id)
+    return visit_form_page(request, patient, outcome, mode="continue", visit=await _visit_or_404(request, patient_id))
 
 
 async def correct_form(request: Request) -> Response:

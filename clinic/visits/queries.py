@@ -11,7 +11,7 @@ from databases import Database
 from clinic.db import Row, fetch_all, fetch_one, utcnow, write_transaction
 from clinic.outcome import Write
 from clinic.patients.queries import OnWrite
-from clinic.visits.records import Revision, Visit
+from clinic.visits.records import WHOLE, Revision, Visit
 from clinic.visits.validation import TEXT_FIELDS, VITAL_FIELDS
 
 CONTENT = (*TEXT_FIELDS, *VITAL_FIELDS, "consciousness", "diagnoses", "prescriptions")
@@ -29,6 +29,7 @@ def _revision(row: Row) -> Revision:
 
 def _params(clean: dict[str, Any]) -> dict[str, Any]:
     params = {name: clean.get(name) for name in CONTENT}
+    params["complaint"] = params["complaint"] or ""  # a later part of an encounter: the triage holds it
     params["diagnoses"] = json.dumps(clean.get("diagnoses") or [])
     params["prescriptions"] = json.dumps(clean.get("prescriptions") or [], ensure_ascii=False)
     return params
@@ -65,20 +66,21 @@ async def stored_under(db: Database, record_id: str) -> Row | None:
     # One statement, so one snapshot: read as two, a visit committed between them by a parallel copy of the
     # same submission looked like a visit row without its note, and the retry was refused as another record's.
     return await fetch_one(
-        db, """SELECT visit_id, patient_id, author_id, revision FROM (
-               SELECT r.visit_id, v.patient_id, r.author_id, r.revision FROM visit_revisions r
+        db, """SELECT visit_id, patient_id, author_id, revision, encounter_id FROM (
+               SELECT r.visit_id, v.patient_id, r.author_id, r.revision, v.encounter_id FROM visit_revisions r
                JOIN visits v ON v.id = r.visit_id WHERE r.id = :id
                UNION ALL
-               SELECT id AS visit_id, patient_id, author_id, 0 AS revision FROM visits WHERE id = :id
+               SELECT id AS visit_id, patient_id, author_id, 0 AS revision, encounter_id FROM visits WHERE id = :id
            ) AS found ORDER BY revision DESC LIMIT 1""",
         {"id": record_id},
     )
 
 
-def is_visit(stored: Row, visit_id: str, patient_id: str, author_id: str) -> bool:
-    """Whether what is stored under `visit_id` is this very visit: recorded for this patient by this author."""
+def is_visit(stored: Row, visit_id: str, patient_id: str, author_id: str, encounter_id: str | None = None) -> bool:
+    """Whether what is stored under `visit_id` is this very visit (or later part of the encounter
+    `encounter_id`): recorded for this patient by this author."""
     return (int(stored["revision"]) == 1 and stored["visit_id"] == visit_id and stored["patient_id"] == patient_id
-            and stored["author_id"] == author_id)
+            and stored["author_id"] == author_id and stored["encounter_id"] == encounter_id)
 
 
 def is_correction(stored: Row, visit_id: str, author_id: str) -> bool:
@@ -88,21 +90,24 @@ def is_correction(stored: Row, visit_id: str, author_id: str) -> bool:
 
 async def create_visit(db: Database, visit_id: str, patient_id: str, clean: dict[str, Any],
                        author: tuple[str, str], care: tuple[dt.datetime, dt.datetime | None],
-                       on_write: OnWrite | None = None) -> tuple[Write, Visit | None]:
+                       on_write: OnWrite | None = None, part: str = WHOLE,
+                       encounter_id: str | None = None) -> tuple[Write, Visit | None]:
     """Store a new visit under the id made on the device: STORED with the visit, ALREADY with the stored
     visit (this submission arrived before), or TAKEN (the id names another record; nothing written).
-    `author` is the user's (id, full name); `care` the time of care and what the device's clock said."""
+    `author` is the user's (id, full name); `care` the time of care and what the device's clock said;
+    `part` and `encounter_id`: which part of an encounter it is, and (a later part) the visit it continues."""
     author_id, author_name = author
     care_at, device_at = care
     now = utcnow()
     try:
         async with write_transaction(db):
             inserted = await fetch_one(
-                db, """INSERT INTO visits (id, patient_id, author_id, created_at, care_at, device_at)
-                   VALUES (:id, :patient, :author, :at, :care_at, :device_at)
+                db, """INSERT INTO visits (id, patient_id, author_id, created_at, care_at, device_at, part,
+                       encounter_id)
+                   VALUES (:id, :patient, :author, :at, :care_at, :device_at, :part, :encounter_id)
                    ON CONFLICT (id) DO NOTHING RETURNING id""",
                 {"id": visit_id, "patient": patient_id, "author": author_id, "at": now, "care_at": care_at,
-                 "device_at": device_at},
+                 "device_at": device_at, "part": part, "encounter_id": encounter_id},
             )
             # The first revision shares the visit's id: one id per submission, made on the device. When a
             # correction holds that id, the visit row goes too (never a visit without its note).
@@ -112,12 +117,13 @@ async def create_visit(db: Database, visit_id: str, patient_id: str, clean: dict
                 await on_write()
     except _NotWritten:
         stored = await stored_under(db, visit_id)
-        if stored is not None and is_visit(stored, visit_id, patient_id, author_id):
+        if stored is not None and is_visit(stored, visit_id, patient_id, author_id, encounter_id):
             return Write.ALREADY, await get_visit(db, visit_id)
         return Write.TAKEN, None
     first = Revision(visit_id, 1, author_id, author_name, now, None, {name: clean.get(name) for name in CONTENT},
                      care_at, device_at)
-    return Write.STORED, Visit(visit_id, patient_id, author_id, author_name, now, [first], care_at, device_at)
+    return Write.STORED, Visit(visit_id, patient_id, author_id, author_name, now, [first], care_at, device_at,
+                               part, encounter_id)
 
 
 async def add_revision(db: Database, visit_id: str, base_revision: int, revision_id: str, clean: dict[str, Any],
@@ -141,14 +147,15 @@ async def add_revision(db: Database, visit_id: str, base_revision: int, revision
 
 async def _visits(db: Database, condition: str, params: dict[str, Any]) -> list[Visit]:
     rows = await fetch_all(
-        db, f"""SELECT v.id, v.patient_id, v.author_id, v.created_at, v.care_at, v.device_at,
-                   u.full_name AS author_name
+        db, f"""SELECT v.id, v.patient_id, v.author_id, v.created_at, v.care_at, v.device_at, v.part,
+                   v.encounter_id, u.full_name AS author_name
             FROM visits v JOIN users u ON u.id = v.author_id WHERE {condition}
             ORDER BY COALESCE(v.care_at, v.created_at) DESC, v.id""",
         params,
     )
     visits = {row["id"]: Visit(row["id"], row["patient_id"], row["author_id"], row["author_name"],
-                               row["created_at"], [], row["care_at"], row["device_at"]) for row in rows}
+                               row["created_at"], [], row["care_at"], row["device_at"], row["part"] or WHOLE,
+                               row["encounter_id"]) for row in rows}
     if not visits:
         return []
     revision_rows = await fetch_all(
@@ -164,14 +171,20 @@ async def _visits(db: Database, condition: str, params: dict[str, Any]) -> list[
         visit.revisions.append(revision)
     # A visit row without its note (left by an older version when its id was a correction's) holds nothing
     # to show; append-only, it stays in the table, and its id stays taken.
-    return [visit for visit in visits.values() if visit.revisions]
+    found = [visit for visit in visits.values() if visit.revisions]
+    for visit in sorted(found, key=lambda v: v.time_of_care):  # each later part under its encounter, oldest first
+        if visit.encounter_id in visits:
+            visits[visit.encounter_id].parts.append(visit)
+    return found
 
 
 async def timeline(db: Database, patient_id: str) -> list[Visit]:
-    """The patient's visits, newest first, each with every revision."""
-    return await _visits(db, "v.patient_id = :patient", {"patient": patient_id})
+    """The patient's encounters, newest first, each with every revision and its later parts."""
+    found = await _visits(db, "v.patient_id = :patient", {"patient": patient_id})
+    return [visit for visit in found if visit.encounter_id is None]
 
 
 async def get_visit(db: Database, visit_id: str) -> Visit | None:
-    found = await _visits(db, "v.id = :visit", {"visit": visit_id})
-    return found[0] if found else None
+    """A visit (an encounter's first part, with its later parts; or a later part on its own)."""
+    found = await _visits(db, "(v.id = :visit OR v.encounter_id = :visit)", {"visit": visit_id})
+    return next((visit for visit in found if visit.id == visit_id), None)

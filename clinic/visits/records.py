@@ -9,6 +9,8 @@ from typing import Any
 
 from clinic.rules.clock import apart
 
+WHOLE, TRIAGE, EXAM = "whole", "triage", "exam"
+
 
 @dataclass
 class Revision:
@@ -37,10 +39,38 @@ class Visit:
     revisions: list[Revision] = field(default_factory=list)  # oldest first
     care_at: dt.datetime | None = None  # when it was entered on the device, bounded; None: as received
     device_at: dt.datetime | None = None  # what the device's clock said, as it said it (None: said nothing)
+    # One encounter, several hands: its first part is the visit row the others name as `encounter_id`.
+    part: str = WHOLE  # WHOLE (a one-part visit), TRIAGE (the nurse's, awaiting the doctor) or EXAM
+    encounter_id: str | None = None  # a later part: the visit it continues
+    parts: list[Visit] = field(default_factory=list)  # a first part: the later parts, oldest first
 
     @property
     def time_of_care(self) -> dt.datetime:
         return self.care_at or self.created_at
+
+    @property
+    def finished(self) -> bool:
+        """Whether the encounter is complete: a one-part visit, or a triage that a doctor's part followed."""
+        return self.part != TRIAGE or any(part.part == EXAM for part in self.parts)
+
+    @property
+    def encounter_content(self) -> dict[str, Any]:
+        """The whole encounter as one note, each part's current revision in order: texts joined, a vital sign
+        as last measured, diagnoses in order without repeats, prescription lines of every part. (For the
+        print and summaries; the record page shows each part with its own author.)"""
+        merged: dict[str, Any] = dict(self.current.content)
+        for part in self.parts:
+            content = part.current.content
+            for name, value in content.items():
+                if name == "diagnoses":
+                    merged[name] = [*merged[name], *(code for code in value if code not in merged[name])]
+                elif name == "prescriptions":
+                    merged[name] = [*merged[name], *value]
+                elif isinstance(value, str) and name not in ("consciousness",) and value:
+                    merged[name] = f"{merged[name]}\n{value}" if merged.get(name) else value
+                elif value is not None and value != "":
+                    merged[name] = value
+        return merged
 
     @property
     def clock_apart(self) -> bool:

@@ -8,18 +8,21 @@ from typing import Any
 from databases import Database
 
 from clinic import audit
-from clinic.accounts.roles import CurrentUser, may_correct
+from clinic.accounts.roles import DOCTORS, CurrentUser, may_correct
 from clinic.db import new_id, parse_uuid, utcnow
 from clinic.fields import Fields, messages
 from clinic.limits import AUDIT_DETAIL_CHARS, REASON_CHARS
 from clinic.outcome import Current, Kind, Outcome, Write
 from clinic.patients.queries import get_patient
+from clinic.queue import queries as queue
 from clinic.rules import Problem
+from clinic.rules.chronic import EncounterNote, ReturnVisit, return_visit
 from clinic.rules.clock import time_of_care
 from clinic.rules.merge import changes, three_way
 from clinic.rules.vitals import CONSCIOUSNESS_FIELD
 from clinic.text import N_
 from clinic.visits import conflicts, queries
+from clinic.visits.records import EXAM, TRIAGE, WHOLE
 from clinic.visits.validation import TEXT_FIELDS, VITAL_FIELDS, validate_visit
 
 MERGE_ATTEMPTS = 5  # a correction re-merged after losing a race; each loss means another one was stored
@@ -37,10 +40,10 @@ def typed_values(fields: Fields, clean: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _taken(fields: Fields, **extra: Any) -> Outcome:
+def _taken(fields: Fields, complaint_required: bool = True, **extra: Any) -> Outcome:
     """An id that names another record (another kind, patient, visit or author): refused, nothing written;
     the form comes back with the typed values and a fresh id, so that its next submission is stored."""
-    clean, _problems = validate_visit(fields)
+    clean, _problems = validate_visit(fields, complaint_required=complaint_required)
     errors, _ = messages([Problem("id", N_("This id belongs to another record."))])
     return Outcome(Kind.INVALID, errors=errors, values=typed_values(fields, clean) | {"id": new_id()}, **extra)
 
@@ -69,14 +72,55 @@ async def record(db: Database, user: CurrentUser, patient_id: str, fields: Field
     assert visit_id is not None
     care_at = time_of_care(entered_at, utcnow(), patient["registered_at"] or patient["created_at"])
 
+    # A nurse's note is the encounter's triage, which a doctor continues; a doctor's is the whole encounter.
+    part = WHOLE if user.has_any(DOCTORS) else TRIAGE
+
     async def log() -> None:
         await audit.log_access(db, user, "visit", address, patient_id=patient_id, visit_id=visit_id)
+        await queue.advance_patient(db, patient_id, queue.FINISHED if part == WHOLE else queue.IN_PROGRESS, user.id)
 
     status, visit = await queries.create_visit(db, visit_id, patient_id, clean, (user.id, user.full_name),
-                                               (care_at, entered_at), on_write=log)
+                                               (care_at, entered_at), on_write=log, part=part)
     if status == Write.TAKEN:
         return _taken(fields)
     return Outcome(Kind.STORED, record=visit, created=status == Write.STORED, warnings=warnings)
+
+
+async def continue_encounter(db: Database, user: CurrentUser, patient_id: str, encounter_id: str, fields: Fields,
+                             address: str, entered_at: dt.datetime | None = None) -> Outcome:
+    """The doctor's part of an encounter a nurse started: a visit row of its own (its own id made on the
+    device, author, time and revisions) naming the encounter. A retry answers the stored encounter."""
+    part_id = parse_uuid(fields.get("id"))
+    if part_id:
+        stored = await queries.stored_under(db, part_id)
+        if stored is not None:
+            if not queries.is_visit(stored, part_id, patient_id, user.id, encounter_id):
+                return _taken(fields, complaint_required=False)
+            return Outcome(Kind.STORED, record=await queries.get_visit(db, encounter_id), created=False)
+    encounter = await queries.get_visit(db, encounter_id)
+    if encounter is None or encounter.patient_id != patient_id or encounter.encounter_id is not None:
+        return Outcome(Kind.MISSING)
+    clean, problems = validate_visit(fields, complaint_required=False)
+    if not part_id:
+        problems.insert(0, Problem("id", N_("This is not a valid record id (UUID).")))
+    errors, warnings = messages(problems)
+    if errors:
+        return Outcome(Kind.INVALID, errors=errors, warnings=warnings, values=typed_values(fields, clean),
+                       record=encounter)
+    assert part_id is not None
+    care_at = time_of_care(entered_at, utcnow(), encounter.time_of_care)
+
+    async def log() -> None:
+        await audit.log_access(db, user, "continue", address, patient_id=patient_id, visit_id=encounter_id)
+        await queue.advance_patient(db, patient_id, queue.FINISHED, user.id)
+
+    status, _part = await queries.create_visit(db, part_id, patient_id, clean, (user.id, user.full_name),
+                                               (care_at, entered_at), on_write=log, part=EXAM,
+                                               encounter_id=encounter_id)
+    if status == Write.TAKEN:
+        return _taken(fields, complaint_required=False)
+    return Outcome(Kind.STORED, record=await queries.get_visit(db, encounter_id), created=status == Write.STORED,
+                   warnings=warnings)
 
 
 async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: str, fields: Fields,
@@ -102,7 +146,7 @@ async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: st
     names = conflicts.changed_names(fields)
     if names is not None:  # a device may send only what it changed: the rest as the base revision had it
         fields = conflicts.with_base(fields, base_content, names)
-    clean, problems = validate_visit(fields)
+    clean, problems = validate_visit(fields, complaint_required=visit.encounter_id is None)
     if not revision_id:
         problems.insert(0, Problem("id", N_("This is not a valid record id (UUID).")))
     reason = fields.get("reason")
@@ -152,3 +196,14 @@ async def _conflict(db: Database, user: CurrentUser, address: str, values: dict[
     found = conflicts.field_conflicts(names, visit.revisions[base - 1:], clean)
     return Outcome(Kind.CONFLICT, values=values | {"changed": changed, "base_revision": base}, record=visit,
                    current=Current(latest.content, latest.revision), conflicts=found)
+
+
+async def return_visit_prefill(db: Database, patient_id: str) -> ReturnVisit | None:
+    """A chronic patient's return visit: the ongoing diagnoses and the last prescription, from the patient's
+    encounters (every part's current revision); None when no encounter had a chronic diagnosis."""
+    notes = []
+    for encounter in await queries.timeline(db, patient_id):  # newest first
+        contents = [part.current.content for part in (encounter, *encounter.parts)]
+        notes.append(EncounterNote([code for c in contents for code in c["diagnoses"]],
+                                   [line for c in contents for line in c["prescriptions"]]))
+    return return_visit(notes)

@@ -56,11 +56,12 @@ def prescriptions_from(fields: Fields) -> tuple[list[dict[str, str]], list[Probl
     return lines, problems
 
 
-def validate_visit(fields: Fields) -> tuple[dict[str, Any], list[Problem]]:
-    """Clean values of one revision of a visit, and every problem found."""
+def validate_visit(fields: Fields, *, complaint_required: bool = True) -> tuple[dict[str, Any], list[Problem]]:
+    """Clean values of one revision of a visit, and every problem found. A later part of an encounter (the
+    doctor's, after the nurse's triage) needs no complaint of its own: the triage holds it."""
     clean: dict[str, Any] = {name: fields.get(name) or None for name in TEXT_FIELDS}
     problems: list[Problem] = []
-    if not clean["complaint"]:
+    if complaint_required and not clean["complaint"]:
         problems.append(Problem("complaint", N_("Enter the chief complaint.")))
     for name in TEXT_FIELDS:
         if len(clean[name] or "") > NOTE_CHARS:

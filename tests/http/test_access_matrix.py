@@ -56,7 +56,18 @@ TABLE: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/admin/users/{user_id}/sessions"): {"admin"},
     ("POST", "/admin/users/{user_id}/sessions"): {"admin"},
     ("GET", "/admin/access-log"): {"admin"},
+    # The day's queue (issue 12).
+    ("POST", P + "/checkins"): {"doctor", "nurse", "registration"},
+    ("GET", "/queue"): ALL,
+    ("POST", "/queue/{poli_id}/next"): {"doctor", "nurse"},
+    ("POST", "/queue/checkins/{checkin_id}/status"): {"doctor", "nurse"},
+    ("GET", V + "/continue"): {"doctor"},
+    ("POST", V + "/parts"): {"doctor"},
+    ("GET", "/admin/polis"): {"admin"},
+    ("POST", "/admin/polis"): {"admin"},
+    ("POST", "/admin/polis/{poli_id}"): {"admin"},
 }
+UMUM = "0b1a0000-0000-4000-8000-000000000001"  # a fresh install's first poli (migration 0008)
 
 
 def app_routes() -> set[tuple[str, str]]:
@@ -85,7 +96,12 @@ def record(client_for):  # type: ignore[no-untyped-def]
     response = doctor.post(f"/patients/{patient_id}/visits", data={"id": visit_id, "complaint": "Batuk"},
                            follow_redirects=False)
     assert response.status_code == 303
-    return {"patient_id": patient_id, "visit_id": visit_id, "user_id": "00000000-0000-0000-0000-000000000004"}
+    checkin_id = str(uuid.uuid4())
+    response = doctor.post(f"/patients/{patient_id}/checkins", data={"id": checkin_id, "poli": UMUM},
+                           follow_redirects=False)
+    assert response.status_code == 303
+    return {"patient_id": patient_id, "visit_id": visit_id, "user_id": "00000000-0000-0000-0000-000000000004",
+            "poli_id": UMUM, "checkin_id": checkin_id}
 
 
 def fill(path: str, params: dict[str, str]) -> str:

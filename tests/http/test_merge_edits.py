@@ -198,3 +198,40 @@ def test_concurrent_edits_in_the_service_merge_disjoint_fields_and_conflict_on_t
     assert (row["version"], row["phone"], row["address"]) == (4, "0811 0000 0001", "Jl. Paralel 1")
     assert row["occupation"] in ("Guru", "Bidan")
     assert revisions(desk, pid) == 4
+
+
+def allergies_of(client: TestClient, pid: str) -> tuple[str, bool]:
+    row = query(client, "SELECT allergies, no_known_allergy FROM patients WHERE id = :id", {"id": pid})[0]
+    return row["allergies"], bool(row["no_known_allergy"])
+
+
+def test_allergies_merge_like_any_other_field(client_for):
+    """An edit of the phone keeps the allergies that another tablet added meanwhile, and the other way
+    round: allergies are part of the three-way merge, never wiped by an edit that did not touch them."""
+    desk, nurse = client_for("registration"), client_for("nurse")
+    pid = register(desk)
+    a, b = edit_form(desk, pid), edit_form(nurse, pid)
+    answer = nurse.post(f"/patients/{pid}", data={**b, "allergy_substance": ["Amoksisilin", "Udang"],
+                                                  "allergy_reaction": ["Ruam", ""]}, follow_redirects=False)
+    assert answer.status_code == 303
+    assert desk.post(f"/patients/{pid}", data={**a, "phone": "0811 1111 2222"}, follow_redirects=False
+                     ).status_code == 303
+    stored_allergies, none_known = allergies_of(desk, pid)
+    assert "Amoksisilin" in stored_allergies and "Udang" in stored_allergies and not none_known
+    assert stored(desk, pid)["phone"] == "0811 1111 2222"
+    # Both change the allergies, differently: a conflict of that field only.
+    a, b = edit_form(desk, pid), edit_form(nurse, pid)
+    mine = ["Amoksisilin", "Udang"]
+    nurse.post(f"/patients/{pid}", data={**b, "allergy_substance": [*mine, "Kacang"],
+                                         "allergy_reaction": ["Ruam", "", ""]}, follow_redirects=False)
+    response = desk.post(f"/patients/{pid}", data={**a, "allergy_substance": ["Penisilin"],
+                                                   "allergy_reaction": ["Sesak"]}, follow_redirects=False)
+    assert response.status_code == 409
+    assert conflict_fields(response.text) == ["allergies"]
+    assert "Penisilin (Sesak)" in html.unescape(response.text)
+    form = as_data(conflict_form(response.text))
+    assert form["allergy_substance"] == ["Penisilin"]
+    assert desk.post(f"/patients/{pid}", data={**form, "keep_allergies": "mine"}, follow_redirects=False
+                     ).status_code == 303
+    stored_allergies, _ = allergies_of(desk, pid)
+    assert "Penisilin" in stored_allergies and "Kacang" not in stored_allergies

@@ -45,7 +45,7 @@ def test_the_worker_carries_the_route_tables_targets(tmp_path: Path) -> None:
 
 def test_sync_accepts_exactly_the_routes_declared_offline() -> None:
     declared = {route.path for route in record_targets(ROUTES)}
-    assert len(declared) == 4
+    assert len(declared) == 6
     for route in ROUTES:
         for method in (route.methods or set()) - {"HEAD"}:
             found = resolve_target(ROUTES, example_path(route), method)

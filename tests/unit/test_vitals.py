@@ -7,7 +7,7 @@ import pytest
 from clinic.rules import ERROR, WARNING, Problem
 from clinic.rules.vitals import CONSCIOUSNESS, VITALS, check_vitals, parse_decimal
 
-NUMERIC_FIELDS = ["systolic", "diastolic", "pulse", "resp_rate", "temperature", "weight", "height", "waist"]
+NUMERIC_FIELDS = ["systolic", "diastolic", "pulse", "resp_rate", "temperature", "spo2", "weight", "height", "waist"]
 
 
 def only(field: str, text: str) -> tuple[Decimal | str | None, list[Problem]]:
@@ -15,9 +15,18 @@ def only(field: str, text: str) -> tuple[Decimal | str | None, list[Problem]]:
     return values[field], problems
 
 
-def test_the_vitals_are_the_eight_numeric_fields_in_form_order_with_units() -> None:
+def test_the_vitals_are_the_nine_numeric_fields_in_form_order_with_units() -> None:
     assert [spec.name for spec in VITALS] == NUMERIC_FIELDS
-    assert [spec.unit for spec in VITALS] == ["mmHg", "mmHg", "/min", "/min", "°C", "kg", "cm", "cm"]
+    assert [spec.unit for spec in VITALS] == ["mmHg", "mmHg", "/min", "/min", "°C", "%", "kg", "cm", "cm"]
+
+
+@pytest.mark.parametrize(("text", "severity"), [("98", None), ("95", None), ("100", None), ("94", WARNING),
+                                                ("85", WARNING), ("30", WARNING), ("29", ERROR), ("101", ERROR),
+                                                ("97.5", ERROR)])
+def test_spo2_is_possible_from_30_to_100_percent_and_normal_from_95(text: str, severity: str | None) -> None:
+    value, problems = only("spo2", text)
+    assert [p.severity for p in problems] == ([] if severity is None else [severity])
+    assert (value is None) == (severity == ERROR)
 
 
 @pytest.mark.parametrize(
@@ -79,6 +88,7 @@ def test_normal_adult_vitals_give_decimals_and_no_problems() -> None:
         "pulse": "72",
         "resp_rate": "16",
         "temperature": "36,7",
+        "spo2": "98",
         "weight": "58,25",
         "height": "160.5",
         "waist": "80",
@@ -92,6 +102,7 @@ def test_normal_adult_vitals_give_decimals_and_no_problems() -> None:
         "pulse": Decimal("72"),
         "resp_rate": Decimal("16"),
         "temperature": Decimal("36.7"),
+        "spo2": Decimal("98"),
         "weight": Decimal("58.25"),
         "height": Decimal("160.5"),
         "waist": Decimal("80"),
