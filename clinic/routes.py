@@ -10,8 +10,17 @@ from starlette.responses import Response
 
 from clinic import health
 from clinic.accounts import handlers as accounts
-from clinic.accounts.roles import ADMINS, CLINICAL, CLINICAL_READERS, PUBLIC, REGISTRY_WRITE, SIGNED_IN
+from clinic.accounts.roles import (
+    ADMINS,
+    CLINICAL,
+    CLINICAL_READERS,
+    PUBLIC,
+    REGISTRATION,
+    REGISTRY_WRITE,
+    SIGNED_IN,
+)
 from clinic.audit import handlers as audit
+from clinic.duplicates import handlers as duplicates
 from clinic.patients import handlers as patients
 from clinic.sync import handlers as sync
 from clinic.sync import pwa, replay
@@ -19,6 +28,7 @@ from clinic.visits import handlers as visits
 from clinic.web import Offline, page, redirect
 
 CORRECTORS = CLINICAL | ADMINS  # the service then allows only the visit's author or an admin
+DUPLICATE_REVIEWERS = frozenset({REGISTRATION}) | ADMINS
 
 
 async def home(request: Request) -> Response:
@@ -47,6 +57,8 @@ ROUTES = [
     page(P, patients.update_patient, roles=REGISTRY_WRITE, methods=["POST"],
          offline=Offline("patient-edit", replay.edit)),
     page(P + "/edit", patients.edit_patient_form, roles=REGISTRY_WRITE),
+    page("/duplicates", duplicates.review, roles=DUPLICATE_REVIEWERS),
+    page("/duplicates", duplicates.not_duplicate, roles=DUPLICATE_REVIEWERS, methods=["POST"]),
     # Clinical notes: doctors and nurses; corrections also by an admin.
     page(P + "/visits/new", visits.new_visit_form, roles=CLINICAL),
     page(P + "/visits", visits.create_visit, roles=CLINICAL, methods=["POST"],

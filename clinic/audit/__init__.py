@@ -21,6 +21,7 @@ ACTIONS = {
     "edit_form": N_("Opened the identity edit form"),
     "edit_form_again": N_("Was shown the identity edit form again, not saved"),
     "duplicate": N_("Was listed as a possible duplicate"),
+    "not_duplicate": N_("Marked as not a duplicate"),
     "visit_form": N_("Opened the new visit form"),
     "visit_form_again": N_("Was shown the visit form again, not saved"),
     "correct_form_again": N_("Was shown the correction form again, not saved"),

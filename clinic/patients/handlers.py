@@ -13,6 +13,7 @@ from starlette.responses import Response
 from clinic import audit
 from clinic.accounts.roles import ADMINS, CLINICAL_READERS
 from clinic.db import new_id
+from clinic.duplicates import queries as duplicate_queries
 from clinic.outcome import Kind, Outcome
 from clinic.patients import queries, service
 from clinic.patients.validation import EDUCATION, MARITAL, PATIENT_FIELDS, RELIGIONS, SEXES
@@ -92,13 +93,14 @@ async def show_patient(request: Request) -> Response:
     clinical = user.has_any(CLINICAL_READERS)
     visits = await timeline(db, patient_id)
     revisions = await queries.revisions(db, patient_id)
+    duplicates = await duplicate_queries.open_for(db, patient_id)
     accesses: list[Any] = []
     if user.has_any(ADMINS):  # who read the record: for the administrator's audits
         accesses, _ = await audit.entries(db, patient_id=patient_id, page_size=20)
     return render(request, "patients/show.html", {
         "patient": patient, "visits": visits, "clinical": clinical,
         "revisions": [_revision_view(r) for r in revisions],
-        "accesses": accesses, "actions": audit.ACTIONS,
+        "accesses": accesses, "actions": audit.ACTIONS, "duplicates": duplicates,
     })
 
 

@@ -1,0 +1,82 @@
+"""Possible duplicates in the database: the check made at each registration, the flags, the review list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from databases import Database
+
+from clinic.db import Row, execute, execute_many, fetch_all, fetch_one, new_id, utcnow
+
+MATCH_LIMIT = 20  # more look-alikes than this are not a duplicate to review but a data problem
+
+
+async def matches(db: Database, patient_id: str, clean: dict[str, Any]) -> list[Row]:
+    """Stored patients other than `patient_id` with the same NIK, or the same name (any case), birth date and
+    sex; each with the reason. Served by ix_patients_nik and ix_patients_lower_name_birth_sex."""
+    return await fetch_all(
+        db, """SELECT id, CASE WHEN nik = :nik THEN 'nik' ELSE 'identity' END AS reason FROM patients
+           WHERE id <> :id AND (nik = :nik OR (LOWER(name) = LOWER(CAST(:name AS TEXT))
+                                               AND birth_date = :birth_date AND sex = :sex))
+           ORDER BY record_number LIMIT :limit""",
+        {"id": patient_id, "nik": clean.get("nik") or "-", "name": clean.get("name") or "",
+         "birth_date": clean.get("birth_date"), "sex": clean.get("sex") or "", "limit": MATCH_LIMIT},
+    )
+
+
+async def flag(db: Database, patient_id: str, clean: dict[str, Any]) -> int:
+    """Flag a just-stored registration with every patient it resembles; how many flags were written."""
+    found = await matches(db, patient_id, clean)
+    now = utcnow()
+    await execute_many(
+        db, """INSERT INTO duplicate_flags (id, patient_id, other_id, reason, flagged_at, status)
+           VALUES (:id, :patient_id, :other_id, :reason, :at, 'open') ON CONFLICT DO NOTHING""",
+        [{"id": new_id(), "patient_id": patient_id, "other_id": row["id"], "reason": row["reason"], "at": now}
+         for row in found],
+    )
+    return len(found)
+
+
+PATIENT = "p.id, p.record_number, p.name, p.sex, p.birth_date, p.nik"
+
+
+async def open_for(db: Database, patient_id: str) -> list[Row]:
+    """The patients this one is flagged with, still open."""
+    return await fetch_all(
+        db, f"""SELECT f.id AS flag_id, f.reason, {PATIENT} FROM duplicate_flags f
+            JOIN patients p ON p.id = CASE WHEN f.patient_id = :id THEN f.other_id ELSE f.patient_id END
+            WHERE (f.patient_id = :id OR f.other_id = :id) AND f.status = 'open' ORDER BY p.record_number""",
+        {"id": patient_id},
+    )
+
+
+async def open_flags(db: Database, limit: int = 500) -> list[Row]:
+    """Open flags, oldest first, with both patients."""
+    return await fetch_all(
+        db, """SELECT f.id, f.patient_id, f.other_id, f.reason, f.flagged_at,
+                  a.record_number AS a_number, a.name AS a_name, a.birth_date AS a_birth, a.nik AS a_nik,
+                  b.record_number AS b_number, b.name AS b_name, b.birth_date AS b_birth, b.nik AS b_nik
+           FROM duplicate_flags f JOIN patients a ON a.id = f.patient_id JOIN patients b ON b.id = f.other_id
+           WHERE f.status = 'open' ORDER BY f.flagged_at LIMIT :limit""",
+        {"limit": limit},
+    )
+
+
+async def get_flag(db: Database, flag_id: str) -> Row | None:
+    return await fetch_one(db, "SELECT id, patient_id, other_id, status FROM duplicate_flags WHERE id = :id",
+                           {"id": flag_id})
+
+
+async def decide_not_duplicate(db: Database, patient_ids: list[str], user_id: str) -> None:
+    """Every open flag among these patients is closed: they are different people."""
+    params: dict[str, Any] = {"user": user_id, "at": utcnow()}
+    names = []
+    for index, patient_id in enumerate(patient_ids):
+        params[f"p{index}"] = patient_id
+        names.append(f":p{index}")
+    listed = ", ".join(names)
+    await execute(
+        db, f"""UPDATE duplicate_flags SET status = 'not_duplicate', decided_by = :user, decided_at = :at
+            WHERE status = 'open' AND patient_id IN ({listed}) AND other_id IN ({listed})""",
+        params,
+    )
