@@ -198,3 +198,12 @@ def test_concurrent_edits_in_the_service_merge_disjoint_fields_and_conflict_on_t
     assert (row["version"], row["phone"], row["address"]) == (4, "0811 0000 0001", "Jl. Paralel 1")
     assert row["occupation"] in ("Guru", "Bidan")
     assert revisions(desk, pid) == 4
+
+
+def test_the_sync_page_carries_the_conflict_field_template_with_the_markers(client_for):
+    page = client_for("nurse").get("/sync/status").text
+    template = re.search(r'<template id="conflict-field-template">(.*?)</template>', page, re.S)
+    assert template is not None
+    for marker in ('data-field=""', 'data-keep="mine"', 'data-keep="theirs"', 'data-slot="theirs"',
+                   'data-slot="changed_by"'):
+        assert marker in template.group(1)
