@@ -59,6 +59,8 @@ ROUTES = [
     page(P + "/edit", patients.edit_patient_form, roles=REGISTRY_WRITE),
     page("/duplicates", duplicates.review, roles=DUPLICATE_REVIEWERS),
     page("/duplicates", duplicates.not_duplicate, roles=DUPLICATE_REVIEWERS, methods=["POST"]),
+    page("/duplicates/merge", duplicates.merge_records, roles=DUPLICATE_REVIEWERS, methods=["POST"]),
+    page("/duplicates/undo", duplicates.undo_merge, roles=DUPLICATE_REVIEWERS, methods=["POST"]),
     # Clinical notes: doctors and nurses; corrections also by an admin.
     page(P + "/visits/new", visits.new_visit_form, roles=CLINICAL),
     page(P + "/visits", visits.create_visit, roles=CLINICAL, methods=["POST"],

@@ -22,6 +22,8 @@ ACTIONS = {
     "edit_form_again": N_("Was shown the identity edit form again, not saved"),
     "duplicate": N_("Was listed as a possible duplicate"),
     "not_duplicate": N_("Marked as not a duplicate"),
+    "merge": N_("Merged duplicate records"),
+    "unmerge": N_("Undid a merge of duplicate records"),
     "visit_form": N_("Opened the new visit form"),
     "visit_form_again": N_("Was shown the visit form again, not saved"),
     "correct_form_again": N_("Was shown the correction form again, not saved"),

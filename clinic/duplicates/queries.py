@@ -69,14 +69,79 @@ async def get_flag(db: Database, flag_id: str) -> Row | None:
 
 async def decide_not_duplicate(db: Database, patient_ids: list[str], user_id: str) -> None:
     """Every open flag among these patients is closed: they are different people."""
-    params: dict[str, Any] = {"user": user_id, "at": utcnow()}
+    await close_flags(db, patient_ids, user_id, "not_duplicate")
+
+
+async def close_flags(db: Database, patient_ids: list[str], user_id: str, status: str) -> None:
+    """Every open flag among these patients gets `status` ("not_duplicate", or "merged")."""
+    params: dict[str, Any] = {"user": user_id, "at": utcnow(), "status": status}
     names = []
     for index, patient_id in enumerate(patient_ids):
         params[f"p{index}"] = patient_id
         names.append(f":p{index}")
     listed = ", ".join(names)
     await execute(
-        db, f"""UPDATE duplicate_flags SET status = 'not_duplicate', decided_by = :user, decided_at = :at
+        db, f"""UPDATE duplicate_flags SET status = :status, decided_by = :user, decided_at = :at
             WHERE status = 'open' AND patient_id IN ({listed}) AND other_id IN ({listed})""",
         params,
+    )
+
+
+# --- merges ------------------------------------------------------------------------------------------------
+
+
+async def merge(db: Database, survivor_id: str, alias_id: str, user_id: str, reason: str) -> bool:
+    """Make `alias_id` an alias of `survivor_id` (run inside the caller's transaction): False, with nothing
+    written, when either is an alias already or the alias has aliases of its own (no chains)."""
+    survivor = await fetch_one(db, "SELECT merged_into FROM patients WHERE id = :id", {"id": survivor_id})
+    if survivor is None or survivor["merged_into"] is not None:
+        return False
+    done = await fetch_one(
+        db, """UPDATE patients SET merged_into = :survivor WHERE id = :alias AND merged_into IS NULL
+               AND NOT EXISTS (SELECT 1 FROM patients WHERE merged_into = :alias) RETURNING id""",
+        {"survivor": survivor_id, "alias": alias_id},
+    )
+    if done is None:
+        return False
+    await _merge_row(db, survivor_id, alias_id, "merge", user_id, reason)
+    return True
+
+
+async def undo(db: Database, survivor_id: str, alias_id: str, user_id: str, reason: str) -> bool:
+    """The alias is its own patient again (inside the caller's transaction); False when it was no alias of
+    `survivor_id`."""
+    done = await fetch_one(
+        db, "UPDATE patients SET merged_into = NULL WHERE id = :alias AND merged_into = :survivor RETURNING id",
+        {"survivor": survivor_id, "alias": alias_id},
+    )
+    if done is None:
+        return False
+    await _merge_row(db, survivor_id, alias_id, "undo", user_id, reason)
+    await execute(db, """UPDATE duplicate_flags SET status = 'open', decided_by = NULL, decided_at = NULL
+                         WHERE status = 'merged' AND (patient_id = :alias OR other_id = :alias)""",
+                  {"alias": alias_id})
+    return True
+
+
+async def _merge_row(db: Database, survivor_id: str, alias_id: str, action: str, user_id: str, reason: str) -> None:
+    await execute(
+        db, """INSERT INTO patient_merges (id, survivor_id, alias_id, action, reason, at, by)
+           VALUES (:id, :survivor, :alias, :action, :reason, :at, :by)""",
+        {"id": new_id(), "survivor": survivor_id, "alias": alias_id, "action": action, "reason": reason,
+         "at": utcnow(), "by": user_id},
+    )
+
+
+async def aliases(db: Database, survivor_id: str) -> list[Row]:
+    """The patients merged into this one, each with its latest merge: who, when, why."""
+    return await fetch_all(
+        db, """SELECT p.id, p.record_number, p.name, m.at, m.reason, u.full_name AS by_name
+           FROM patients p
+           JOIN patient_merges m ON m.alias_id = p.id AND m.survivor_id = p.merged_into AND m.action = 'merge'
+           JOIN users u ON u.id = m.by
+           WHERE p.merged_into = :id
+             AND NOT EXISTS (SELECT 1 FROM patient_merges later WHERE later.alias_id = m.alias_id
+                             AND later.at > m.at)
+           ORDER BY p.record_number""",
+        {"id": survivor_id},
     )

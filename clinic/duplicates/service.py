@@ -12,6 +12,7 @@ from clinic import audit
 from clinic.accounts.roles import CurrentUser
 from clinic.db import Row, write_transaction
 from clinic.duplicates import queries
+from clinic.limits import AUDIT_DETAIL_CHARS
 
 
 @dataclass
@@ -64,3 +65,36 @@ async def not_duplicates(db: Database, user: CurrentUser, patient_ids: list[str]
         await queries.decide_not_duplicate(db, patient_ids, user.id)
         for patient_id in patient_ids:
             await audit.log_access(db, user, "not_duplicate", address, patient_id=patient_id)
+
+
+async def merge(db: Database, user: CurrentUser, survivor_id: str, patient_ids: list[str], reason: str,
+                address: str) -> list[str]:
+    """Merge every one of `patient_ids` but the survivor into it, in one transaction; the ids merged (none
+    when any of them could not be: an alias already, or the survivor of others)."""
+    aliases = [pid for pid in dict.fromkeys(patient_ids) if pid != survivor_id]
+    detail = reason[:AUDIT_DETAIL_CHARS]
+    try:
+        async with write_transaction(db):
+            for alias_id in aliases:
+                if not await queries.merge(db, survivor_id, alias_id, user.id, reason):
+                    raise _NotMerged
+                await audit.log_access(db, user, "merge", address, patient_id=alias_id, detail=detail)
+            await audit.log_access(db, user, "merge", address, patient_id=survivor_id, detail=detail)
+            await queries.close_flags(db, [survivor_id, *aliases], user.id, "merged")
+    except _NotMerged:
+        return []
+    return aliases
+
+
+async def undo(db: Database, user: CurrentUser, survivor_id: str, alias_id: str, reason: str, address: str) -> bool:
+    async with write_transaction(db):
+        if not await queries.undo(db, survivor_id, alias_id, user.id, reason):
+            return False
+        for patient_id in (alias_id, survivor_id):
+            await audit.log_access(db, user, "unmerge", address, patient_id=patient_id,
+                                   detail=reason[:AUDIT_DETAIL_CHARS])
+    return True
+
+
+class _NotMerged(Exception):
+    pass

@@ -89,9 +89,15 @@ async def show_patient(request: Request) -> Response:
     patient = await queries.get_patient(db, patient_id)
     if patient is None:
         raise HTTPException(404)
+    if patient["merged_into"]:  # merged into another record: that one is the patient's record now
+        return redirect(f"/patients/{patient['merged_into']}")
     await audit.log_access(db, user, "view", client_address(request), patient_id=patient_id)
     clinical = user.has_any(CLINICAL_READERS)
+    aliases = await duplicate_queries.aliases(db, patient_id)
     visits = await timeline(db, patient_id)
+    for alias in aliases:  # by reference: each visit stays the alias's, as recorded
+        visits += await timeline(db, alias["id"])
+    visits.sort(key=lambda visit: visit.time_of_care, reverse=True)
     revisions = await queries.revisions(db, patient_id)
     duplicates = await duplicate_queries.open_for(db, patient_id)
     accesses: list[Any] = []
@@ -101,6 +107,7 @@ async def show_patient(request: Request) -> Response:
         "patient": patient, "visits": visits, "clinical": clinical,
         "revisions": [_revision_view(r) for r in revisions],
         "accesses": accesses, "actions": audit.ACTIONS, "duplicates": duplicates,
+        "aliases": aliases,
     })
 
 

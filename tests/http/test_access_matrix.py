@@ -37,6 +37,8 @@ TABLE: dict[tuple[str, str], set[str] | str] = {
     ("GET", P + "/edit"): {"doctor", "nurse", "registration"},
     ("GET", "/duplicates"): {"registration", "admin"},
     ("POST", "/duplicates"): {"registration", "admin"},
+    ("POST", "/duplicates/merge"): {"registration", "admin"},
+    ("POST", "/duplicates/undo"): {"registration", "admin"},
     ("GET", P + "/visits/new"): {"doctor", "nurse"},
     ("POST", P + "/visits"): {"doctor", "nurse"},
     # Corrections: the author (here: doctor) or an administrator.
