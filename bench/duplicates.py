@@ -1,6 +1,7 @@
 """The possible-duplicate check made at every registration (issue 11), at 100,000 patients: the app's own
 query (clinic.duplicates.queries.matches) on PostgreSQL and on SQLite, for identities whose NIK is stored
-and for namesakes found by name, birth date and sex.
+and for namesakes found by name, birth date and sex. Then, in the same database, a merge of a patient with 100
+visits into another (clinic.duplicates.service.merge) and the survivor's timeline with those visits.
 
     .venv/bin/python -m bench.duplicates [--count 100000] [--checks 200]
 """
@@ -27,6 +28,40 @@ class CheckFigures:
     database: str
     count: int
     timings: list[float]  # seconds per check
+    merge: float = 0.0  # seconds: one merge of a patient with MERGED_VISITS visits
+    timeline: float = 0.0  # seconds: the survivor's visits, the alias's included
+
+
+MERGED_VISITS = 100
+
+
+async def _time_merge(url: str, rows: list[tuple[Any, ...]], user: Any) -> tuple[float, float]:
+    from clinic.accounts.roles import CurrentUser
+    from clinic.db import make_database, new_id, utcnow
+    from clinic.duplicates import queries, service
+    from clinic.visits.queries import create_visit, timeline
+
+    survivor_id, alias_id = rows[0][0], rows[1][0]
+    staff = CurrentUser(user.id, user.username, user.full_name, frozenset({"registration"}), False)
+    db = make_database(url)
+    await db.connect()
+    try:
+        for n in range(MERGED_VISITS):
+            await create_visit(db, new_id(), alias_id, {"complaint": f"Kunjungan {n}", "diagnoses": ["J06.9"]},
+                               (user.id, user.full_name), (utcnow(), None))
+        started = time.perf_counter()
+        merged = await service.merge(db, staff, survivor_id, [survivor_id, alias_id], "Bench", "127.0.0.1")
+        merge = time.perf_counter() - started
+        assert merged == [alias_id]
+        started = time.perf_counter()
+        visits = await timeline(db, survivor_id)
+        for alias in await queries.aliases(db, survivor_id):
+            visits += await timeline(db, alias["id"])
+        shown = time.perf_counter() - started
+        assert len(visits) == MERGED_VISITS
+        return merge, shown
+    finally:
+        await db.disconnect()
 
 
 def identities(rows: list[tuple[Any, ...]], checks: int, seed: int = 11) -> list[dict[str, Any]]:
@@ -72,7 +107,9 @@ async def check(server: str, count: int = 100_000, checks: int = 200) -> list[Ch
         await insert_users(url, [nurse], cheap_hash())
         await _load_postgres(url, rows)
         await admin_sql(url, "ANALYZE patients")
-        figures.append(CheckFigures("PostgreSQL", count, await _time_checks(url, probes)))
+        figure = CheckFigures("PostgreSQL", count, await _time_checks(url, probes))
+        figure.merge, figure.timeline = await _time_merge(url, rows, nurse)
+        figures.append(figure)
     finally:
         await drop_database(server, url)
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,7 +118,9 @@ async def check(server: str, count: int = 100_000, checks: int = 200) -> list[Ch
         await asyncio.to_thread(upgrade, sqlite_url)
         await insert_users(sqlite_url, [nurse], cheap_hash())
         await asyncio.to_thread(_load_sqlite, path, rows)
-        figures.append(CheckFigures("SQLite", count, await _time_checks(sqlite_url, probes)))
+        figure = CheckFigures("SQLite", count, await _time_checks(sqlite_url, probes))
+        figure.merge, figure.timeline = await _time_merge(sqlite_url, rows, nurse)
+        figures.append(figure)
     return figures
 
 
@@ -91,6 +130,9 @@ def report_check(results: list[Any], figures: list[CheckFigures]) -> None:
                percentile(f.timings, 95) * 1000, "ms", "<= 50 ms",
                f"{len(f.timings)} checks (NIK, and name + birth date + sex); p50 "
                f"{percentile(f.timings, 50) * 1000:.2f} ms")
+        record(results, f"Merge of a patient with {MERGED_VISITS} visits, {f.database}", f.merge * 1000, "ms",
+               "<= 500 ms", f"at {f.count:,} patients; the survivor's timeline with them: "
+               f"{f.timeline * 1000:.1f} ms")
 
 
 def main(argv: list[str] | None = None) -> int:
