@@ -13,15 +13,23 @@ MATCH_LIMIT = 20  # more look-alikes than this are not a duplicate to review but
 
 async def matches(db: Database, patient_id: str, clean: dict[str, Any]) -> list[Row]:
     """Stored patients other than `patient_id` with the same NIK, or the same name (any case), birth date and
-    sex; each with the reason. Served by ix_patients_nik and ix_patients_lower_name_birth_sex."""
-    return await fetch_all(
-        db, """SELECT id, CASE WHEN nik = :nik THEN 'nik' ELSE 'identity' END AS reason FROM patients
-           WHERE id <> :id AND (nik = :nik OR (LOWER(name) = LOWER(CAST(:name AS TEXT))
-                                               AND birth_date = :birth_date AND sex = :sex))
-           ORDER BY record_number LIMIT :limit""",
-        {"id": patient_id, "nik": clean.get("nik") or "-", "name": clean.get("name") or "",
-         "birth_date": clean.get("birth_date"), "sex": clean.get("sex") or "", "limit": MATCH_LIMIT},
+    sex; each with the reason ("nik" first). Two branches, each answered by its own index (ix_patients_nik,
+    ix_patients_lower_name_birth_sex): one WHERE with OR under ORDER BY record_number LIMIT let the planner
+    walk the whole No. RM index instead."""
+    rows = await fetch_all(
+        db, """SELECT id, record_number, reason FROM (
+           SELECT id, record_number, 'nik' AS reason FROM patients WHERE nik = :nik AND id <> :id
+           UNION ALL
+           SELECT id, record_number, 'identity' AS reason FROM patients
+           WHERE LOWER(name) = LOWER(CAST(:name AS TEXT)) AND birth_date = :birth_date AND sex = :sex
+             AND id <> :id) AS found LIMIT :limit""",
+        {"id": patient_id, "nik": clean.get("nik") or "-", "limit": 10 * MATCH_LIMIT, "name": clean.get("name") or "",
+         "birth_date": clean.get("birth_date"), "sex": clean.get("sex") or ""},
     )
+    found: dict[str, Row] = {}
+    for row in sorted(rows, key=lambda r: (r["record_number"], r["reason"] != "nik")):
+        found.setdefault(row["id"], row)
+    return list(found.values())[:MATCH_LIMIT]
 
 
 async def flag(db: Database, patient_id: str, clean: dict[str, Any]) -> int:
