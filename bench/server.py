@@ -12,7 +12,7 @@ import argparse
 import asyncio
 from typing import Any
 
-from bench import ingest, load, profile, search
+from bench import duplicates, ingest, load, profile, search
 from bench.support import measure_and_report, postgres_problem, server_url
 
 
@@ -24,6 +24,8 @@ def run(results: list[Any]) -> None:
                        lambda f: ingest.report_ingest(results, f), problem)
     measure_and_report(results, "Patient search p95, PostgreSQL", lambda: search.search(server),
                        lambda f: search.report_search(results, f), problem)
+    measure_and_report(results, "Duplicate check p95 at 100,000 patients", lambda: duplicates.check(server),
+                       lambda f: duplicates.report_check(results, f), problem)
     measure_and_report(results, "Load (2 processes): p99 per batch request", lambda: load.load(server),
                        lambda f: load.report_load(results, f), problem)
 

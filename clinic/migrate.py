@@ -28,6 +28,7 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "user_roles": ("DELETE",),  # a user's roles, replaced when an administrator changes them (migration 0007)
     "polis": ("UPDATE",),  # an administrator closes or opens a poli (migration 0008)
     "queue_counters": ("UPDATE",),  # the day's last number per poli (migration 0008)
+    "duplicate_flags": ("UPDATE",),  # a possible duplicate decided "not a duplicate" (migration 0008)
 }
 READ_ONLY = ("alembic_version",)
 

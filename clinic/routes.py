@@ -10,8 +10,18 @@ from starlette.responses import Response
 
 from clinic import health
 from clinic.accounts import handlers as accounts
-from clinic.accounts.roles import ADMINS, CLINICAL, CLINICAL_READERS, DOCTORS, PUBLIC, REGISTRY_WRITE, SIGNED_IN
+from clinic.accounts.roles import (
+    ADMINS,
+    CLINICAL,
+    CLINICAL_READERS,
+    DOCTORS,
+    PUBLIC,
+    REGISTRATION,
+    REGISTRY_WRITE,
+    SIGNED_IN,
+)
 from clinic.audit import handlers as audit
+from clinic.duplicates import handlers as duplicates
 from clinic.patients import handlers as patients
 from clinic.queue import handlers as queue
 from clinic.sync import handlers as sync
@@ -20,6 +30,7 @@ from clinic.visits import handlers as visits
 from clinic.web import Offline, page, redirect
 
 CORRECTORS = CLINICAL | ADMINS  # the service then allows only the visit's author or an admin
+DUPLICATE_REVIEWERS = frozenset({REGISTRATION}) | ADMINS
 
 
 async def home(request: Request) -> Response:
@@ -54,6 +65,10 @@ ROUTES = [
     page("/queue", queue.queue_page, roles=SIGNED_IN),
     page("/queue/{poli_id:id}/next", queue.call_next, roles=CLINICAL, methods=["POST"]),
     page("/queue/checkins/{checkin_id:id}/status", queue.set_status, roles=CLINICAL, methods=["POST"]),
+    page("/duplicates", duplicates.review, roles=DUPLICATE_REVIEWERS),
+    page("/duplicates", duplicates.not_duplicate, roles=DUPLICATE_REVIEWERS, methods=["POST"]),
+    page("/duplicates/merge", duplicates.merge_records, roles=DUPLICATE_REVIEWERS, methods=["POST"]),
+    page("/duplicates/undo", duplicates.undo_merge, roles=DUPLICATE_REVIEWERS, methods=["POST"]),
     # Clinical notes: doctors and nurses; corrections also by an admin.
     page(P + "/visits/new", visits.new_visit_form, roles=CLINICAL),
     page(P + "/visits", visits.create_visit, roles=CLINICAL, methods=["POST"],

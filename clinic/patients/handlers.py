@@ -13,6 +13,7 @@ from starlette.responses import Response
 from clinic import audit
 from clinic.accounts.roles import ADMINS, CLINICAL_READERS
 from clinic.db import new_id
+from clinic.duplicates import queries as duplicate_queries
 from clinic.outcome import Kind, Outcome
 from clinic.patients import queries, service
 from clinic.patients.validation import EDUCATION, MARITAL, PATIENT_FIELDS, RELIGIONS, SEXES
@@ -92,10 +93,17 @@ async def show_patient(request: Request) -> Response:
     patient = await queries.get_patient(db, patient_id)
     if patient is None:
         raise HTTPException(404)
+    if patient["merged_into"]:  # merged into another record: that one is the patient's record now
+        return redirect(f"/patients/{patient['merged_into']}")
     await audit.log_access(db, user, "view", client_address(request), patient_id=patient_id)
     clinical = user.has_any(CLINICAL_READERS)
+    aliases = await duplicate_queries.aliases(db, patient_id)
     visits = await timeline(db, patient_id)
+    for alias in aliases:  # by reference: each visit stays the alias's, as recorded
+        visits += await timeline(db, alias["id"])
+    visits.sort(key=lambda visit: visit.time_of_care, reverse=True)
     revisions = await queries.revisions(db, patient_id)
+    duplicates = await duplicate_queries.open_for(db, patient_id)
     accesses: list[Any] = []
     if user.has_any(ADMINS):  # who read the record: for the administrator's audits
         accesses, _ = await audit.entries(db, patient_id=patient_id, page_size=20)
@@ -104,7 +112,8 @@ async def show_patient(request: Request) -> Response:
         "polis": await queue.polis(db), "checkins": await queue.patient_checkins(db, patient_id, queue.today()),
         "checkin_values": {"id": new_id()}, "status_labels": queue.STATUS_LABELS,
         "revisions": [_revision_view(r) for r in revisions],
-        "accesses": accesses, "actions": audit.ACTIONS,
+        "accesses": accesses, "actions": audit.ACTIONS, "duplicates": duplicates,
+        "aliases": aliases,
     })
 
 

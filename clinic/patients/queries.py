@@ -18,7 +18,7 @@ STORED_FIELDS = (*PATIENT_FIELDS, "allergies", "no_known_allergy")
 
 COLUMNS = ("id, record_number, name, sex, birth_date, nik, bpjs_number, phone, address, religion, occupation, "
            "education, marital_status, mother_nik, version, created_at, created_by, updated_at, updated_by, "
-           "registered_at, allergies, no_known_allergy")
+           "registered_at, allergies, no_known_allergy, merged_into")
 PAGE_SIZE = 20
 # Run inside the write's transaction (the access log entry): both are stored, or neither.
 OnWrite = Callable[[], Awaitable[None]]
@@ -224,4 +224,21 @@ async def search(db: Database, query: str, page: int = 1) -> tuple[list[Row], bo
         sql = f"SELECT {COLUMNS} FROM patients ORDER BY updated_at DESC"
     params.update(limit=PAGE_SIZE + 1, offset=offset)
     rows = await fetch_all(db, f"{sql} LIMIT :limit OFFSET :offset", params)
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    return await _survivors(db, rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE
+
+
+async def _survivors(db: Database, rows: list[Row]) -> list[Row]:
+    """A merged record found (by its own No. RM, NIK or name) stands for its survivor, listed once."""
+    wanted = {row["merged_into"] for row in rows if row["merged_into"]}
+    if not wanted:
+        return rows
+    found = {}
+    for survivor_id in wanted:
+        survivor = await get_patient(db, survivor_id)
+        if survivor is not None:
+            found[survivor_id] = survivor
+    out: dict[str, Row] = {}
+    for row in rows:
+        shown = found.get(row["merged_into"], row) if row["merged_into"] else row
+        out.setdefault(shown["id"], shown)
+    return list(out.values())

@@ -10,6 +10,7 @@ from databases import Database
 from clinic import audit
 from clinic.accounts.roles import CurrentUser
 from clinic.db import Row, new_id, parse_uuid, utcnow
+from clinic.duplicates import queries as duplicate_flags
 from clinic.fields import Fields, messages
 from clinic.outcome import Current, Kind, Outcome, Write
 from clinic.patients import conflicts, queries
@@ -77,6 +78,8 @@ async def register(db: Database, user: CurrentUser, fields: Fields, address: str
 
     async def log() -> None:
         await audit.log_access(db, user, "register", address, patient_id=new_patient_id)
+        # Never refused for it (a device registered offline could not be asked): stored, and flagged.
+        await duplicate_flags.flag(db, new_patient_id, clean)
 
     registered_at = time_of_care(entered_at, utcnow())
     status, row = await queries.create_patient(db, new_patient_id, clean, user.id, registered_at, on_write=log)

@@ -35,6 +35,10 @@ TABLE: dict[tuple[str, str], set[str] | str] = {
     ("GET", P): ALL,
     ("POST", P): {"doctor", "nurse", "registration"},
     ("GET", P + "/edit"): {"doctor", "nurse", "registration"},
+    ("GET", "/duplicates"): {"registration", "admin"},
+    ("POST", "/duplicates"): {"registration", "admin"},
+    ("POST", "/duplicates/merge"): {"registration", "admin"},
+    ("POST", "/duplicates/undo"): {"registration", "admin"},
     ("GET", P + "/visits/new"): {"doctor", "nurse"},
     ("POST", P + "/visits"): {"doctor", "nurse"},
     # Corrections: the author (here: doctor) or an administrator.

@@ -235,3 +235,10 @@ def test_allergies_merge_like_any_other_field(client_for):
                      ).status_code == 303
     stored_allergies, _ = allergies_of(desk, pid)
     assert "Penisilin" in stored_allergies and "Kacang" not in stored_allergies
+def test_the_sync_page_carries_the_conflict_field_template_with_the_markers(client_for):
+    page = client_for("nurse").get("/sync/status").text
+    template = re.search(r'<template id="conflict-field-template">(.*?)</template>', page, re.S)
+    assert template is not None
+    for marker in ('data-field=""', 'data-keep="mine"', 'data-keep="theirs"', 'data-slot="theirs"',
+                   'data-slot="changed_by"'):
+        assert marker in template.group(1)

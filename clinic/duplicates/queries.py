@@ -1,0 +1,155 @@
+"""Possible duplicates in the database: the check made at each registration, the flags, the review list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from databases import Database
+
+from clinic.db import Row, execute, execute_many, fetch_all, fetch_one, new_id, utcnow
+
+MATCH_LIMIT = 20  # more look-alikes than this are not a duplicate to review but a data problem
+
+
+async def matches(db: Database, patient_id: str, clean: dict[str, Any]) -> list[Row]:
+    """Stored patients other than `patient_id` with the same NIK, or the same name (any case), birth date and
+    sex; each with the reason ("nik" first). Two branches, each answered by its own index (ix_patients_nik,
+    ix_patients_lower_name_birth_sex): one WHERE with OR under ORDER BY record_number LIMIT let the planner
+    walk the whole No. RM index instead."""
+    rows = await fetch_all(
+        db, """SELECT id, record_number, reason FROM (
+           SELECT id, record_number, 'nik' AS reason FROM patients WHERE nik = :nik AND id <> :id
+           UNION ALL
+           SELECT id, record_number, 'identity' AS reason FROM patients
+           WHERE LOWER(name) = LOWER(CAST(:name AS TEXT)) AND birth_date = :birth_date AND sex = :sex
+             AND id <> :id) AS found LIMIT :limit""",
+        {"id": patient_id, "nik": clean.get("nik") or "-", "limit": 10 * MATCH_LIMIT, "name": clean.get("name") or "",
+         "birth_date": clean.get("birth_date"), "sex": clean.get("sex") or ""},
+    )
+    found: dict[str, Row] = {}
+    for row in sorted(rows, key=lambda r: (r["record_number"], r["reason"] != "nik")):
+        found.setdefault(row["id"], row)
+    return list(found.values())[:MATCH_LIMIT]
+
+
+async def flag(db: Database, patient_id: str, clean: dict[str, Any]) -> int:
+    """Flag a just-stored registration with every patient it resembles; how many flags were written."""
+    found = await matches(db, patient_id, clean)
+    now = utcnow()
+    await execute_many(
+        db, """INSERT INTO duplicate_flags (id, patient_id, other_id, reason, flagged_at, status)
+           VALUES (:id, :patient_id, :other_id, :reason, :at, 'open') ON CONFLICT DO NOTHING""",
+        [{"id": new_id(), "patient_id": patient_id, "other_id": row["id"], "reason": row["reason"], "at": now}
+         for row in found],
+    )
+    return len(found)
+
+
+PATIENT = "p.id, p.record_number, p.name, p.sex, p.birth_date, p.nik"
+
+
+async def open_for(db: Database, patient_id: str) -> list[Row]:
+    """The patients this one is flagged with, still open."""
+    return await fetch_all(
+        db, f"""SELECT f.id AS flag_id, f.reason, {PATIENT} FROM duplicate_flags f
+            JOIN patients p ON p.id = CASE WHEN f.patient_id = :id THEN f.other_id ELSE f.patient_id END
+            WHERE (f.patient_id = :id OR f.other_id = :id) AND f.status = 'open' ORDER BY p.record_number""",
+        {"id": patient_id},
+    )
+
+
+async def open_flags(db: Database, limit: int = 500) -> list[Row]:
+    """Open flags, oldest first, with both patients."""
+    return await fetch_all(
+        db, """SELECT f.id, f.patient_id, f.other_id, f.reason, f.flagged_at,
+                  a.record_number AS a_number, a.name AS a_name, a.birth_date AS a_birth, a.nik AS a_nik,
+                  b.record_number AS b_number, b.name AS b_name, b.birth_date AS b_birth, b.nik AS b_nik
+           FROM duplicate_flags f JOIN patients a ON a.id = f.patient_id JOIN patients b ON b.id = f.other_id
+           WHERE f.status = 'open' ORDER BY f.flagged_at LIMIT :limit""",
+        {"limit": limit},
+    )
+
+
+async def get_flag(db: Database, flag_id: str) -> Row | None:
+    return await fetch_one(db, "SELECT id, patient_id, other_id, status FROM duplicate_flags WHERE id = :id",
+                           {"id": flag_id})
+
+
+async def decide_not_duplicate(db: Database, patient_ids: list[str], user_id: str) -> None:
+    """Every open flag among these patients is closed: they are different people."""
+    await close_flags(db, patient_ids, user_id, "not_duplicate")
+
+
+async def close_flags(db: Database, patient_ids: list[str], user_id: str, status: str) -> None:
+    """Every open flag among these patients gets `status` ("not_duplicate", or "merged")."""
+    params: dict[str, Any] = {"user": user_id, "at": utcnow(), "status": status}
+    names = []
+    for index, patient_id in enumerate(patient_ids):
+        params[f"p{index}"] = patient_id
+        names.append(f":p{index}")
+    listed = ", ".join(names)
+    await execute(
+        db, f"""UPDATE duplicate_flags SET status = :status, decided_by = :user, decided_at = :at
+            WHERE status = 'open' AND patient_id IN ({listed}) AND other_id IN ({listed})""",
+        params,
+    )
+
+
+# --- merges ------------------------------------------------------------------------------------------------
+
+
+async def merge(db: Database, survivor_id: str, alias_id: str, user_id: str, reason: str) -> bool:
+    """Make `alias_id` an alias of `survivor_id` (run inside the caller's transaction): False, with nothing
+    written, when either is an alias already or the alias has aliases of its own (no chains)."""
+    survivor = await fetch_one(db, "SELECT merged_into FROM patients WHERE id = :id", {"id": survivor_id})
+    if survivor is None or survivor["merged_into"] is not None:
+        return False
+    done = await fetch_one(
+        db, """UPDATE patients SET merged_into = :survivor WHERE id = :alias AND merged_into IS NULL
+               AND NOT EXISTS (SELECT 1 FROM patients WHERE merged_into = :alias) RETURNING id""",
+        {"survivor": survivor_id, "alias": alias_id},
+    )
+    if done is None:
+        return False
+    await _merge_row(db, survivor_id, alias_id, "merge", user_id, reason)
+    return True
+
+
+async def undo(db: Database, survivor_id: str, alias_id: str, user_id: str, reason: str) -> bool:
+    """The alias is its own patient again (inside the caller's transaction); False when it was no alias of
+    `survivor_id`."""
+    done = await fetch_one(
+        db, "UPDATE patients SET merged_into = NULL WHERE id = :alias AND merged_into = :survivor RETURNING id",
+        {"survivor": survivor_id, "alias": alias_id},
+    )
+    if done is None:
+        return False
+    await _merge_row(db, survivor_id, alias_id, "undo", user_id, reason)
+    await execute(db, """UPDATE duplicate_flags SET status = 'open', decided_by = NULL, decided_at = NULL
+                         WHERE status = 'merged' AND (patient_id = :alias OR other_id = :alias)""",
+                  {"alias": alias_id})
+    return True
+
+
+async def _merge_row(db: Database, survivor_id: str, alias_id: str, action: str, user_id: str, reason: str) -> None:
+    await execute(
+        db, """INSERT INTO patient_merges (id, survivor_id, alias_id, action, reason, at, by)
+           VALUES (:id, :survivor, :alias, :action, :reason, :at, :by)""",
+        {"id": new_id(), "survivor": survivor_id, "alias": alias_id, "action": action, "reason": reason,
+         "at": utcnow(), "by": user_id},
+    )
+
+
+async def aliases(db: Database, survivor_id: str) -> list[Row]:
+    """The patients merged into this one, each with its latest merge: who, when, why."""
+    return await fetch_all(
+        db, """SELECT p.id, p.record_number, p.name, m.at, m.reason, u.full_name AS by_name
+           FROM patients p
+           JOIN patient_merges m ON m.alias_id = p.id AND m.survivor_id = p.merged_into AND m.action = 'merge'
+           JOIN users u ON u.id = m.by
+           WHERE p.merged_into = :id
+             AND NOT EXISTS (SELECT 1 FROM patient_merges later WHERE later.alias_id = m.alias_id
+                             AND later.at > m.at)
+           ORDER BY p.record_number""",
+        {"id": survivor_id},
+    )
