@@ -10,9 +10,18 @@ from starlette.responses import Response
 
 from clinic import health
 from clinic.accounts import handlers as accounts
-from clinic.accounts.roles import ADMINS, CLINICAL, CLINICAL_READERS, PUBLIC, REGISTRY_WRITE, SIGNED_IN
+from clinic.accounts.roles import (
+    ADMINS,
+    CLINICAL,
+    CLINICAL_READERS,
+    PUBLIC,
+    REGISTRY_WRITE,
+    REPORT_READERS,
+    SIGNED_IN,
+)
 from clinic.audit import handlers as audit
 from clinic.patients import handlers as patients
+from clinic.reports import handlers as reports
 from clinic.sync import handlers as sync
 from clinic.sync import pwa, replay
 from clinic.visits import handlers as visits
@@ -56,6 +65,10 @@ ROUTES = [
          offline=Offline("correction", replay.correct)),
     page(V + "/print", visits.print_visit, roles=CLINICAL_READERS),
     page("/icd10", visits.icd_search, roles=CLINICAL_READERS),
+    # Reports: LB1 for doctors and admins (CONTRACT); the day's register and the overdue chronic patients.
+    page("/reports/lb1", reports.lb1, roles=REPORT_READERS),
+    page("/reports/register", reports.daily_register, roles=CLINICAL_READERS),
+    page("/reports/overdue", reports.overdue_chronic, roles=CLINICAL_READERS),
     # Offline: the installable app, its shell pages and the batch replay of queued submissions.
     page("/sw.js", pwa.service_worker, roles=PUBLIC),
     page("/manifest.webmanifest", pwa.manifest, roles=PUBLIC),

@@ -12,7 +12,8 @@ ADMIN = "admin"
 DOCTOR = "doctor"
 NURSE = "nurse"
 REGISTRATION = "registration"
-ROLES = (ADMIN, DOCTOR, NURSE, REGISTRATION)
+PHARMACIST = "pharmacist"
+ROLES = (ADMIN, DOCTOR, NURSE, REGISTRATION, PHARMACIST)
 
 PUBLIC: frozenset[str] = frozenset({"*"})  # no sign-in needed
 SIGNED_IN = frozenset(ROLES)
@@ -20,6 +21,8 @@ ADMINS = frozenset({ADMIN})
 CLINICAL = frozenset({DOCTOR, NURSE})  # write clinical notes
 CLINICAL_READERS = CLINICAL | ADMINS  # read clinical notes (the admin for audits and corrections)
 REGISTRY_WRITE = frozenset({DOCTOR, NURSE, REGISTRATION})
+REPORT_READERS = frozenset({DOCTOR, ADMIN})  # LB1 and the registers
+PHARMACY = frozenset({PHARMACIST})  # dispenses prescriptions
 # Permenkes 24/2022: an entry carries its author; only the author, or one of these roles, corrects it.
 CORRECTS_OTHERS = ADMINS
 
@@ -58,6 +61,7 @@ def role_label(role: str) -> str:
         DOCTOR: _("Doctor"),
         NURSE: _("Nurse"),
         REGISTRATION: _("Registration"),
+        PHARMACIST: _("Pharmacist"),
     }.get(role, role)
 
 
