@@ -27,7 +27,7 @@ AGE_BANDS = (
 )
 
 AT = "COALESCE(v.care_at, v.created_at)"
-CURRENT = "r.revision = (SELECT MAX(r2.revision) FROM visit_revisions r2 WHERE r2.visit_id = v.id)"
+CURRENT = "NOT EXISTS (SELECT 1 FROM visit_revisions r2 WHERE r2.visit_id = r.visit_id AND r2.revision > r.revision)"
 
 
 def _band_case(days: str, years: str) -> str:
