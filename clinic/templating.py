@@ -17,7 +17,7 @@ from starlette.templating import Jinja2Templates
 
 from clinic import i18n
 from clinic.accounts.roles import may_correct, ordered, role_label
-from clinic.config import ROOT
+from clinic.config import ROOT, facility
 from clinic.patients.validation import CHOICES, FIELD_LABELS, label_of
 from clinic.rules import icd10
 from clinic.rules.vitals import CONSCIOUSNESS, VITALS
@@ -42,6 +42,15 @@ def static_url(name: str) -> str:
 
 def translated(choices: Any) -> list[tuple[str, str]]:
     return [(value, i18n.gettext(label)) for value, label in choices]
+
+
+def format_date(value: dt.date | dt.datetime | None) -> str:
+    """A date (or a moment's date in the facility's zone) as DD-MM-YYYY (day2; the `codes` branch owns dates)."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(facility_zone()).date()
+    return value.strftime("%d-%m-%Y")
 
 
 def format_datetime(moment: dt.datetime | None) -> str:
@@ -165,12 +174,14 @@ def make_environment() -> jinja2.Environment:
     env.globals["field_labels"] = FIELD_LABELS
     env.globals["texts_url"] = texts_url
     env.filters["datetime"] = format_datetime
+    env.filters["date"] = format_date
     env.filters["number"] = format_number
     env.globals["icd_describe"] = icd10.description
     env.globals["vitals_specs"] = VITALS
     env.globals["consciousness_label"] = lambda value: _label(CONSCIOUSNESS, value)
     env.globals["route_label"] = lambda value: _label(DRUG_ROUTES, value)
     env.globals["age_text"] = age_text
+    env.globals["facility"] = facility
     env.globals["choice_label"] = choice_label
     env.globals["may_correct"] = may_correct
     return env

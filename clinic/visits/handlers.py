@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from clinic import audit
+from clinic.accounts.queries import get_user
 from clinic.accounts.roles import may_correct
 from clinic.db import new_id
 from clinic.i18n import _
@@ -155,7 +156,9 @@ async def print_visit(request: Request) -> Response:
     visit = await _visit_or_404(request, patient["id"])
     await audit.log_access(request.app.state.db, current_user(request), "print", client_address(request),
                            patient_id=patient["id"], visit_id=visit.id)
-    return render(request, "visits/print.html", {"patient": patient, "visit": visit, "vitals": VITALS})
+    author = await get_user(request.app.state.db, visit.author_id)  # the name and licence (SIP) signed under
+    return render(request, "visits/print.html", {"patient": patient, "visit": visit, "vitals": VITALS,
+                                                 "signer": author})
 
 
 async def icd_search(request: Request) -> Response:
