@@ -252,6 +252,14 @@ def parse_uuid(text: str | None) -> str | None:
         return None
 
 
+def as_moment(value: Any) -> dt.datetime | None:
+    """A timestamp read from an expression (COALESCE, MAX: SQLite gives it as text), aware and in UTC."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    parsed = dt.datetime.fromisoformat(str(value))
+    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 

@@ -14,6 +14,7 @@ from clinic.accounts.roles import (
     ADMINS,
     CLINICAL,
     CLINICAL_READERS,
+    PHARMACY,
     PUBLIC,
     REGISTRY_WRITE,
     REPORT_READERS,
@@ -21,6 +22,7 @@ from clinic.accounts.roles import (
 )
 from clinic.audit import handlers as audit
 from clinic.patients import handlers as patients
+from clinic.pharmacy import handlers as pharmacy
 from clinic.reports import handlers as reports
 from clinic.sync import handlers as sync
 from clinic.sync import pwa, replay
@@ -65,6 +67,13 @@ ROUTES = [
          offline=Offline("correction", replay.correct)),
     page(V + "/print", visits.print_visit, roles=CLINICAL_READERS),
     page("/icd10", visits.icd_search, roles=CLINICAL_READERS),
+    # Pharmacy: the formulary (admin), suggestions for prescription lines, today's prescriptions (pharmacist).
+    page("/admin/formulary", pharmacy.formulary_page, roles=ADMINS),
+    page("/admin/formulary", pharmacy.import_formulary, roles=ADMINS, methods=["POST"]),
+    page("/formulary", pharmacy.formulary_options, roles=CLINICAL),
+    page("/pharmacy", pharmacy.pharmacy, roles=PHARMACY),
+    page("/pharmacy/{visit_id:id}/dispense", pharmacy.dispense, roles=PHARMACY, methods=["POST"]),
+    page(V + "/prescription", pharmacy.prescription_copy, roles=CLINICAL_READERS | PHARMACY),
     # Reports: LB1 for doctors and admins (CONTRACT); the day's register and the overdue chronic patients.
     page("/reports/lb1", reports.lb1, roles=REPORT_READERS),
     page("/reports/register", reports.daily_register, roles=CLINICAL_READERS),

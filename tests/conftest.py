@@ -90,8 +90,8 @@ def postgres_template(password_hash: str) -> Iterator[str]:
     run_async(_admin_sql(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
-CLEARED_TABLES = ("access_log, visit_revisions, visits, patient_revisions, patients, login_failures, login_throttle, "
-                  "sessions")
+CLEARED_TABLES = ("dispensings, formulary, access_log, visit_revisions, visits, patient_revisions, patients, "
+                  "login_failures, login_throttle, sessions")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -24,6 +24,8 @@ ACTIONS = {
     "visit_form": N_("Opened the new visit form"),
     "visit_form_again": N_("Was shown the visit form again, not saved"),
     "correct_form_again": N_("Was shown the correction form again, not saved"),
+    "dispense": N_("Dispensed a prescription"),
+    "formulary": N_("Imported the formulary"),
 }
 PAGE_SIZE = 50
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from databases import Database
 
+from clinic.db import as_moment as moment
 from clinic.db import zone_params
 from clinic.reports import queries
 from clinic.reports.queries import AGE_BANDS, CHRONIC
@@ -48,14 +49,6 @@ def month_bounds(first: dt.date, zone: ZoneInfo) -> tuple[dt.datetime, dt.dateti
     """The UTC instants of the local month's start and of the next month's start."""
     following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
     return _instant(first, zone), _instant(following, zone)
-
-
-def moment(value: Any) -> dt.datetime | None:
-    """A timestamp read from an expression (SQLite gives it as text), aware and in UTC."""
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    parsed = dt.datetime.fromisoformat(str(value))
-    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
 
 
 @dataclass
