@@ -42,6 +42,14 @@ def print_server(tmp_path: Path, browser_template: Path) -> Iterator[LiveServer]
     server.stop()
 
 
+def pdf_texts(page, path: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Each page's text of `path` printed by Chromium to an A4 PDF, as the print dialog would."""
+    page.goto(path)
+    page.emulate_media(media="print")
+    pdf = PdfReader(io.BytesIO(page.pdf(format="A4", prefer_css_page_size=True)))
+    return [" ".join((p.extract_text() or "").split()) for p in pdf.pages]
+
+
 def test_the_printed_summary_carries_header_identity_pages_and_signature(print_server, browser) -> None:  # type: ignore
     context = new_context(browser, print_server.url)
     try:
@@ -61,10 +69,7 @@ def test_the_printed_summary_carries_header_identity_pages_and_signature(print_s
             **form, "rx_drug": "Amlodipin 5 mg tab", "rx_dose": "1 tab", "rx_frequency": "1x sehari",
             "rx_route": "oral", "rx_duration": "30 tab"})
         assert response.ok, response.text()[:500]
-        page.goto(f"/patients/{patient_id}/visits/{visit_id}/print")
-        page.emulate_media(media="print")
-        pdf = PdfReader(io.BytesIO(page.pdf(format="A4", prefer_css_page_size=True)))
-        texts = [" ".join((p.extract_text() or "").split()) for p in pdf.pages]
+        texts = pdf_texts(page, f"/patients/{patient_id}/visits/{visit_id}/print")
         pages = len(texts)
         assert pages >= 2, texts
         rm = page.locator("[data-identity]").inner_text().split("No. RM")[1].split("·")[0].strip()
@@ -75,5 +80,10 @@ def test_the_printed_summary_carries_header_identity_pages_and_signature(print_s
         last = texts[-1]
         assert "dr. Sari Wulandari" in last and SIP in last
         assert FACILITY["FACILITY_ADDRESS"] in texts[0]
+        # The prescription, as a copy for the patient: the same header, identity, pages and signature.
+        [copy] = pdf_texts(page, f"/patients/{patient_id}/visits/{visit_id}/prescription")
+        for expected in (FACILITY["FACILITY_NAME"], "Siti Aminah", rm, "14-05-1988", "Amlodipin 5 mg tab",
+                         "Halaman 1 dari 1", "dr. Sari Wulandari", SIP):
+            assert expected in copy, (expected, copy)
     finally:
         context.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.conftest import USER_IDS
 from tests.http.conftest import query
 from tests.http.test_visits import record_visit, register
 
@@ -69,3 +70,15 @@ def test_the_pharmacist_dispenses_todays_prescriptions(client_for) -> None:  # t
     assert copy.status_code == 200 and "Kloramfenikol 250 mg kaps" in copy.text and "data-signature" in copy.text
     assert "Kloramfenikol 56 kaps, sisa besok" in copy.text
     assert doctor.get("/pharmacy").status_code == 403
+
+
+def test_an_admin_sets_a_doctors_licence_number_shown_on_the_prints(client_for) -> None:  # type: ignore
+    admin, doctor = client_for("admin"), client_for("doctor")
+    response = admin.post(f"/admin/users/{USER_IDS['doctor']}", data={"action": "sip", "sip": "503/SIP/77/2026"})
+    assert response.status_code == 200 and 'value="503/SIP/77/2026"' in response.text
+    assert admin.post(f"/admin/users/{USER_IDS['doctor']}", data={"action": "sip", "sip": "S" * 61}).status_code == 422
+    patient_id = register(doctor)
+    visit_id = record_visit(doctor, patient_id)
+    for path in ("print", "prescription"):
+        page = doctor.get(f"/patients/{patient_id}/visits/{visit_id}/{path}").text
+        assert "503/SIP/77/2026" in page and "data-signature" in page and "data-facility" in page
