@@ -39,13 +39,15 @@ def _band_case(days: str, years: str) -> str:
 
 def cases_sql(db: Database) -> str:
     """Every case (visit x distinct code) up to :end of the patients seen in [:start, :end), with `nth`: 1 for
-    the patient's first visit with that code. Columns: visit_id, patient_id, at, code, nth. A poli (or any
-    other column of the visit) joins in by visit_id."""
+    the patient's first visit with that code. Columns: visit_id, patient_id, sex, birth_date, at, code, nth.
+    A poli (or any other column of the visit) joins in by visit_id."""
     return f"""
-        SELECT visit_id, patient_id, at, code,
+        SELECT visit_id, patient_id, sex, birth_date, at, code,
                ROW_NUMBER() OVER (PARTITION BY patient_id, code ORDER BY at, visit_id) AS nth
-        FROM (SELECT DISTINCT v.id AS visit_id, v.patient_id, {AT} AS at, UPPER(TRIM(d.value)) AS code
-              FROM visits v JOIN visit_revisions r ON r.visit_id = v.id AND {CURRENT}
+        FROM (SELECT DISTINCT v.id AS visit_id, v.patient_id, p.sex, p.birth_date, {AT} AS at,
+                     UPPER(TRIM(d.value)) AS code
+              FROM visits v JOIN patients p ON p.id = v.patient_id
+              JOIN visit_revisions r ON r.visit_id = v.id AND {CURRENT}
               {json_items(db, "r.diagnoses", "d")}
               WHERE {AT} < :end AND TRIM(d.value) <> ''
                 AND v.patient_id IN (SELECT v.patient_id FROM visits v WHERE {AT} >= :start AND {AT} < :end)
@@ -56,14 +58,14 @@ async def lb1(db: Database, start: dt.datetime, end: dt.datetime, zone: dict[str
     """LB1's cells: one row per (code, band, sex) with `new` and `returning` case counts, for visits whose
     time of care is in [start, end) (UTC instants of the month's local bounds)."""
     day = local_date(db, "c.at")
-    band = _band_case(age_days(db, day, "p.birth_date"), age_years(db, day, "p.birth_date"))
+    band = _band_case(age_days(db, day, "c.birth_date"), age_years(db, day, "c.birth_date"))
     return await fetch_all(
-        db, f"""SELECT c.code, {band} AS band, p.sex,
+        db, f"""SELECT c.code, {band} AS band, c.sex,
                    SUM(CASE WHEN c.nth = 1 THEN 1 ELSE 0 END) AS new_cases,
                    SUM(CASE WHEN c.nth > 1 THEN 1 ELSE 0 END) AS old_cases
-            FROM ({cases_sql(db)}) AS c JOIN patients p ON p.id = c.patient_id
+            FROM ({cases_sql(db)}) AS c
             WHERE c.at >= :start
-            GROUP BY c.code, {band}, p.sex ORDER BY c.code""",
+            GROUP BY c.code, {band}, c.sex ORDER BY c.code""",
         {"start": start, "end": end, **zone},
     )
 
