@@ -58,14 +58,15 @@ async def lb1(db: Database, start: dt.datetime, end: dt.datetime, zone: dict[str
     """LB1's cells: one row per (code, band, sex) with `new` and `returning` case counts, for visits whose
     time of care is in [start, end) (UTC instants of the month's local bounds)."""
     day = local_date(db, "c.at")
-    band = _band_case(age_days(db, day, "c.birth_date"), age_years(db, day, "c.birth_date"))
+    band = _band_case("a.days", "a.years")
     return await fetch_all(
-        db, f"""SELECT c.code, {band} AS band, c.sex,
-                   SUM(CASE WHEN c.nth = 1 THEN 1 ELSE 0 END) AS new_cases,
-                   SUM(CASE WHEN c.nth > 1 THEN 1 ELSE 0 END) AS old_cases
-            FROM ({cases_sql(db)}) AS c
-            WHERE c.at >= :start
-            GROUP BY c.code, {band}, c.sex ORDER BY c.code""",
+        db, f"""SELECT a.code, {band} AS band, a.sex,
+                   SUM(CASE WHEN a.nth = 1 THEN 1 ELSE 0 END) AS new_cases,
+                   SUM(CASE WHEN a.nth > 1 THEN 1 ELSE 0 END) AS old_cases
+            FROM (SELECT c.code, c.sex, c.nth, {age_days(db, day, "c.birth_date")} AS days,
+                         {age_years(db, day, "c.birth_date")} AS years
+                  FROM ({cases_sql(db)}) AS c WHERE c.at >= :start) AS a
+            GROUP BY a.code, band, a.sex ORDER BY a.code""",
         {"start": start, "end": end, **zone},
     )
 
