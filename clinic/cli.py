@@ -119,7 +119,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     from clinic.accounts.passwords import MIN_LENGTH
     from clinic.accounts.roles import ordered
     from clinic.accounts.service import check_username
-    from clinic.limits import FULL_NAME_CHARS
+    from clinic.limits import FULL_NAME_CHARS, SIP_CHARS
 
     i18n.set_locale("en")  # the command line speaks English throughout, like its other messages
     username = args.username.strip().lower()
@@ -129,6 +129,9 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     if len(full_name) > FULL_NAME_CHARS:
         raise ConfigError(f"The full name (--name) can have at most {FULL_NAME_CHARS} characters.")
     roles = ordered(role for given in args.role for role in given)
+    sip = (args.sip or "").strip() or None
+    if sip is not None and len(sip) > SIP_CHARS:
+        raise ConfigError(f"The licence number (--sip) can have at most {SIP_CHARS} characters.")
     password = read_password()
     if len(password) < MIN_LENGTH:
         raise ConfigError(f"The password needs at least {MIN_LENGTH} characters.")
@@ -136,7 +139,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     async def add(db: Any) -> int:
         try:
             await queries.create_user(db, username=username, full_name=full_name,
-                                      roles=roles, password=password)
+                                      roles=roles, password=password, sip=sip)
         except queries.UsernameTaken as exc:
             raise ConfigError(f"User {username!r} already exists.") from exc
         print(f"User {username} ({', '.join(roles)}) added.")
@@ -271,6 +274,7 @@ def parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, action="append", type=role_list, metavar="ROLE",
                      help=f"one of {', '.join(ROLES)}; repeat it, or give a comma list, for several roles")
     add.add_argument("--name", default="")
+    add.add_argument("--sip", default="", help="a doctor's licence number (SIP), printed under the signature line")
     add.set_defaults(func=cmd_user_add)
     disable = user.add_parser("disable", help="disable a user and end their sessions")
     disable.add_argument("username")

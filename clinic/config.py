@@ -148,3 +148,18 @@ class Settings:
             session_hours=hours,
             body_timeout_seconds=body_timeout,
         )
+
+
+@dataclass(frozen=True)
+class Facility:
+    """The facility named on every print: FACILITY_NAME, FACILITY_ADDRESS, FACILITY_CODE (the Kemenkes
+    facility code); README, "Configuration"."""
+
+    name: str
+    address: str
+    code: str
+
+
+def facility() -> Facility:
+    return Facility(os.environ.get("FACILITY_NAME", "").strip() or "Puskesmas",
+                    os.environ.get("FACILITY_ADDRESS", "").strip(), os.environ.get("FACILITY_CODE", "").strip())

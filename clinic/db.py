@@ -196,6 +196,44 @@ def ilike(db: Database) -> str:
     return "LIKE" if _on_sqlite(db) else "ILIKE"
 
 
+def json_items(db: Database, column: str, alias: str) -> str:
+    """A join to the elements of the JSON list of text in `column` (e.g. visit_revisions.diagnoses), one row
+    each, as `<alias>.value`."""
+    if _on_sqlite(db):
+        return f"CROSS JOIN json_each({column}) AS {alias}"
+    return f"CROSS JOIN LATERAL jsonb_array_elements_text(CAST({column} AS jsonb)) AS {alias}(value)"
+
+
+def local_date(db: Database, moment: str) -> str:
+    """The facility's calendar date of the UTC timestamp `moment`. The statement's parameters must carry
+    `zone_offset` (SQLite: a modifier such as '+25200 seconds') and `zone` (PostgreSQL: an IANA zone name);
+    each dialect reads its own."""
+    if _on_sqlite(db):
+        return f"date({moment}, :zone_offset)"
+    return f"CAST(({moment}) AT TIME ZONE :zone AS date)"
+
+
+def zone_params(zone: Any, at: dt.datetime) -> Params:
+    """`local_date`'s parameters for the zone `zone` (a tzinfo with a `key`), its offset as at `at`."""
+    offset = int((at.astimezone(zone).utcoffset() or dt.timedelta()).total_seconds())
+    return {"zone_offset": f"{offset:+d} seconds", "zone": getattr(zone, "key", "UTC")}
+
+
+def age_days(db: Database, on: str, birth: str) -> str:
+    """Whole days from the date `birth` to the date `on` (two date expressions)."""
+    if _on_sqlite(db):
+        return f"CAST(julianday({on}) - julianday({birth}) AS INTEGER)"
+    return f"(({on}) - ({birth}))"
+
+
+def age_years(db: Database, on: str, birth: str) -> str:
+    """Completed years from the date `birth` to the date `on` (two date expressions)."""
+    if _on_sqlite(db):
+        return (f"(CAST(strftime('%Y', {on}) AS INTEGER) - CAST(strftime('%Y', {birth}) AS INTEGER)"
+                f" - (strftime('%m-%d', {on}) < strftime('%m-%d', {birth})))")
+    return f"CAST(date_part('year', age({on}, {birth})) AS INTEGER)"
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Values
 
@@ -212,6 +250,14 @@ def parse_uuid(text: str | None) -> str | None:
         return str(uuid.UUID(text.strip()))
     except ValueError:
         return None
+
+
+def as_moment(value: Any) -> dt.datetime | None:
+    """A timestamp read from an expression (COALESCE, MAX: SQLite gives it as text), aware and in UTC."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    parsed = dt.datetime.fromisoformat(str(value))
+    return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
 
 
 def utcnow() -> dt.datetime:

@@ -27,6 +27,7 @@ FIELD_VALUES = max(DIAGNOSES, PRESCRIPTIONS)
 FIELD_NAMES = 100
 USERNAME_CHARS = 60
 FULL_NAME_CHARS = 200
+SIP_CHARS = 60  # a doctor's licence number (Surat Izin Praktik), users.sip
 # A device's clock: the time it says a record was entered (the time of care) may run ahead of the
 # server's by at most this many minutes; the record notes when care and receipt are more than a day apart.
 DEVICE_CLOCK_AHEAD_MINUTES = 5

@@ -29,6 +29,7 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "polis": ("UPDATE",),  # an administrator closes or opens a poli (migration 0008)
     "queue_counters": ("UPDATE",),  # the day's last number per poli (migration 0008)
     "duplicate_flags": ("UPDATE",),  # a possible duplicate decided "not a duplicate" (migration 0008)
+    "formulary": ("DELETE",),  # replaced whole by each import (migration 0009_day2_pharmacy)
 }
 READ_ONLY = ("alembic_version",)
 

@@ -15,15 +15,19 @@ from clinic.accounts.roles import (
     CLINICAL,
     CLINICAL_READERS,
     DOCTORS,
+    PHARMACY,
     PUBLIC,
     REGISTRATION,
     REGISTRY_WRITE,
+    REPORT_READERS,
     SIGNED_IN,
 )
 from clinic.audit import handlers as audit
 from clinic.duplicates import handlers as duplicates
 from clinic.patients import handlers as patients
+from clinic.pharmacy import handlers as pharmacy
 from clinic.queue import handlers as queue
+from clinic.reports import handlers as reports
 from clinic.sync import handlers as sync
 from clinic.sync import pwa, replay
 from clinic.visits import handlers as visits
@@ -82,6 +86,17 @@ ROUTES = [
          offline=Offline("correction", replay.correct)),
     page(V + "/print", visits.print_visit, roles=CLINICAL_READERS),
     page("/icd10", visits.icd_search, roles=CLINICAL_READERS),
+    # Pharmacy: the formulary (admin), suggestions for prescription lines, today's prescriptions (pharmacist).
+    page("/admin/formulary", pharmacy.formulary_page, roles=ADMINS),
+    page("/admin/formulary", pharmacy.import_formulary, roles=ADMINS, methods=["POST"]),
+    page("/formulary", pharmacy.formulary_options, roles=CLINICAL),
+    page("/pharmacy", pharmacy.pharmacy, roles=PHARMACY),
+    page("/pharmacy/{visit_id:id}/dispense", pharmacy.dispense, roles=PHARMACY, methods=["POST"]),
+    page(V + "/prescription", pharmacy.prescription_copy, roles=CLINICAL_READERS | PHARMACY),
+    # Reports: LB1 for doctors and admins (CONTRACT); the day's register and the overdue chronic patients.
+    page("/reports/lb1", reports.lb1, roles=REPORT_READERS),
+    page("/reports/register", reports.daily_register, roles=CLINICAL_READERS),
+    page("/reports/overdue", reports.overdue_chronic, roles=CLINICAL_READERS),
     # Offline: the installable app, its shell pages and the batch replay of queued submissions.
     page("/sw.js", pwa.service_worker, roles=PUBLIC),
     page("/manifest.webmanifest", pwa.manifest, roles=PUBLIC),

@@ -15,7 +15,7 @@ from starlette.templating import Jinja2Templates
 
 from clinic import i18n
 from clinic.accounts.roles import may_correct, ordered, role_label
-from clinic.config import ROOT
+from clinic.config import ROOT, facility
 from clinic.patients.validation import CHOICES, FIELD_LABELS, allergy_list, label_of
 from clinic.rules import icd10
 from clinic.rules.clock import facility_zone
@@ -44,11 +44,18 @@ def translated(choices: Any) -> list[tuple[str, str]]:
     return [(value, i18n.gettext(label)) for value, label in choices]
 
 
+def local_date(value: dt.date | dt.datetime | str | None) -> str:
+    """The one date format (clinic/rules/dates.py); a moment is shown as its date in the facility's zone."""
+    if isinstance(value, dt.datetime):
+        value = value.astimezone(facility_zone()).date()
+    return format_date(value)
+
+
 def format_datetime(moment: dt.datetime | None) -> str:
     if moment is None:
         return ""
     local = moment.astimezone(facility_zone())
-    return format_date(local) + local.strftime(" %H:%M ") + (local.tzname() or "")
+    return format_date(local.date()) + local.strftime(" %H:%M ") + (local.tzname() or "")
 
 
 @cache
@@ -174,7 +181,7 @@ def make_environment() -> jinja2.Environment:
     env.globals["texts_url"] = texts_url
     env.globals["icd10_data_url"] = icd10_data_url
     env.filters["datetime"] = format_datetime
-    env.filters["date"] = format_date  # the one date format of every page, form and print (clinic/rules/dates.py)
+    env.filters["date"] = local_date  # the one date format of every page, form and print (clinic/rules/dates.py)
     env.filters["number"] = format_number
     env.globals["icd_describe"] = lambda code: icd10.label(code, i18n.get_locale())
     env.globals["icd_in_edition"] = icd10.in_edition
@@ -183,6 +190,7 @@ def make_environment() -> jinja2.Environment:
     env.globals["consciousness_label"] = lambda value: _label(CONSCIOUSNESS, value)
     env.globals["route_label"] = lambda value: _label(DRUG_ROUTES, value)
     env.globals["age_text"] = age_text
+    env.globals["facility"] = facility
     env.globals["choice_label"] = choice_label
     env.globals["may_correct"] = may_correct
     return env

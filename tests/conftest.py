@@ -90,8 +90,9 @@ def postgres_template(password_hash: str) -> Iterator[str]:
     run_async(_admin_sql(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
-CLEARED_TABLES = ("patient_merges, duplicate_flags, access_log, visit_revisions, visits, patient_revisions, "
-                  "patients, login_failures, login_throttle, sessions, queue_events, checkins, queue_counters")
+CLEARED_TABLES = ("dispensings, formulary, patient_merges, duplicate_flags, access_log, visit_revisions, visits, "
+                  "patient_revisions, patients, login_failures, login_throttle, sessions, queue_events, checkins, "
+                  "queue_counters")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -122,7 +123,8 @@ async def _reset_postgres(url: str, password_hash: str) -> None:
         await conn.execute("ALTER SEQUENCE record_number_seq RESTART WITH 1")
         await conn.execute("DELETE FROM user_roles")  # each seeded user gets back their one role below
         await conn.execute(
-            "DELETE FROM users WHERE username NOT IN ('admin', 'doctor', 'nurse', 'registration', 'doctor2')")
+            "DELETE FROM users WHERE username NOT IN "
+            "('admin', 'doctor', 'nurse', 'registration', 'doctor2', 'pharmacist')")
         await conn.execute(
             "UPDATE users SET active = true, must_change_password = false, session_version = 1, password_hash = $1, "
             "role = CASE WHEN username = 'doctor2' THEN 'doctor' ELSE username END",

@@ -38,6 +38,7 @@ STAFF = (
     User(str(uuid.UUID(int=3)), "nurse", "Ns. Budi Santoso", "nurse"),
     User(str(uuid.UUID(int=4)), "registration", "Dewi Lestari", "registration"),
     User(str(uuid.UUID(int=9)), "doctor2", "dr. Ahmad Fauzi", "doctor"),
+    User(str(uuid.UUID(int=5)), "pharmacist", "Apt. Rina Kusuma", "pharmacist"),
 )
 
 

@@ -127,7 +127,8 @@ async def update_user(request: Request) -> Response:
     if row is None:
         raise HTTPException(404)
     fields = await read_fields(request)
-    result = await service.update_user(db, current_user(request), row, fields.get("action"), fields.getlist("role"))
+    result = await service.update_user(db, current_user(request), row, fields.get("action"), fields.getlist("role"),
+                                       fields.get("sip"))
     if result.errors:
         return await user_list(request, errors=result.errors, status_code=422)
     return await user_list(request, notice=result.notice)

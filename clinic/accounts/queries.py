@@ -12,7 +12,7 @@ from clinic.accounts.passwords import hash_password
 from clinic.accounts.roles import ordered, primary_role
 from clinic.db import Row, execute, execute_many, fetch_all, fetch_one, fetch_value, new_id, utcnow
 
-USER_COLUMNS = "id, username, full_name, role, active, must_change_password, session_version, created_at"
+USER_COLUMNS = "id, username, full_name, role, sip, active, must_change_password, session_version, created_at"
 
 
 class UsernameTaken(ValueError):
@@ -59,8 +59,8 @@ async def list_users(db: Database) -> list[Row]:
 
 
 async def create_user(db: Database, *, username: str, full_name: str, roles: Iterable[str], password: str,
-                      must_change_password: bool = False) -> str:
-    """A new user with one or more roles (each one of ROLES)."""
+                      must_change_password: bool = False, sip: str | None = None) -> str:
+    """A new user with one or more roles (each one of ROLES); `sip`: a doctor's licence number, for prints."""
     chosen = ordered(roles)
     if not chosen:
         raise ValueError("a user needs at least one role")
@@ -70,14 +70,20 @@ async def create_user(db: Database, *, username: str, full_name: str, roles: Ite
     now = utcnow()
     await execute(
         db, """INSERT INTO users (id, username, full_name, role, password_hash, active, must_change_password,
-                              session_version, created_at, updated_at)
-           VALUES (:id, :username, :full_name, :role, :hash, :active, :must, 1, :now, :now)""",
-        {"id": user_id, "username": username, "full_name": full_name, "role": chosen[0],
+                              session_version, created_at, updated_at, sip)
+           VALUES (:id, :username, :full_name, :role, :hash, :active, :must, 1, :now, :now, :sip)""",
+        {"id": user_id, "username": username, "full_name": full_name, "role": chosen[0], "sip": sip or None,
          "hash": hash_password(password), "active": True, "must": must_change_password, "now": now},
     )
     await execute_many(db, "INSERT INTO user_roles (user_id, role) VALUES (:user, :role)",
                        [{"user": user_id, "role": role} for role in chosen])
     return user_id
+
+
+async def set_sip(db: Database, user_id: str, sip: str | None) -> None:
+    """A doctor's licence number (SIP), shown with their name and signature line on prints."""
+    await execute(db, "UPDATE users SET sip = :sip, updated_at = :now WHERE id = :id",
+                  {"sip": sip or None, "now": utcnow(), "id": user_id})
 
 
 async def set_password(db: Database, user_id: str, password: str, *, must_change: bool) -> None:

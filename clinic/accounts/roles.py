@@ -12,7 +12,8 @@ ADMIN = "admin"
 DOCTOR = "doctor"
 NURSE = "nurse"
 REGISTRATION = "registration"
-ROLES = (ADMIN, DOCTOR, NURSE, REGISTRATION)
+PHARMACIST = "pharmacist"
+ROLES = (ADMIN, DOCTOR, NURSE, REGISTRATION, PHARMACIST)
 
 PUBLIC: frozenset[str] = frozenset({"*"})  # no sign-in needed
 SIGNED_IN = frozenset(ROLES)
@@ -21,6 +22,8 @@ CLINICAL = frozenset({DOCTOR, NURSE})  # write clinical notes
 DOCTORS = frozenset({DOCTOR})  # examine, diagnose and prescribe: the part of an encounter after the triage
 CLINICAL_READERS = CLINICAL | ADMINS  # read clinical notes (the admin for audits and corrections)
 REGISTRY_WRITE = frozenset({DOCTOR, NURSE, REGISTRATION})
+REPORT_READERS = frozenset({DOCTOR, ADMIN})  # LB1 and the registers
+PHARMACY = frozenset({PHARMACIST})  # dispenses prescriptions
 # Permenkes 24/2022: an entry carries its author; only the author, or one of these roles, corrects it.
 CORRECTS_OTHERS = ADMINS
 
@@ -59,6 +62,7 @@ def role_label(role: str) -> str:
         DOCTOR: _("Doctor"),
         NURSE: _("Nurse"),
         REGISTRATION: _("Registration"),
+        PHARMACIST: _("Pharmacist"),
     }.get(role, role)
 
 

@@ -16,7 +16,7 @@ from clinic.accounts.passwords import MIN_LENGTH, check_password, one_time_passw
 from clinic.accounts.roles import ADMIN, ROLES, CurrentUser, ordered, role_label
 from clinic.db import Row
 from clinic.i18n import _
-from clinic.limits import FULL_NAME_CHARS, USERNAME_CHARS
+from clinic.limits import FULL_NAME_CHARS, SIP_CHARS, USERNAME_CHARS
 
 
 def check_username(username: str) -> str | None:
@@ -136,9 +136,10 @@ async def add_user(db: Database, username: str, full_name: str, roles: list[str]
                          "first sign-in).", username=username, password=password))
 
 
-async def update_user(db: Database, admin: CurrentUser, row: Any, action: str, roles: list[str]) -> AdminResult:
+async def update_user(db: Database, admin: CurrentUser, row: Any, action: str, roles: list[str],
+                      sip: str = "") -> AdminResult:
     """Disable, enable, change the roles of, or reset the password of the user `row`; each but enabling
-    ends the user's sessions (a change of roles only when the roles change)."""
+    ends the user's sessions (a change of roles only when the roles change). `sip`: set the licence number."""
     user_id, username = row["id"], row["username"]
     own = user_id == admin.id
     if own and (action == "disable" or (action == "role" and ADMIN not in roles)):
@@ -155,6 +156,12 @@ async def update_user(db: Database, admin: CurrentUser, row: Any, action: str, r
         await queries.set_roles(db, user_id, roles)
         return AdminResult(_("Roles of {username}: {roles}.", username=username,
                              roles=", ".join(role_label(role) for role in ordered(roles))))
+    if action == "sip":
+        sip = sip.strip()
+        if len(sip) > SIP_CHARS:
+            return AdminResult(errors={"form": _("At most {n} characters.", n=SIP_CHARS)})
+        await queries.set_sip(db, user_id, sip or None)
+        return AdminResult(_("Licence number (SIP) of {username} saved.", username=username))
     if action == "reset":
         password = one_time_password()
         await queries.set_password(db, user_id, password, must_change=True)

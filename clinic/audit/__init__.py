@@ -32,6 +32,8 @@ ACTIONS = {
     "queue_status": N_("Changed the patient's queue status"),
     "continue": N_("Added a part to an encounter"),
     "continue_form": N_("Opened the form for an encounter's next part"),
+    "dispense": N_("Dispensed a prescription"),
+    "formulary": N_("Imported the formulary"),
 }
 MAX_REASON = 500
 PAGE_SIZE = 50

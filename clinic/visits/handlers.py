@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from clinic import audit
+from clinic.accounts.queries import get_user
 from clinic.accounts.roles import may_correct
 from clinic.db import new_id
 from clinic.i18n import _
@@ -210,7 +211,10 @@ async def print_visit(request: Request) -> Response:
     visit = await _visit_or_404(request, patient["id"])
     await audit.log_access(request.app.state.db, current_user(request), "print", client_address(request),
                            patient_id=patient["id"], visit_id=visit.id)
-    return render(request, "visits/print.html", {"patient": patient, "visit": visit, "vitals": VITALS})
+    # The name and licence (SIP) signed under: the doctor's, who examined last (the triage's nurse otherwise).
+    author = await get_user(request.app.state.db, visit.parts[-1].author_id if visit.parts else visit.author_id)
+    return render(request, "visits/print.html", {"patient": patient, "visit": visit, "vitals": VITALS,
+                                                 "signer": author})
 
 
 async def icd_search(request: Request) -> Response:

@@ -14,7 +14,7 @@ from starlette.routing import Route
 from clinic.app import create_app
 from clinic.config import Settings
 
-ALL = {"admin", "doctor", "nurse", "registration"}
+ALL = {"admin", "doctor", "nurse", "registration", "pharmacist"}
 PUBLIC = "public"
 P = "/patients/{patient_id}"
 V = P + "/visits/{visit_id}"
@@ -46,6 +46,15 @@ TABLE: dict[tuple[str, str], set[str] | str] = {
     ("POST", V + "/revisions"): {"doctor", "admin"},
     ("GET", V + "/print"): {"doctor", "nurse", "admin"},
     ("GET", "/icd10"): {"doctor", "nurse", "admin"},
+    ("GET", "/admin/formulary"): {"admin"},
+    ("POST", "/admin/formulary"): {"admin"},
+    ("GET", "/formulary"): {"doctor", "nurse"},
+    ("GET", "/pharmacy"): {"pharmacist"},
+    ("POST", "/pharmacy/{visit_id}/dispense"): {"pharmacist"},
+    ("GET", V + "/prescription"): {"doctor", "nurse", "admin", "pharmacist"},
+    ("GET", "/reports/lb1"): {"doctor", "admin"},
+    ("GET", "/reports/register"): {"doctor", "nurse", "admin"},
+    ("GET", "/reports/overdue"): {"doctor", "nurse", "admin"},
     ("GET", "/sw.js"): PUBLIC,
     ("GET", "/manifest.webmanifest"): PUBLIC,
     ("GET", "/texts.js"): PUBLIC,

@@ -105,7 +105,7 @@ def table_names(url: str) -> set[str]:
 
 
 def users(url: str) -> list[dict[str, Any]]:
-    return fetch(url, "SELECT username, full_name, role, active, must_change_password, session_version "
+    return fetch(url, "SELECT username, full_name, role, active, must_change_password, session_version, sip "
                       "FROM users ORDER BY username")
 
 
@@ -250,6 +250,20 @@ def test_user_add_with_several_roles(migrated_url, tmp_path):
         assert client.get("/patients/new").status_code == 200
 
 
+def test_user_add_a_pharmacist_and_a_doctor_with_a_licence_number(migrated_url, tmp_path):
+    result = run_cli(migrated_url, tmp_path, "user", "add", "apoteker", "--role", "pharmacist",
+                     password=NURSE_PASSWORD)
+    assert result.returncode == 0, result.stderr
+    result = run_cli(migrated_url, tmp_path, "user", "add", "drrina", "--role", "doctor", "--name", "dr. Rina",
+                     "--sip", "503/SIP/001/2026", password=NURSE_PASSWORD)
+    assert result.returncode == 0, result.stderr
+    assert {row["username"]: (row["role"], row["sip"]) for row in users(migrated_url)} == {
+        "apoteker": ("pharmacist", None), "drrina": ("doctor", "503/SIP/001/2026")}
+    with app_client(migrated_url) as client:
+        assert sign_in(client, "apoteker", NURSE_PASSWORD).status_code == 303
+        assert client.get("/pharmacy").status_code == 200
+
+
 BAD_USER_ADD = [
     (["nurse1", "--role", "nurse,surgeon"], NURSE_PASSWORD, "invalid choice"),
     (["nurse1", "--role", "surgeon"], NURSE_PASSWORD, "invalid choice"),
@@ -257,6 +271,7 @@ BAD_USER_ADD = [
     (["n", "--role", "nurse"], NURSE_PASSWORD, "Use 3 to 60 letters"),
     (["nurse 1", "--role", "nurse"], NURSE_PASSWORD, "Use 3 to 60 letters"),
     (["nurse1", "--role", "nurse", "--name", "R" * 201], NURSE_PASSWORD, "at most 200"),
+    (["nurse1", "--role", "doctor", "--sip", "S" * 61], NURSE_PASSWORD, "at most 60"),
     # No password and no terminal: no prompt, no wait.
     (["nurse1", "--role", "nurse"], None, "CLINIC_PASSWORD"),
 ]

@@ -1,0 +1,1 @@
+"""The pharmacy: the formulary, today's prescriptions to dispense, and the dispensing record."""
