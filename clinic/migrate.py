@@ -26,6 +26,7 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "sessions": ("UPDATE", "DELETE"),  # signed-in sessions (migration 0003): ended, expired
     "login_throttle": ("UPDATE", "DELETE"),  # one row per throttled account (migration 0003)
     "user_roles": ("DELETE",),  # a user's roles, replaced when an administrator changes them (migration 0007)
+    "satusehat_outbox": ("UPDATE",),  # each item's state, lease and backoff (migration 0008 satusehat)
 }
 READ_ONLY = ("alembic_version",)
 

@@ -90,8 +90,8 @@ def postgres_template(password_hash: str) -> Iterator[str]:
     run_async(_admin_sql(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
-CLEARED_TABLES = ("access_log, visit_revisions, visits, patient_revisions, patients, login_failures, login_throttle, "
-                  "sessions")
+CLEARED_TABLES = ("satusehat_outbox, satusehat_ids, access_log, visit_revisions, visits, patient_revisions, patients, "
+                  "login_failures, login_throttle, sessions")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -122,7 +122,7 @@ async def _reset_postgres(url: str, password_hash: str) -> None:
             "DELETE FROM users WHERE username NOT IN ('admin', 'doctor', 'nurse', 'registration', 'doctor2')")
         await conn.execute(
             "UPDATE users SET active = true, must_change_password = false, session_version = 1, password_hash = $1, "
-            "role = CASE WHEN username = 'doctor2' THEN 'doctor' ELSE username END",
+            "nik = NULL, role = CASE WHEN username = 'doctor2' THEN 'doctor' ELSE username END",
             password_hash,
         )
         await conn.execute("INSERT INTO user_roles (user_id, role) SELECT id, role FROM users")

@@ -8,7 +8,7 @@ from typing import Any
 from databases import Database
 
 from clinic import audit
-from clinic.accounts.roles import CurrentUser, may_correct
+from clinic.accounts.roles import DOCTOR, CurrentUser, may_correct
 from clinic.db import new_id, parse_uuid, utcnow
 from clinic.fields import Fields, messages
 from clinic.limits import AUDIT_DETAIL_CHARS, REASON_CHARS
@@ -17,6 +17,7 @@ from clinic.patients.queries import get_patient
 from clinic.rules import Problem
 from clinic.rules.clock import time_of_care
 from clinic.rules.vitals import CONSCIOUSNESS_FIELD
+from clinic.satusehat import outbox
 from clinic.text import N_
 from clinic.visits import queries
 from clinic.visits.validation import TEXT_FIELDS, VITAL_FIELDS, validate_visit
@@ -68,6 +69,9 @@ async def record(db: Database, user: CurrentUser, patient_id: str, fields: Field
 
     async def log() -> None:
         await audit.log_access(db, user, "visit", address, patient_id=patient_id, visit_id=visit_id)
+        # CONTRACT.md: a doctor's one-part visit with a diagnosis is a finished encounter, queued with it.
+        if DOCTOR in user.roles and clean["diagnoses"] and outbox.enabled():
+            await outbox.enqueue(db, visit_id, utcnow())
 
     status, visit = await queries.create_visit(db, visit_id, patient_id, clean, (user.id, user.full_name),
                                                (care_at, entered_at), on_write=log)
@@ -116,6 +120,8 @@ async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: st
     async def log() -> None:
         await audit.log_access(db, user, "correct", address, patient_id=patient_id, visit_id=visit_id,
                                detail=reason[:AUDIT_DETAIL_CHARS])
+        if outbox.enabled():  # a refused encounter goes again, corrected
+            await outbox.requeue(db, visit_id, bool(clean["diagnoses"]))
 
     status = await queries.add_revision(db, visit_id, base, revision_id, clean, reason, user.id, on_write=log,
                                         care=(care_at, entered_at))
