@@ -13,6 +13,7 @@ from clinic.accounts import handlers as accounts
 from clinic.accounts.roles import ADMINS, CLINICAL, CLINICAL_READERS, PUBLIC, REGISTRY_WRITE, SIGNED_IN
 from clinic.audit import handlers as audit
 from clinic.patients import handlers as patients
+from clinic.satusehat import handlers as satusehat
 from clinic.sync import handlers as sync
 from clinic.sync import pwa, replay
 from clinic.visits import handlers as visits
@@ -71,4 +72,8 @@ ROUTES = [
     page("/admin/users/{user_id:id}/sessions", accounts.user_sessions, roles=ADMINS),
     page("/admin/users/{user_id:id}/sessions", accounts.end_sessions, roles=ADMINS, methods=["POST"]),
     page("/admin/access-log", audit.access_log, roles=ADMINS),
+    page("/admin/satusehat", satusehat.coverage_page, roles=ADMINS),
+    page("/admin/satusehat/practitioners", satusehat.practitioners_page, roles=ADMINS),
+    page("/admin/satusehat/practitioners/{user_id:id}", satusehat.set_practitioner_nik, roles=ADMINS,
+         methods=["POST"]),
 ]

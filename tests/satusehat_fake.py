@@ -63,6 +63,8 @@ class FakeSatusehat:
         self.lose_next = 0  # answers to lose after storing
         self.lose_rate = 0.0
         self.fail_rate = 0.0  # share of bundle posts answered 503 before storing
+        self.expire_tokens_every = 0  # every n-th authorized request finds every token expired
+        self.authorized_requests = 0
         self.random = random.Random(seed)
         self.counts: Counter[str] = Counter()  # token, lookup, search, post, duplicate, refused, lost, fault
         self.refusals: list[str] = []
@@ -104,6 +106,10 @@ class FakeSatusehat:
 
     def _authorized(self, request: Request) -> bool:
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        self.authorized_requests += 1
+        if self.expire_tokens_every and self.authorized_requests % self.expire_tokens_every == 0:
+            self.tokens.clear()
+            self.counts["expired"] += 1
         return self.tokens.get(token, 0) > time.monotonic()
 
     async def lookup(self, request: Request) -> Response:

@@ -16,6 +16,7 @@ from clinic.db import new_id
 from clinic.outcome import Kind, Outcome
 from clinic.patients import queries, service
 from clinic.patients.validation import EDUCATION, MARITAL, PATIENT_FIELDS, RELIGIONS, SEXES
+from clinic.satusehat import outbox
 from clinic.templating import render
 from clinic.visits.queries import timeline
 from clinic.web import client_address, current_user, is_htmx, page_number, read_fields, redirect
@@ -91,6 +92,7 @@ async def show_patient(request: Request) -> Response:
     await audit.log_access(db, user, "view", client_address(request), patient_id=patient_id)
     clinical = user.has_any(CLINICAL_READERS)
     visits = await timeline(db, patient_id)
+    satusehat = await outbox.statuses_for_patient(db, patient_id) if clinical else {}
     revisions = await queries.revisions(db, patient_id)
     accesses: list[Any] = []
     if user.has_any(ADMINS):  # who read the record: for the administrator's audits
@@ -98,7 +100,7 @@ async def show_patient(request: Request) -> Response:
     return render(request, "patients/show.html", {
         "patient": patient, "visits": visits, "clinical": clinical,
         "revisions": [_revision_view(r) for r in revisions],
-        "accesses": accesses, "actions": audit.ACTIONS,
+        "accesses": accesses, "actions": audit.ACTIONS, "satusehat": satusehat,
     })
 
 

@@ -147,3 +147,10 @@ async def keep_ihs(db: Database, kind: str, nik: str, ihs: str) -> None:
     await execute(db, """INSERT INTO satusehat_ids (kind, nik, ihs, looked_up_at) VALUES (:kind, :nik, :ihs, :now)
                        ON CONFLICT (kind, nik) DO NOTHING""",
                   {"kind": kind, "nik": nik, "ihs": ihs, "now": utcnow()})
+
+
+async def statuses_for_patient(db: Database, patient_id: str) -> dict[str, Row]:
+    rows = await fetch_all(
+        db, """SELECT o.visit_id, o.state, o.last_error, o.accepted_at FROM satusehat_outbox o
+           JOIN visits v ON v.id = o.visit_id WHERE v.patient_id = :patient""", {"patient": patient_id})
+    return {row["visit_id"]: row for row in rows}

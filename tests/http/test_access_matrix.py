@@ -55,6 +55,9 @@ TABLE: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/admin/users/{user_id}/sessions"): {"admin"},
     ("POST", "/admin/users/{user_id}/sessions"): {"admin"},
     ("GET", "/admin/access-log"): {"admin"},
+    ("GET", "/admin/satusehat"): {"admin"},
+    ("GET", "/admin/satusehat/practitioners"): {"admin"},
+    ("POST", "/admin/satusehat/practitioners/{user_id}"): {"admin"},
 }
 
 
