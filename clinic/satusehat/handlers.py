@@ -7,6 +7,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from clinic.accounts.queries import get_user
 from clinic.config import Satusehat
 from clinic.i18n import _
 from clinic.satusehat import outbox, practitioners
@@ -52,8 +53,7 @@ async def practitioners_page(request: Request) -> Response:
 async def set_practitioner_nik(request: Request) -> Response:
     db = request.app.state.db
     user_id = request.path_params["user_id"]
-    doctor = next((row for row in await practitioners.doctors(db) if row["id"] == user_id), None)
-    if doctor is None:
+    if await get_user(db, user_id) is None:  # any user may be a practitioner; the page lists the doctors
         raise HTTPException(404)
     fields = await read_fields(request)
     nik, error = practitioners.check(fields.get("nik"))

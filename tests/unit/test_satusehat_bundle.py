@@ -75,3 +75,11 @@ def test_the_r4_model_refuses_an_unknown_field() -> None:
     bundle = b.build(encounter(), REFS)
     bundle["entry"][0]["resource"]["colour"] = "blue"
     assert b.check(bundle, NOW)[0].startswith("FHIR R4")
+
+
+def test_a_token_is_kept_until_its_lifetime_less_a_margin_even_given_as_a_string() -> None:
+    from clinic.satusehat.client import expiry
+
+    assert expiry("3599", 1000.0) == 1000.0 + 3599 - 60
+    assert expiry(30, 0.0) == 27.0
+    assert expiry("soon", 0.0) == 54.0
