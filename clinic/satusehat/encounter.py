@@ -36,7 +36,9 @@ def from_visit(visit: Any, patient: dict[str, Any]) -> Encounter:
     return Encounter(
         id=visit.id, patient_id=visit.patient_id, patient_name=patient["name"], patient_nik=patient.get("nik"),
         practitioner_id=visit.author_id, practitioner_name=visit.author_name,
-        care_at=visit.time_of_care, saved_at=max(visit.created_at, visit.time_of_care),
+        # One-part form: the visit is entered and saved at its time of care (on the device, when offline; its
+        # later receipt by the server is not part of the encounter).
+        care_at=visit.time_of_care, saved_at=visit.time_of_care,
         diagnoses=tuple(content.get("diagnoses") or ()), vitals=vitals, complaint=content.get("complaint") or "",
         prescriptions=tuple(content.get("prescriptions") or ()),
     )

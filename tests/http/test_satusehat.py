@@ -216,3 +216,18 @@ def test_two_senders_on_one_database_never_send_the_same_encounter_twice(
     assert {row["state"] for row in outbox(doctor).values()} == {"accepted"}
     assert sorted(fake.encounters) == sorted(visits)
     assert set(fake.stored_by_identifier.values()) == {1} and fake.counts["duplicate"] == 0
+
+
+def test_a_visit_entered_offline_is_sent_at_its_time_of_care(client_for, fake: FakeSatusehat) -> None:
+    from tests.http.test_time_of_care import _backdate_registration, iso, sync_visit
+
+    doctor, admin = client_for("doctor"), client_for("admin")
+    give_doctor_nik(admin, doctor_id(doctor))
+    patient_id = register(doctor)
+    assert doctor.portal is not None
+    doctor.portal.call(_backdate_registration, doctor, patient_id)
+    entered = (utcnow() - dt.timedelta(hours=6)).replace(microsecond=0)  # 08:00 offline, synced at 14:00
+    visit_id = sync_visit(doctor, patient_id, iso(entered))
+    send_all(doctor, fake)
+    period = fake.encounters[visit_id]["period"]
+    assert period["start"] == period["end"] == entered.strftime("%Y-%m-%dT%H:%M:%S+00:00")
