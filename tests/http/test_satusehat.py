@@ -231,3 +231,17 @@ def test_a_visit_entered_offline_is_sent_at_its_time_of_care(client_for, fake: F
     send_all(doctor, fake)
     period = fake.encounters[visit_id]["period"]
     assert period["start"] == period["end"] == entered.strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def test_an_item_held_by_a_sender_that_died_is_taken_over_after_its_lease(client_for, fake: FakeSatusehat) -> None:
+    doctor, admin = client_for("doctor"), client_for("admin")
+    give_doctor_nik(admin, doctor_id(doctor))
+    visit_id = record_visit(doctor, register(doctor))
+    fake.lose_next = 1
+    send_all(doctor, fake, rounds=1)  # stored by the platform, the answer lost: the item still waits
+    # As if that sender had died holding the item: its lease runs out, and another sender takes over.
+    run_sql(doctor, "UPDATE satusehat_outbox SET lease_owner = 'dead-server', "
+                    "lease_until = next_at, next_at = next_at")
+    send_all(doctor, fake)
+    assert outbox(doctor)[visit_id]["state"] == "accepted"
+    assert fake.stored_by_identifier[visit_id] == 1 and fake.counts["post"] == 1
