@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from databases import Database
 from starlette.applications import Starlette
@@ -24,6 +27,7 @@ from clinic.config import Settings
 from clinic.db import make_database, parse_uuid, serves_as_owner
 from clinic.i18n import _
 from clinic.patients.validation import FIELD_LABELS as PATIENT_LABELS
+from clinic.satusehat.sender import run_worker
 from clinic.security import SecurityMiddleware
 from clinic.templating import STATIC_DIR, render
 from clinic.text import N_
@@ -120,7 +124,9 @@ def check_declared(all_routes: list[BaseRoute]) -> dict[str, frozenset[str]]:
     return access
 
 
-def create_app(settings: Settings | None = None, db: Database | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, db: Database | None = None,
+               satusehat_transport: Any = None) -> Starlette:
+    """`satusehat_transport`: an httpx2 transport for the SATUSEHAT sender (tests: the fake, in-process)."""
     settings = settings or Settings.from_env()
     db = db or make_database(settings.database_url)
 
@@ -130,9 +136,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             await db.connect()
         if await serves_as_owner(db):
             log.warning(OWNER_WARNING)
+        # The SATUSEHAT sender runs beside the app in every server process; the outbox's leases keep
+        # several of them from sending the same encounter.
+        worker = (asyncio.create_task(run_worker(db, settings.satusehat, transport=satusehat_transport))
+                  if settings.satusehat.enabled else None)
         try:
             yield
         finally:
+            if worker is not None:
+                worker.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await worker
             await db.disconnect()
 
     all_routes: list[BaseRoute] = [*routes.ROUTES, Mount("/static", VersionedStaticFiles(directory=STATIC_DIR),

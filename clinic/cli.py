@@ -132,16 +132,27 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     sip = (args.sip or "").strip() or None
     if sip is not None and len(sip) > SIP_CHARS:
         raise ConfigError(f"The licence number (--sip) can have at most {SIP_CHARS} characters.")
+    nik = ""
+    if args.nik:  # a doctor's practitioner NIK, for SATUSEHAT
+        from clinic.satusehat import practitioners
+
+        nik, problem = practitioners.check(args.nik)
+        if problem:
+            raise ConfigError(f"--nik: {problem}")
     password = read_password()
     if len(password) < MIN_LENGTH:
         raise ConfigError(f"The password needs at least {MIN_LENGTH} characters.")
 
     async def add(db: Any) -> int:
         try:
-            await queries.create_user(db, username=username, full_name=full_name,
-                                      roles=roles, password=password, sip=sip)
+            user_id = await queries.create_user(db, username=username, full_name=full_name,
+                                                roles=roles, password=password, sip=sip)
         except queries.UsernameTaken as exc:
             raise ConfigError(f"User {username!r} already exists.") from exc
+        if nik:
+            from clinic.satusehat import practitioners
+
+            await practitioners.set_nik(db, user_id, nik)
         print(f"User {username} ({', '.join(roles)}) added.")
         return 0
 
@@ -254,6 +265,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return with_db(demo)
 
 
+def cmd_satusehat_send(args: argparse.Namespace) -> int:
+    """For cron: send every finished encounter due now, then stop (the server's worker does the same)."""
+    from clinic.config import Satusehat
+    from clinic.db import fetch_all
+    from clinic.satusehat.client import Client
+    from clinic.satusehat.sender import drain
+
+    settings = Satusehat.from_env()
+    if not settings.enabled:
+        raise ConfigError("SATUSEHAT_ENV is off: set it to sandbox or production (README, \"SATUSEHAT\").")
+
+    async def send(db: Any) -> int:
+        client = Client(settings)
+        try:
+            handled = await drain(db, client, settings)
+        finally:
+            await client.close()
+        states = {row["state"]: int(row["n"]) for row in await fetch_all(
+            db, "SELECT state, COUNT(*) AS n FROM satusehat_outbox GROUP BY state")}
+        print(f"SATUSEHAT: {handled} item(s) handled; {states.get('accepted', 0)} accepted, "
+              f"{states.get('waiting', 0)} waiting, {states.get('refused', 0)} refused.")
+        return 0
+
+    return with_db(send)
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="clinic", description="Offline-first medical record for primary care.")
     sub = root.add_subparsers(dest="command", required=True)
@@ -275,6 +312,7 @@ def parser() -> argparse.ArgumentParser:
                      help=f"one of {', '.join(ROLES)}; repeat it, or give a comma list, for several roles")
     add.add_argument("--name", default="")
     add.add_argument("--sip", default="", help="a doctor's licence number (SIP), printed under the signature line")
+    add.add_argument("--nik", default="", help="a doctor's NIK: their Practitioner at SATUSEHAT")
     add.set_defaults(func=cmd_user_add)
     disable = user.add_parser("disable", help="disable a user and end their sessions")
     disable.add_argument("username")
@@ -286,6 +324,10 @@ def parser() -> argparse.ArgumentParser:
     reset = user.add_parser("reset-password", help="give a user a new one-time password")
     reset.add_argument("username")
     reset.set_defaults(func=cmd_user_reset)
+    satusehat = sub.add_parser("satusehat", help="the national platform SATUSEHAT").add_subparsers(
+        dest="satusehat_command", required=True)
+    satusehat.add_parser("send", help="send every finished encounter due now (for cron)").set_defaults(
+        func=cmd_satusehat_send)
     return root
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -130,6 +130,7 @@ class Settings:
     session_hours: float = 12.0  # one working shift
     max_body_bytes: int = 2 * 1024 * 1024
     body_timeout_seconds: float = 30.0  # a request body with no byte for this long is answered 408
+    satusehat: Satusehat = field(default_factory=lambda: Satusehat())
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -147,6 +148,7 @@ class Settings:
             secret_key=load_secret_key(),
             session_hours=hours,
             body_timeout_seconds=body_timeout,
+            satusehat=Satusehat.from_env(),
         )
 
 
@@ -163,3 +165,38 @@ class Facility:
 def facility() -> Facility:
     return Facility(os.environ.get("FACILITY_NAME", "").strip() or "Puskesmas",
                     os.environ.get("FACILITY_ADDRESS", "").strip(), os.environ.get("FACILITY_CODE", "").strip())
+
+
+# SATUSEHAT (CONTRACT.md): off by default; the app works fully without it.
+SATUSEHAT_HOSTS = {"sandbox": "https://api-satusehat-stg.dto.kemkes.go.id",
+                   "production": "https://api-satusehat.kemkes.go.id"}
+SATUSEHAT_ENVS = ("off", *SATUSEHAT_HOSTS)
+
+
+@dataclass(frozen=True)
+class Satusehat:
+    env: str = "off"
+    client_id: str = ""
+    client_secret: str = ""
+    organization_id: str = ""
+    location_id: str = ""  # the default poli's Location, for polis without one of their own
+    base_url: str = ""  # the host: SATUSEHAT_BASE_URL (a stand-in) or the environment's
+
+    @property
+    def enabled(self) -> bool:
+        return self.env != "off"
+
+    @classmethod
+    def from_env(cls) -> Satusehat:
+        env = os.environ.get("SATUSEHAT_ENV", "off").strip() or "off"
+        if env not in SATUSEHAT_ENVS:
+            raise ConfigError(f"SATUSEHAT_ENV must be one of {', '.join(SATUSEHAT_ENVS)} (got {env!r}).")
+        if env == "off":
+            return cls()
+        values = {name: os.environ.get(f"SATUSEHAT_{name.upper()}", "").strip()
+                  for name in ("client_id", "client_secret", "organization_id", "location_id")}
+        missing = [f"SATUSEHAT_{name.upper()}" for name, value in values.items() if not value]
+        if missing:
+            raise ConfigError(f"SATUSEHAT_ENV={env} needs {', '.join(missing)} (or set SATUSEHAT_ENV=off).")
+        base = os.environ.get("SATUSEHAT_BASE_URL", "").strip().rstrip("/") or SATUSEHAT_HOSTS[env]
+        return cls(env=env, base_url=base, **values)

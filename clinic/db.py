@@ -190,6 +190,12 @@ async def serves_as_owner(db: Database) -> bool:
                    AND pg_has_role(current_user, tableowner, 'MEMBER'))"""))
 
 
+def skip_locked(db: Database) -> str:
+    """The clause that lets several servers each claim a different row: PostgreSQL's row locks skipped;
+    SQLite has one writer at a time (under write_transaction), so nothing to add."""
+    return "" if _on_sqlite(db) else " FOR UPDATE SKIP LOCKED"
+
+
 def ilike(db: Database) -> str:
     """The case-insensitive LIKE operator: SQLite's LIKE already ignores ASCII case; PostgreSQL's ILIKE
     (which the trigram index serves)."""

@@ -28,6 +28,7 @@ from clinic.patients import handlers as patients
 from clinic.pharmacy import handlers as pharmacy
 from clinic.queue import handlers as queue
 from clinic.reports import handlers as reports
+from clinic.satusehat import handlers as satusehat
 from clinic.sync import handlers as sync
 from clinic.sync import pwa, replay
 from clinic.visits import handlers as visits
@@ -116,4 +117,8 @@ ROUTES = [
     page("/admin/polis", queue.polis_page, roles=ADMINS),
     page("/admin/polis", queue.add_poli, roles=ADMINS, methods=["POST"]),
     page("/admin/polis/{poli_id:id}", queue.update_poli, roles=ADMINS, methods=["POST"]),
+    page("/admin/satusehat", satusehat.coverage_page, roles=ADMINS),
+    page("/admin/satusehat/practitioners", satusehat.practitioners_page, roles=ADMINS),
+    page("/admin/satusehat/practitioners/{user_id:id}", satusehat.set_practitioner_nik, roles=ADMINS,
+         methods=["POST"]),
 ]

@@ -90,9 +90,9 @@ def postgres_template(password_hash: str) -> Iterator[str]:
     run_async(_admin_sql(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
-CLEARED_TABLES = ("dispensings, formulary, patient_merges, duplicate_flags, access_log, visit_revisions, visits, "
-                  "patient_revisions, patients, login_failures, login_throttle, sessions, queue_events, checkins, "
-                  "queue_counters")
+CLEARED_TABLES = ("satusehat_outbox, satusehat_ids, dispensings, formulary, patient_merges, duplicate_flags, "
+                  "access_log, visit_revisions, visits, patient_revisions, patients, login_failures, login_throttle, "
+                  "sessions, queue_events, checkins, queue_counters")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -127,7 +127,7 @@ async def _reset_postgres(url: str, password_hash: str) -> None:
             "('admin', 'doctor', 'nurse', 'registration', 'doctor2', 'pharmacist')")
         await conn.execute(
             "UPDATE users SET active = true, must_change_password = false, session_version = 1, password_hash = $1, "
-            "role = CASE WHEN username = 'doctor2' THEN 'doctor' ELSE username END",
+            "nik = NULL, role = CASE WHEN username = 'doctor2' THEN 'doctor' ELSE username END",
             password_hash,
         )
         await conn.execute("INSERT INTO user_roles (user_id, role) SELECT id, role FROM users")

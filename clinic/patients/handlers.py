@@ -19,6 +19,7 @@ from clinic.patients import queries, service
 from clinic.patients.validation import EDUCATION, MARITAL, PATIENT_FIELDS, RELIGIONS, SEXES
 from clinic.queue import queries as queue
 from clinic.rules.dates import parse_date
+from clinic.satusehat import outbox
 from clinic.templating import render
 from clinic.visits.queries import timeline
 from clinic.web import client_address, current_user, is_htmx, page_number, read_fields, redirect
@@ -102,6 +103,7 @@ async def show_patient(request: Request) -> Response:
     for alias in aliases:  # by reference: each visit stays the alias's, as recorded
         visits += await timeline(db, alias["id"])
     visits.sort(key=lambda visit: visit.time_of_care, reverse=True)
+    satusehat = await outbox.statuses_for_patient(db, patient_id) if clinical else {}
     revisions = await queries.revisions(db, patient_id)
     duplicates = await duplicate_queries.open_for(db, patient_id)
     accesses: list[Any] = []
@@ -113,7 +115,7 @@ async def show_patient(request: Request) -> Response:
         "checkin_values": {"id": new_id()}, "status_labels": queue.STATUS_LABELS,
         "revisions": [_revision_view(r) for r in revisions],
         "accesses": accesses, "actions": audit.ACTIONS, "duplicates": duplicates,
-        "aliases": aliases,
+        "aliases": aliases, "satusehat": satusehat,
     })
 
 

@@ -20,6 +20,7 @@ from clinic.rules.chronic import EncounterNote, ReturnVisit, return_visit
 from clinic.rules.clock import time_of_care
 from clinic.rules.merge import changes, three_way
 from clinic.rules.vitals import CONSCIOUSNESS_FIELD
+from clinic.satusehat import outbox
 from clinic.text import N_
 from clinic.visits import conflicts, queries
 from clinic.visits.records import EXAM, TRIAGE, WHOLE
@@ -78,6 +79,9 @@ async def record(db: Database, user: CurrentUser, patient_id: str, fields: Field
     async def log() -> None:
         await audit.log_access(db, user, "visit", address, patient_id=patient_id, visit_id=visit_id)
         await queue.advance_patient(db, patient_id, queue.FINISHED if part == WHOLE else queue.IN_PROGRESS, user.id)
+        # CONTRACT.md: a doctor's one-part visit with a diagnosis is a finished encounter, queued with it.
+        if part == WHOLE and clean["diagnoses"] and outbox.enabled():
+            await outbox.enqueue(db, visit_id, utcnow())
 
     status, visit = await queries.create_visit(db, visit_id, patient_id, clean, (user.id, user.full_name),
                                                (care_at, entered_at), on_write=log, part=part)
@@ -113,6 +117,8 @@ async def continue_encounter(db: Database, user: CurrentUser, patient_id: str, e
     async def log() -> None:
         await audit.log_access(db, user, "continue", address, patient_id=patient_id, visit_id=encounter_id)
         await queue.advance_patient(db, patient_id, queue.FINISHED, user.id)
+        if clean["diagnoses"] and outbox.enabled():  # the doctor's part finishes the encounter: it is sent
+            await outbox.enqueue(db, encounter_id, utcnow())
 
     status, _part = await queries.create_visit(db, part_id, patient_id, clean, (user.id, user.full_name),
                                                (care_at, entered_at), on_write=log, part=EXAM,
@@ -169,6 +175,8 @@ async def correct(db: Database, user: CurrentUser, patient_id: str, visit_id: st
     async def log() -> None:
         await audit.log_access(db, user, "correct", address, patient_id=patient_id, visit_id=visit_id,
                                detail=reason[:AUDIT_DETAIL_CHARS])
+        if outbox.enabled():  # a refused encounter goes again, corrected (the encounter: its first part's id)
+            await outbox.requeue(db, visit.encounter_id or visit_id, bool(clean["diagnoses"]))
 
     for _attempt in range(MERGE_ATTEMPTS):
         merge = three_way(conflicts.comparable(base_content), conflicts.comparable(visit.current.content), mine)

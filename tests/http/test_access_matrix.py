@@ -79,6 +79,9 @@ TABLE: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/admin/polis"): {"admin"},
     ("POST", "/admin/polis"): {"admin"},
     ("POST", "/admin/polis/{poli_id}"): {"admin"},
+    ("GET", "/admin/satusehat"): {"admin"},
+    ("GET", "/admin/satusehat/practitioners"): {"admin"},
+    ("POST", "/admin/satusehat/practitioners/{user_id}"): {"admin"},
 }
 UMUM = "0b1a0000-0000-4000-8000-000000000001"  # a fresh install's first poli (migration 0008)
 

@@ -1,0 +1,45 @@
+"""A finished encounter as the mapping reads it: a small plain object, built by one function from what is
+stored. Today a visit recorded by a doctor through the one-part form with at least one diagnosis is a
+finished encounter (CONTRACT.md); a multi-part encounter (queue, poli) builds the same object."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from clinic.rules.vitals import VITALS
+
+
+@dataclass(frozen=True)
+class Encounter:
+    id: str  # the visit's UUID: the Encounter's identifier value at SATUSEHAT
+    patient_id: str
+    patient_name: str
+    patient_nik: str | None
+    practitioner_id: str  # the user who recorded it
+    practitioner_name: str
+    care_at: dt.datetime  # arrived and in-progress start here
+    saved_at: dt.datetime  # finished: when it was saved
+    diagnoses: tuple[str, ...]  # ICD-10 as stored, primary first
+    vitals: dict[str, Decimal] = field(default_factory=dict)  # by VitalSpec name, units as on the form
+    complaint: str = ""
+    prescriptions: tuple[dict[str, str], ...] = ()
+    location_id: str | None = None  # the poli's Location; None: the default from the settings
+
+
+def from_visit(visit: Any, patient: dict[str, Any]) -> Encounter:
+    """The encounter of a stored visit (clinic.visits.records.Visit), as its latest revision says it."""
+    content = visit.encounter_content  # every part's current revision (triage and examination)
+    doctor = visit.parts[-1] if visit.parts else visit  # who examined last attends the encounter
+    vitals = {spec.name: Decimal(str(content[spec.name])) for spec in VITALS if content.get(spec.name) is not None}
+    return Encounter(
+        id=visit.id, patient_id=visit.patient_id, patient_name=patient["name"], patient_nik=patient.get("nik"),
+        practitioner_id=doctor.author_id, practitioner_name=doctor.author_name,
+        # One-part form: the visit is entered and saved at its time of care (on the device, when offline; its
+        # later receipt by the server is not part of the encounter).
+        care_at=visit.time_of_care, saved_at=doctor.time_of_care,
+        diagnoses=tuple(content.get("diagnoses") or ()), vitals=vitals, complaint=content.get("complaint") or "",
+        prescriptions=tuple(content.get("prescriptions") or ()),
+    )
