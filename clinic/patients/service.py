@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from databases import Database
@@ -44,10 +45,25 @@ def _taken(fields: Fields, name: str, **extra: Any) -> Outcome:
     return Outcome(Kind.INVALID, errors=errors, values=values, **extra)
 
 
-async def register(db: Database, user: CurrentUser, fields: Fields, address: str, *,
-                   accept_warnings: bool, possible_duplicates: bool = True,
-                   entered_at: dt.datetime | None = None) -> Outcome:
-    """A new patient; `entered_at` is when the device says it was registered, None when posted online."""
+@dataclass(frozen=True)
+class NewPatient:
+    """A registration checked and valid, whose write waits for its batch (clinic.sync.batch)."""
+
+    id: str
+    clean: dict[str, Any]
+    user: CurrentUser
+    address: str
+    registered_at: dt.datetime
+    warnings: dict[str, list[str]]
+
+    def stored(self, row: Row) -> Outcome:
+        return Outcome(Kind.STORED, record=row, created=True, warnings=self.warnings)
+
+
+async def _checked(db: Database, user: CurrentUser, fields: Fields) -> Outcome | tuple[str | None, dict[str, Any],
+                                                                                     dict[str, list[str]]]:
+    """A registration's answer when it is already decided (a retry, an id taken, invalid fields), else its
+    id (None: none given), clean values and warnings."""
     raw_id = fields.get("id")
     patient_id = parse_uuid(raw_id) if raw_id else None
     if patient_id:
@@ -65,6 +81,28 @@ async def register(db: Database, user: CurrentUser, fields: Fields, address: str
         if raw_id and patient_id is None:
             values["id"] = new_id()  # the form comes back with a usable id, so its next submission is stored
         return Outcome(Kind.INVALID, errors=errors, warnings=warnings, values=values)
+    return patient_id, clean, warnings
+
+
+async def prepare_register(db: Database, user: CurrentUser, fields: Fields, address: str,
+                           entered_at: dt.datetime | None) -> Outcome | NewPatient:
+    """`register` as a device's replay takes it (warnings accepted, no duplicate search), up to the write:
+    its answer when already decided, else the patient to write with the batch."""
+    checked = await _checked(db, user, fields)
+    if isinstance(checked, Outcome):
+        return checked
+    patient_id, clean, warnings = checked
+    return NewPatient(patient_id or new_id(), clean, user, address, time_of_care(entered_at, utcnow()), warnings)
+
+
+async def register(db: Database, user: CurrentUser, fields: Fields, address: str, *,
+                   accept_warnings: bool, possible_duplicates: bool = True,
+                   entered_at: dt.datetime | None = None) -> Outcome:
+    """A new patient; `entered_at` is when the device says it was registered, None when posted online."""
+    checked = await _checked(db, user, fields)
+    if isinstance(checked, Outcome):
+        return checked
+    patient_id, clean, warnings = checked
     duplicates = await queries.possible_duplicates(db, clean) if possible_duplicates else []
     if patient_id and any(row["id"] == patient_id and queries.is_registration(row, user.id) for row in duplicates):
         # The same submission, sent twice at once, was stored by the other copy meanwhile.

@@ -4,6 +4,7 @@ forms, called with the target's path parameters. The route table (clinic.routes)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable, Mapping
 
 from databases import Database
 
@@ -34,3 +35,21 @@ async def visit(db: Database, user: CurrentUser, params: dict[str, str], fields:
 async def correct(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str,
                   entered_at: dt.datetime | None) -> Outcome:
     return await visits.correct(db, user, params["patient_id"], params["visit_id"], fields, address, entered_at)
+
+
+# The record targets whose creates /sync writes together (clinic.sync.batch): for each replay above, the
+# same service's checks up to the write. `pending`: the registration times of the patients of the batch.
+async def prepare_register(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str,
+                           entered_at: dt.datetime | None,
+                           pending: Mapping[str, dt.datetime]) -> Outcome | patients.NewPatient:
+    return await patients.prepare_register(db, user, fields, address, entered_at)
+
+
+async def prepare_visit(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str,
+                        entered_at: dt.datetime | None,
+                        pending: Mapping[str, dt.datetime]) -> Outcome | visits.NewVisit:
+    return await visits.prepare_visit(db, user, params["patient_id"], fields, address, entered_at, pending)
+
+
+Prepare = Callable[..., Awaitable["Outcome | patients.NewPatient | visits.NewVisit"]]
+BATCHED: dict[Callable[..., Awaitable[Outcome]], Prepare] = {register: prepare_register, visit: prepare_visit}
