@@ -15,6 +15,7 @@ from clinic.fields import Fields, messages
 from clinic.outcome import Current, Kind, Outcome, Write
 from clinic.patients import queries
 from clinic.patients.validation import PATIENT_FIELDS, validate_patient
+from clinic.readahead import ReadAhead
 from clinic.rules import Problem
 from clinic.rules.clock import time_of_care
 from clinic.text import N_
@@ -60,14 +61,14 @@ class NewPatient:
         return Outcome(Kind.STORED, record=row, created=True, warnings=self.warnings)
 
 
-async def _checked(db: Database, user: CurrentUser, fields: Fields) -> Outcome | tuple[str | None, dict[str, Any],
-                                                                                     dict[str, list[str]]]:
+async def _checked(db: Database, user: CurrentUser, fields: Fields, known: ReadAhead | None = None,
+                   ) -> Outcome | tuple[str | None, dict[str, Any], dict[str, list[str]]]:
     """A registration's answer when it is already decided (a retry, an id taken, invalid fields), else its
-    id (None: none given), clean values and warnings."""
+    id (None: none given), clean values and warnings. `known`: what a /sync request read ahead."""
     raw_id = fields.get("id")
     patient_id = parse_uuid(raw_id) if raw_id else None
     if patient_id:
-        existing = await queries.get_patient(db, patient_id)
+        existing = await (known.patient(db, patient_id) if known else queries.get_patient(db, patient_id))
         if existing is not None:  # a retry of a stored submission: the stored record, as the first time
             if not queries.is_registration(existing, user.id):
                 return _taken(fields, "id")
@@ -85,10 +86,10 @@ async def _checked(db: Database, user: CurrentUser, fields: Fields) -> Outcome |
 
 
 async def prepare_register(db: Database, user: CurrentUser, fields: Fields, address: str,
-                           entered_at: dt.datetime | None) -> Outcome | NewPatient:
+                           entered_at: dt.datetime | None, known: ReadAhead | None = None) -> Outcome | NewPatient:
     """`register` as a device's replay takes it (warnings accepted, no duplicate search), up to the write:
     its answer when already decided, else the patient to write with the batch."""
-    checked = await _checked(db, user, fields)
+    checked = await _checked(db, user, fields, known)
     if isinstance(checked, Outcome):
         return checked
     patient_id, clean, warnings = checked

@@ -29,6 +29,7 @@ from clinic.i18n import _
 from clinic.limits import FIELD_NAMES, FIELD_VALUES
 from clinic.outcome import Kind, Outcome
 from clinic.patients import service as patients
+from clinic.readahead import ReadAhead
 from clinic.rules.clock import device_time
 from clinic.sync import batch, replay
 from clinic.web import client_address, current_user, resolve_target
@@ -269,11 +270,30 @@ async def replay_items(db: Database, user: CurrentUser, routes: Sequence[BaseRou
     """Every item's answer, in order. Each is checked on its own; the valid creates (new patients, new
     visits) wait, and are written together (clinic.sync.batch) before any other write and at the end, so
     every item sees what the items before it stored. A batch that cannot be written together is stored
-    item by item, as the single path would have."""
+    item by item, as the single path would have. The ids the items name are read ahead, in one statement
+    per table, and again after each write."""
     results: list[dict[str, Any]] = [{} for _item in items]
+    checked: list[dict[str, Any] | Item | None] = []
+    for index, item in enumerate(items):
+        try:
+            checked.append(check(user, routes, item))
+        except Exception:  # one failing item must not stop the rest; the device retries it later
+            log.exception("sync item failed")
+            results[index] = failed(item)
+            checked.append(None)
     waiting: list[tuple[int, Item, batch.Prepared]] = []
     pending: dict[str, dt.datetime] = {}  # the waiting patients' registration times
     waiting_ids: set[str] = set()
+    known = ReadAhead()
+    stale = True  # nothing read ahead yet, or the request wrote since
+
+    async def read_ahead(start: int) -> None:
+        ids = set()
+        for ready in checked[start:]:
+            if isinstance(ready, Item) and replay.BATCHED.get(ready.route.offline.replay):
+                ids.update(value for value in (parse_uuid(ready.fields.get("id")), ready.params.get("patient_id"))
+                           if value)
+        await known.read(db, ids)
 
     async def flush() -> None:
         if not waiting:
@@ -292,29 +312,34 @@ async def replay_items(db: Database, user: CurrentUser, routes: Sequence[BaseRou
         pending.clear()
         waiting_ids.clear()
 
-    for index, item in enumerate(items):
+    for index, ready in enumerate(checked):
+        if ready is None:
+            continue
+        if isinstance(ready, dict):
+            results[index] = ready
+            continue
         try:
-            checked = check(user, routes, item)
-            if isinstance(checked, dict):
-                results[index] = checked
-                continue
-            prepare = replay.BATCHED.get(checked.route.offline.replay)
-            record_id = parse_uuid(checked.fields.get("id"))
+            prepare = replay.BATCHED.get(ready.route.offline.replay)
+            record_id = parse_uuid(ready.fields.get("id"))
             if prepare is None or (record_id is not None and record_id in waiting_ids):
                 await flush()  # an edit, a correction, an id sent twice: after what came before is stored
-                results[index] = await checked.replay(db, user, address)
+                known.forget()
+                stale = True
+                results[index] = await ready.replay(db, user, address)
                 continue
-            prepared = await prepare(db, user, checked.params, checked.fields, address, checked.entered_at,
-                                     pending)
+            if stale:
+                await read_ahead(index)
+                stale = False
+            prepared = await prepare(db, user, ready.params, ready.fields, address, ready.entered_at, pending, known)
             if isinstance(prepared, Outcome):
-                results[index] = checked.result | answer(checked.params, prepared)
+                results[index] = ready.result | answer(ready.params, prepared)
                 continue
-            waiting.append((index, checked, prepared))
+            waiting.append((index, ready, prepared))
             waiting_ids.add(prepared.id)
             if isinstance(prepared, patients.NewPatient):
                 pending[prepared.id] = prepared.registered_at
         except Exception:  # one failing item must not stop the rest; the device retries it later
             log.exception("sync item failed")
-            results[index] = failed(item)
+            results[index] = failed(items[index])
     await flush()
     return results

@@ -12,6 +12,7 @@ from clinic.accounts.roles import CurrentUser
 from clinic.fields import Fields
 from clinic.outcome import Outcome
 from clinic.patients import service as patients
+from clinic.readahead import ReadAhead
 from clinic.visits import service as visits
 
 
@@ -38,17 +39,18 @@ async def correct(db: Database, user: CurrentUser, params: dict[str, str], field
 
 
 # The record targets whose creates /sync writes together (clinic.sync.batch): for each replay above, the
-# same service's checks up to the write. `pending`: the registration times of the patients of the batch.
+# same service's checks up to the write. `pending`: the registration times of the patients of the batch;
+# `known`: what the request read ahead.
 async def prepare_register(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str,
                            entered_at: dt.datetime | None,
-                           pending: Mapping[str, dt.datetime]) -> Outcome | patients.NewPatient:
-    return await patients.prepare_register(db, user, fields, address, entered_at)
+                           pending: Mapping[str, dt.datetime], known: ReadAhead) -> Outcome | patients.NewPatient:
+    return await patients.prepare_register(db, user, fields, address, entered_at, known)
 
 
 async def prepare_visit(db: Database, user: CurrentUser, params: dict[str, str], fields: Fields, address: str,
                         entered_at: dt.datetime | None,
-                        pending: Mapping[str, dt.datetime]) -> Outcome | visits.NewVisit:
-    return await visits.prepare_visit(db, user, params["patient_id"], fields, address, entered_at, pending)
+                        pending: Mapping[str, dt.datetime], known: ReadAhead) -> Outcome | visits.NewVisit:
+    return await visits.prepare_visit(db, user, params["patient_id"], fields, address, entered_at, pending, known)
 
 
 Prepare = Callable[..., Awaitable["Outcome | patients.NewPatient | visits.NewVisit"]]

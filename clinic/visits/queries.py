@@ -79,6 +79,13 @@ async def stored_under(db: Database, record_id: str) -> Row | None:
     )
 
 
+# stored_under for several ids at once (`{ids}`: a list of parameters), each row naming its `record_id`.
+STORED_UNDER = """SELECT r.id AS record_id, r.visit_id, v.patient_id, r.author_id, r.revision FROM visit_revisions r
+    JOIN visits v ON v.id = r.visit_id WHERE r.id IN ({ids})
+    UNION ALL
+    SELECT id AS record_id, id AS visit_id, patient_id, author_id, 0 AS revision FROM visits WHERE id IN ({ids})"""
+
+
 def is_visit(stored: Row, visit_id: str, patient_id: str, author_id: str) -> bool:
     """Whether what is stored under `visit_id` is this very visit: recorded for this patient by this author."""
     return (int(stored["revision"]) == 1 and stored["visit_id"] == visit_id and stored["patient_id"] == patient_id

@@ -16,6 +16,7 @@ from clinic.fields import Fields, messages
 from clinic.limits import AUDIT_DETAIL_CHARS, REASON_CHARS
 from clinic.outcome import Current, Kind, Outcome, Write
 from clinic.patients.queries import get_patient
+from clinic.readahead import ReadAhead
 from clinic.rules import Problem
 from clinic.rules.clock import time_of_care
 from clinic.rules.vitals import CONSCIOUSNESS_FIELD
@@ -64,13 +65,14 @@ class NewVisit:
 
 async def prepare_visit(db: Database, user: CurrentUser, patient_id: str, fields: Fields, address: str,
                         entered_at: dt.datetime | None = None,
-                        pending: Mapping[str, dt.datetime] | None = None) -> Outcome | NewVisit:
+                        pending: Mapping[str, dt.datetime] | None = None,
+                        known: ReadAhead | None = None) -> Outcome | NewVisit:
     """`record` up to the write: its answer when already decided (a retry, an id taken, no such patient,
     invalid fields), else the visit to write. `pending`: the registration times of patients written with
-    the same batch, before this visit."""
+    the same batch, before this visit; `known`: what a /sync request read ahead."""
     visit_id = parse_uuid(fields.get("id"))
     if visit_id:
-        stored = await queries.stored_under(db, visit_id)
+        stored = await (known.stored_under(db, visit_id) if known else queries.stored_under(db, visit_id))
         if stored is not None:
             if not queries.is_visit(stored, visit_id, patient_id, user.id):
                 return _taken(fields)
@@ -79,7 +81,7 @@ async def prepare_visit(db: Database, user: CurrentUser, patient_id: str, fields
     if pending and patient_id in pending:
         registered_at = pending[patient_id]
     else:
-        patient = await get_patient(db, patient_id)
+        patient = await (known.patient(db, patient_id) if known else get_patient(db, patient_id))
         if patient is None:
             return Outcome(Kind.MISSING)
         registered_at = patient["registered_at"] or patient["created_at"]
