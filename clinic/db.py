@@ -171,16 +171,14 @@ _TOKEN = re.compile(r"""'(?:[^']|'')*'|"[^"]*"|--[^\n]*|/\*.*?\*/|::|(?<!\w):([A
 @lru_cache(maxsize=512)
 def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
     """`:name` parameters as asyncpg's `$n`, once per statement text; the same name is the same `$n`."""
-    names: list[str] = []
+    numbers: dict[str, int] = {}  # by name, in order of first use (a multi-row insert has thousands)
 
     def number(match: re.Match[str]) -> str:
         if match[1] is None:
             return match[0]
-        if match[1] not in names:
-            names.append(match[1])
-        return f"${names.index(match[1]) + 1}"
+        return f"${numbers.setdefault(match[1], len(numbers) + 1)}"
 
-    return _TOKEN.sub(number, sql), tuple(names)
+    return _TOKEN.sub(number, sql), tuple(numbers)
 
 
 def _bind(sql: str, params: Params | None) -> tuple[str, list[Any]]:
