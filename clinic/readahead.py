@@ -5,7 +5,7 @@ the request has written anything, so no check sees what was true before its own 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from databases import Database
 
@@ -21,16 +21,15 @@ class ReadAhead:
         self.patients: dict[str, Row | None] = {}
         self.stored: dict[str, Row | None] = {}
 
-    async def read(self, db: Database, ids: Iterable[str]) -> None:
-        wanted = sorted(set(ids))
-        self.patients = dict.fromkeys(wanted)
-        self.stored = dict.fromkeys(wanted)
-        for start in range(0, len(wanted), MAX_IDS):
-            chunk = wanted[start:start + MAX_IDS]
-            names = ", ".join(f":id_{index}" for index in range(len(chunk)))
-            params = {f"id_{index}": value for index, value in enumerate(chunk)}
+    async def read(self, db: Database, patient_ids: Iterable[str], record_ids: Iterable[str]) -> None:
+        """Reads the patients named by `patient_ids` and what the visits' ids `record_ids` name (no statement
+        for an empty list)."""
+        self.patients = dict.fromkeys(sorted(set(patient_ids)))
+        self.stored = dict.fromkeys(sorted(set(record_ids)))
+        for names, params in _chunks(list(self.patients)):
             for row in await fetch_all(db, f"SELECT {patients.COLUMNS} FROM patients WHERE id IN ({names})", params):
                 self.patients[row["id"]] = row
+        for names, params in _chunks(list(self.stored)):
             for row in await fetch_all(db, visits.STORED_UNDER.format(ids=names), params):
                 found = self.stored.get(row["record_id"])
                 if found is None or int(row["revision"]) > int(found["revision"]):
@@ -50,3 +49,11 @@ class ReadAhead:
         if record_id in self.stored:
             return self.stored[record_id]
         return await visits.stored_under(db, record_id)
+
+
+def _chunks(ids: list[str]) -> Iterator[tuple[str, dict[str, str]]]:
+    """`ids` by at most MAX_IDS: each chunk's parameter list (":id_0, :id_1") and its parameters."""
+    for start in range(0, len(ids), MAX_IDS):
+        chunk = ids[start:start + MAX_IDS]
+        yield (", ".join(f":id_{index}" for index in range(len(chunk))),
+               {f"id_{index}": value for index, value in enumerate(chunk)})

@@ -288,12 +288,17 @@ async def replay_items(db: Database, user: CurrentUser, routes: Sequence[BaseRou
     stale = True  # nothing read ahead yet, or the request wrote since
 
     async def read_ahead(start: int) -> None:
-        ids = set()
+        patient_ids, record_ids = set(), set()
         for ready in checked[start:]:
             if isinstance(ready, Item) and replay.BATCHED.get(ready.route.offline.replay):
-                ids.update(value for value in (parse_uuid(ready.fields.get("id")), ready.params.get("patient_id"))
-                           if value)
-        await known.read(db, ids)
+                record_id = parse_uuid(ready.fields.get("id"))
+                if "patient_id" in ready.params:  # a visit: its id among the visits', its patient's row
+                    patient_ids.add(ready.params["patient_id"])
+                    if record_id:
+                        record_ids.add(record_id)
+                elif record_id:  # a registration
+                    patient_ids.add(record_id)
+        await known.read(db, patient_ids, record_ids)
 
     async def flush() -> None:
         if not waiting:
