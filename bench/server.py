@@ -12,16 +12,23 @@ import argparse
 import asyncio
 from typing import Any
 
-from bench import duplicates, ingest, load, profile, search
+from bench import duplicates, ingest, load, nodelay, onesync, profile, search
+from bench.common import record
 from bench.support import measure_and_report, postgres_problem, server_url
 
 
 def run(results: list[Any]) -> None:
     """The three server benchmarks, reported into `results` (bench/__main__.py calls this)."""
     server = server_url()
+    try:
+        nodelay.report(results, nodelay.measure())
+    except Exception as exc:  # reported, never raised
+        record(results, "/healthz p50 over keep-alive: could not run", None, "", "", f"{type(exc).__name__}: {exc}")
     problem = asyncio.run(postgres_problem(server))
     measure_and_report(results, "Server ingest: /sync share of executemany rate", lambda: ingest.ingest(server),
                        lambda f: ingest.report_ingest(results, f), problem)
+    measure_and_report(results, "One-item /sync server time p50 (a registration), PostgreSQL",
+                       lambda: onesync.measure(server), lambda f: onesync.report(results, f), problem)
     measure_and_report(results, "Patient search p95, PostgreSQL", lambda: search.search(server),
                        lambda f: search.report_search(results, f), problem)
     measure_and_report(results, "Duplicate check p95 at 100,000 patients", lambda: duplicates.check(server),
@@ -32,7 +39,7 @@ def run(results: list[Any]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.server")
-    parser.add_argument("part", choices=["all", "ingest", "search", "load", "profile"], nargs="?",
+    parser.add_argument("part", choices=["all", "ingest", "search", "load", "profile", "nodelay", "onesync"], nargs="?",
                         default="all")
     parser.add_argument("--patients", type=int, help="ingest/profile: patients to register (visits follow)")
     parser.add_argument("--count", type=int, default=100_000, help="search: patients in the database")
@@ -48,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         search.report_search(results, asyncio.run(search.search(server, count=args.count)))
     elif args.part == "load":
         load.report_load(results, asyncio.run(load.load(server, tablets=args.tablets)))
+    elif args.part == "onesync":
+        onesync.report(results, asyncio.run(onesync.measure(server)))
+    elif args.part == "nodelay":
+        nodelay.report(results, nodelay.measure())
+        print(results)
     elif args.part == "profile":
         print(asyncio.run(profile.profile(server, patients=args.patients or 300)))
     return 0

@@ -76,6 +76,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from clinic.serving import PROTOCOL
+
     settings = Settings.from_env()  # fail early, with a clear message, on bad configuration
 
     async def ready(db: Any) -> int:  # refuse to serve a database that sign-ins would fail on
@@ -86,7 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     uvicorn.run(
         "clinic.main:app", host=args.host, port=args.port, proxy_headers=True,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
-        workers=args.workers, log_level="info",
+        workers=args.workers, log_level="info", http=PROTOCOL,
     )
     return 0
 

@@ -125,6 +125,41 @@ async def execute_many(db: Database, sql: str, params: Iterable[Params]) -> None
         await raw.executemany(text, [[values[name] for name in names] for values in params])
 
 
+class NotAllNew(Exception):
+    """A multi-row insert met a stored row (a retry, a race, an id taken): the transaction is rolled back."""
+
+
+# Parameters per statement: below SQLite's default SQLITE_MAX_VARIABLE_NUMBER (32766) and asyncpg's 32767.
+MAX_PARAMETERS = 32_000
+
+
+async def insert_rows(db: Database, table: str, rows: list[Row], *, suffix: str = "") -> list[Row]:
+    """INSERT of `rows` (dicts with the same keys: the columns) as multi-row VALUES lists, as few statements
+    as the parameter limit allows; `suffix` is e.g. "ON CONFLICT DO NOTHING RETURNING id". The rows each
+    statement returned (the ones written, with ON CONFLICT DO NOTHING). One row or two hundred: one shape,
+    so the single-item and the batch write share each table's row (its columns come from the row)."""
+    if not rows:
+        return []
+    columns = tuple(rows[0])
+    per_statement = max(1, MAX_PARAMETERS // len(columns))
+    returned: list[Row] = []
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start:start + per_statement]
+        params = {f"{name}_{index}": row[name] for index, row in enumerate(chunk) for name in columns}
+        sql = _insert_text(table, columns, len(chunk), suffix)
+        if "RETURNING" in suffix.upper():
+            returned.extend(await fetch_all(db, sql, params))
+        else:
+            await execute(db, sql, params)
+    return returned
+
+
+@lru_cache(maxsize=256)
+def _insert_text(table: str, columns: tuple[str, ...], count: int, suffix: str) -> str:
+    values = ", ".join("(" + ", ".join(f":{name}_{index}" for name in columns) + ")" for index in range(count))
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values} {suffix}"
+
+
 def _names(cursor: Any) -> list[str]:
     return [column[0] for column in cursor.description]
 
@@ -136,16 +171,14 @@ _TOKEN = re.compile(r"""'(?:[^']|'')*'|"[^"]*"|--[^\n]*|/\*.*?\*/|::|(?<!\w):([A
 @lru_cache(maxsize=512)
 def _positional(sql: str) -> tuple[str, tuple[str, ...]]:
     """`:name` parameters as asyncpg's `$n`, once per statement text; the same name is the same `$n`."""
-    names: list[str] = []
+    numbers: dict[str, int] = {}  # by name, in order of first use (a multi-row insert has thousands)
 
     def number(match: re.Match[str]) -> str:
         if match[1] is None:
             return match[0]
-        if match[1] not in names:
-            names.append(match[1])
-        return f"${names.index(match[1]) + 1}"
+        return f"${numbers.setdefault(match[1], len(numbers) + 1)}"
 
-    return _TOKEN.sub(number, sql), tuple(names)
+    return _TOKEN.sub(number, sql), tuple(numbers)
 
 
 def _bind(sql: str, params: Params | None) -> tuple[str, list[Any]]:
@@ -176,6 +209,20 @@ async def next_number(db: Database, counter: str) -> int:
         return int(await fetch_value(db, sql, {"name": counter}))
     assert counter.isidentifier(), counter  # a name from the code, part of the statement text
     return int(await fetch_value(db, f"SELECT nextval('{counter}_seq')"))
+
+
+async def next_numbers(db: Database, counter: str, count: int) -> list[int]:
+    """`count` next values of a named counter in one statement, as `next_number` hands them out."""
+    if count <= 0:
+        return []
+    if _on_sqlite(db):
+        sql = "UPDATE counters SET value = value + :n WHERE name = :name RETURNING value"
+        last = int(await fetch_value(db, sql, {"name": counter, "n": count}))
+        return list(range(last - count + 1, last + 1))
+    assert counter.isidentifier(), counter
+    rows = await fetch_all(db, f"SELECT nextval('{counter}_seq') AS n FROM generate_series(1, CAST(:n AS integer))",
+                           {"n": count})
+    return sorted(int(row["n"]) for row in rows)
 
 
 async def serves_as_owner(db: Database) -> bool:

@@ -152,22 +152,26 @@ class SessionMiddleware:
         if body is None:
             return
         token = self.codec.loads(cookies[COOKIE]) if COOKIE in cookies else None
-        scope["user"] = await self.load_user(token) if token else None
-        if scope["user"] is None:
-            # Anonymous work (signing in, public pages) takes a connection per query: nothing anonymous
-            # holds one while it waits, on a password hash or on anything else.
-            await self.app(scope, body.receive, send)
-            return
-        # Signed-in work reuses one connection for all its queries (and /sync's many items) instead of
-        # taking one from the pool, or opening a new SQLite file handle, per query. Its response waits
-        # until the connection is back: a client slow to read it holds no connection either.
+        # Signed-in work reuses one connection for the session check and all its queries (and /sync's many
+        # items) instead of taking one from the pool, or opening a new SQLite file handle, per query: on
+        # PostgreSQL each return to the pool costs a round trip (its reset). Its response waits until the
+        # connection is back: a client slow to read it holds no connection either.
         response: list[Message] = []
 
         async def keep(message: Message) -> None:
             response.append(message)
 
-        async with self.db.connection():
-            await self.app(scope, body.receive, keep)
+        user = None
+        if token:
+            async with self.db.connection():
+                user = scope["user"] = await self.load_user(token)
+                if user is not None:
+                    await self.app(scope, body.receive, keep)
+        if user is None:
+            # Anonymous work (signing in, public pages) takes a connection per query: nothing anonymous
+            # holds one while it waits, on a password hash or on anything else.
+            await self.app(scope, body.receive, send)
+            return
         for message in response:
             await send(message)
 

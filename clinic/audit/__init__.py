@@ -6,7 +6,7 @@ from __future__ import annotations
 from databases import Database
 
 from clinic.accounts.roles import CurrentUser
-from clinic.db import Row, execute, fetch_all, utcnow
+from clinic.db import Row, fetch_all, insert_rows, utcnow
 from clinic.text import N_
 
 ACTIONS = {
@@ -39,15 +39,22 @@ MAX_REASON = 500
 PAGE_SIZE = 50
 
 
+def access_row(user: CurrentUser, action: str, address: str, *, patient_id: str | None = None,
+               visit_id: str | None = None, detail: str | None = None) -> Row:
+    """One access-log row: the one shape written alone (`log_access`) or with a batch (`log_accesses`)."""
+    assert action in ACTIONS, action
+    return {"at": utcnow(), "user_id": user.id, "username": user.username, "action": action,
+            "patient_id": patient_id, "visit_id": visit_id, "address": address[:64], "detail": detail}
+
+
 async def log_access(db: Database, user: CurrentUser, action: str, address: str, *, patient_id: str | None = None,
                      visit_id: str | None = None, detail: str | None = None) -> None:
-    assert action in ACTIONS, action
-    await execute(
-        db, """INSERT INTO access_log (at, user_id, username, action, patient_id, visit_id, address, detail)
-           VALUES (:at, :user_id, :username, :action, :patient_id, :visit_id, :address, :detail)""",
-        {"at": utcnow(), "user_id": user.id, "username": user.username, "action": action,
-         "patient_id": patient_id, "visit_id": visit_id, "address": address[:64], "detail": detail},
-    )
+    await log_accesses(db, [access_row(user, action, address, patient_id=patient_id, visit_id=visit_id,
+                                       detail=detail)])
+
+
+async def log_accesses(db: Database, rows: list[Row]) -> None:
+    await insert_rows(db, "access_log", rows)
 
 
 async def record_discard(db: Database, user: CurrentUser, address: str, *, key: str, kind: str, reason: str,

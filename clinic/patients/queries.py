@@ -10,7 +10,18 @@ from typing import Any
 
 from databases import Database
 
-from clinic.db import Row, fetch_all, fetch_one, ilike, new_id, next_number, utcnow, write_transaction
+from clinic.db import (
+    NotAllNew,
+    Row,
+    fetch_all,
+    fetch_one,
+    ilike,
+    insert_rows,
+    new_id,
+    next_numbers,
+    utcnow,
+    write_transaction,
+)
 from clinic.outcome import Write
 from clinic.patients.validation import PATIENT_FIELDS, allergy_list
 
@@ -72,27 +83,49 @@ class _NotWritten(Exception):
     pass
 
 
+def patient_row(patient_id: str, clean: dict[str, Any], number: int, user_id: str, registered_at: dt.datetime,
+                now: dt.datetime) -> Row:
+    """A new patient's row, by column: the one shape of the single and the batch write (a column added here
+    is written by both)."""
+    row = _stored(clean)
+    row.update(id=patient_id, record_number=format_record_number(number), version=1, created_at=now,
+               created_by=user_id, updated_at=now, updated_by=user_id, registered_at=registered_at)
+    return row
+
+
+def revision_row(revision_id: str, row: Row, user_id: str) -> Row:
+    """A patient revision's row: the stored patient's snapshot."""
+    return {"id": revision_id, "patient_id": row["id"], "version": row["version"],
+            "data": json.dumps(snapshot(row), sort_keys=True), "changed_at": utcnow(), "changed_by": user_id}
+
+
+async def insert_patients(db: Database, new: list[tuple[str, dict[str, Any], str, dt.datetime]]) -> list[Row]:
+    """New patients, each (id, clean values, user id, registered_at), with their first revisions, inside the
+    caller's write transaction; the stored rows in the same order. NotAllNew when any id was stored before
+    (nothing of it may stay: the caller's transaction rolls back)."""
+    numbers = await next_numbers(db, "record_number", len(new))
+    now = utcnow()
+    rows = [patient_row(patient_id, clean, number, user_id, registered_at, now)
+            for (patient_id, clean, user_id, registered_at), number in zip(new, numbers, strict=True)]
+    inserted = await insert_rows(db, "patients", rows, suffix=f"ON CONFLICT (id) DO NOTHING RETURNING {COLUMNS}")
+    if len(inserted) != len(rows):
+        raise NotAllNew
+    by_id = {row["id"]: row for row in inserted}
+    stored = [by_id[row["id"]] for row in rows]
+    revisions = [revision_row(new_id(), row, user_id) for row, (_, _, user_id, _) in zip(stored, new, strict=True)]
+    if len(await insert_rows(db, "patient_revisions", revisions, suffix="ON CONFLICT DO NOTHING RETURNING id")) \
+            != len(revisions):
+        raise NotAllNew
+    return stored
+
+
 async def _insert_patient(db: Database, patient_id: str, clean: dict[str, Any], user_id: str,
                           registered_at: dt.datetime, on_write: OnWrite | None) -> Row:
     async with write_transaction(db):
-        number = await next_number(db, "record_number")
-        now = utcnow()
-        params = _stored(clean)
-        params.update(id=patient_id, record_number=format_record_number(number), now=now, user=user_id,
-                      registered_at=registered_at)
-        inserted = await fetch_one(
-            db, f"""INSERT INTO patients (id, record_number, {", ".join(STORED_FIELDS)}, version,
-                                      created_at, created_by, updated_at, updated_by, registered_at)
-                VALUES (:id, :record_number, {", ".join(":" + k for k in STORED_FIELDS)}, 1,
-                        :now, :user, :now, :user, :registered_at)
-                ON CONFLICT (id) DO NOTHING RETURNING {COLUMNS}""",
-            params,
-        )
-        if inserted is None:
-            raise _NotWritten
-        row = inserted
-        if not await _add_revision(db, new_id(), row, user_id):
-            raise _NotWritten
+        try:
+            (row,) = await insert_patients(db, [(patient_id, clean, user_id, registered_at)])
+        except NotAllNew:
+            raise _NotWritten from None
         if on_write is not None:
             await on_write()
     return row
@@ -100,13 +133,9 @@ async def _insert_patient(db: Database, patient_id: str, clean: dict[str, Any], 
 
 async def _add_revision(db: Database, revision_id: str, row: Any, user_id: str) -> bool:
     """Whether the revision was written; False when its id is already stored."""
-    inserted = await fetch_one(
-        db, """INSERT INTO patient_revisions (id, patient_id, version, data, changed_at, changed_by)
-           VALUES (:id, :patient_id, :version, :data, :at, :user) ON CONFLICT DO NOTHING RETURNING id""",
-        {"id": revision_id, "patient_id": row["id"], "version": row["version"],
-         "data": json.dumps(snapshot(row), sort_keys=True), "at": utcnow(), "user": user_id},
-    )
-    return inserted is not None
+    inserted = await insert_rows(db, "patient_revisions", [revision_row(revision_id, row, user_id)],
+                                 suffix="ON CONFLICT DO NOTHING RETURNING id")
+    return bool(inserted)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from databases import Database
@@ -15,6 +16,7 @@ from clinic.fields import Fields, messages
 from clinic.outcome import Current, Kind, Outcome, Write
 from clinic.patients import conflicts, queries
 from clinic.patients.validation import PATIENT_FIELDS, validate_patient
+from clinic.readahead import ReadAhead
 from clinic.rules import Problem
 from clinic.rules.clock import time_of_care
 from clinic.rules.merge import changes, three_way
@@ -46,14 +48,35 @@ def _taken(fields: Fields, name: str, **extra: Any) -> Outcome:
     return Outcome(Kind.INVALID, errors=errors, values=values, **extra)
 
 
-async def register(db: Database, user: CurrentUser, fields: Fields, address: str, *,
-                   accept_warnings: bool, possible_duplicates: bool = True,
-                   entered_at: dt.datetime | None = None) -> Outcome:
-    """A new patient; `entered_at` is when the device says it was registered, None when posted online."""
+@dataclass(frozen=True)
+class NewPatient:
+    """A registration checked and valid, whose write waits for its batch (clinic.sync.batch)."""
+
+    id: str
+    clean: dict[str, Any]
+    user: CurrentUser
+    address: str
+    registered_at: dt.datetime
+    warnings: dict[str, list[str]]
+
+    def stored(self, row: Row) -> Outcome:
+        return Outcome(Kind.STORED, record=row, created=True, warnings=self.warnings)
+
+    async def after_write(self, db: Database) -> None:
+        """What storing the registration sets going, in its transaction (the single and the batch write
+        alike): never refused for resembling another patient (a device registered offline could not be
+        asked), it is stored and flagged as a possible duplicate."""
+        await duplicate_flags.flag(db, self.id, self.clean)
+
+
+async def _checked(db: Database, user: CurrentUser, fields: Fields, known: ReadAhead | None = None,
+                   ) -> Outcome | tuple[str | None, dict[str, Any], dict[str, list[str]]]:
+    """A registration's answer when it is already decided (a retry, an id taken, invalid fields), else its
+    id (None: none given), clean values and warnings. `known`: what a /sync request read ahead."""
     raw_id = fields.get("id")
     patient_id = parse_uuid(raw_id) if raw_id else None
     if patient_id:
-        existing = await queries.get_patient(db, patient_id)
+        existing = await (known.patient(db, patient_id) if known else queries.get_patient(db, patient_id))
         if existing is not None:  # a retry of a stored submission: the stored record, as the first time
             if not queries.is_registration(existing, user.id):
                 return _taken(fields, "id")
@@ -67,6 +90,28 @@ async def register(db: Database, user: CurrentUser, fields: Fields, address: str
         if raw_id and patient_id is None:
             values["id"] = new_id()  # the form comes back with a usable id, so its next submission is stored
         return Outcome(Kind.INVALID, errors=errors, warnings=warnings, values=values)
+    return patient_id, clean, warnings
+
+
+async def prepare_register(db: Database, user: CurrentUser, fields: Fields, address: str,
+                           entered_at: dt.datetime | None, known: ReadAhead | None = None) -> Outcome | NewPatient:
+    """`register` as a device's replay takes it (warnings accepted, no duplicate search), up to the write:
+    its answer when already decided, else the patient to write with the batch."""
+    checked = await _checked(db, user, fields, known)
+    if isinstance(checked, Outcome):
+        return checked
+    patient_id, clean, warnings = checked
+    return NewPatient(patient_id or new_id(), clean, user, address, time_of_care(entered_at, utcnow()), warnings)
+
+
+async def register(db: Database, user: CurrentUser, fields: Fields, address: str, *,
+                   accept_warnings: bool, possible_duplicates: bool = True,
+                   entered_at: dt.datetime | None = None) -> Outcome:
+    """A new patient; `entered_at` is when the device says it was registered, None when posted online."""
+    checked = await _checked(db, user, fields)
+    if isinstance(checked, Outcome):
+        return checked
+    patient_id, clean, warnings = checked
     duplicates = await queries.possible_duplicates(db, clean) if possible_duplicates else []
     if patient_id and any(row["id"] == patient_id and queries.is_registration(row, user.id) for row in duplicates):
         # The same submission, sent twice at once, was stored by the other copy meanwhile.
@@ -74,15 +119,13 @@ async def register(db: Database, user: CurrentUser, fields: Fields, address: str
     if (warnings or duplicates) and not accept_warnings:
         return Outcome(Kind.CONFIRM, warnings=warnings, values=clean, duplicates=duplicates)
 
-    new_patient_id = patient_id or new_id()
+    new = NewPatient(patient_id or new_id(), clean, user, address, time_of_care(entered_at, utcnow()), warnings)
 
     async def log() -> None:
-        await audit.log_access(db, user, "register", address, patient_id=new_patient_id)
-        # Never refused for it (a device registered offline could not be asked): stored, and flagged.
-        await duplicate_flags.flag(db, new_patient_id, clean)
+        await audit.log_access(db, user, "register", address, patient_id=new.id)
+        await new.after_write(db)
 
-    registered_at = time_of_care(entered_at, utcnow())
-    status, row = await queries.create_patient(db, new_patient_id, clean, user.id, registered_at, on_write=log)
+    status, row = await queries.create_patient(db, new.id, clean, user.id, new.registered_at, on_write=log)
     if status == Write.TAKEN:
         return _taken(fields, "id")
     return Outcome(Kind.STORED, record=row, created=status == Write.STORED, warnings=warnings)

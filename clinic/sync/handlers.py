@@ -6,12 +6,14 @@ transaction; the answer says, per item, what became of it. A rejected item never
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import math
 import re
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -27,7 +29,10 @@ from clinic.fields import Fields, InvalidFields
 from clinic.i18n import _
 from clinic.limits import FIELD_NAMES, FIELD_VALUES
 from clinic.outcome import Kind, Outcome
+from clinic.patients import service as patients
+from clinic.readahead import ReadAhead
 from clinic.rules.clock import device_time
+from clinic.sync import batch, replay
 from clinic.web import client_address, current_user, resolve_target
 
 log = logging.getLogger("clinic.sync")
@@ -155,8 +160,27 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
-async def process(db: Database, user: CurrentUser, routes: Sequence[BaseRoute], item: Any,
-                  address: str) -> dict[str, Any]:
+@dataclass
+class Item:
+    """One item that passed the checks of its own shape, author, target and role: ready to replay."""
+
+    result: dict[str, Any]  # its answer so far: the device's key
+    route: Any
+    params: dict[str, Any]
+    fields: Fields
+    entered_at: dt.datetime | None
+    discard: Any = None  # an item its author discarded on the device: the report of it, not a record
+
+    async def replay(self, db: Database, user: CurrentUser, address: str) -> dict[str, Any]:
+        """Stored on its own, through its target's service: the single path."""
+        if self.discard is not None:
+            return self.result | await discarded(db, user, self.result["key"], self.params, self.discard, address)
+        outcome = await self.route.offline.replay(db, user, self.params, self.fields, address, self.entered_at)
+        return self.result | answer(self.params, outcome)
+
+
+def check(user: CurrentUser, routes: Sequence[BaseRoute], item: Any) -> dict[str, Any] | Item:
+    """The answer to an item refused for its own shape, author, target or role; else the item, ready."""
     if not isinstance(item, dict):
         return {"status": Status.REJECTED, "code": 400, "message": _("Each item must be an object.")}
     key = plain(item.get("key"))
@@ -180,7 +204,7 @@ async def process(db: Database, user: CurrentUser, routes: Sequence[BaseRoute], 
     if not user.has_any(route.roles):
         return result | {"status": Status.FORBIDDEN, "code": 403, "message": _("Your role may not do this.")}
     if "discard" in item:
-        return result | await discarded(db, user, key, params, item["discard"], address)
+        return Item(result, route, params, Fields({}), None, discard=item["discard"])
     if len(json.dumps(item, ensure_ascii=False)) > MAX_ITEM_CHARS:
         return result | {"status": Status.REJECTED, "code": 413, "message": _("This item is too large to store.")}
     try:
@@ -189,8 +213,14 @@ async def process(db: Database, user: CurrentUser, routes: Sequence[BaseRoute], 
         return result | {"status": Status.REJECTED, "code": 400,
                          "message": _("The fields are malformed: {reason}", reason=str(exc))}
     assert route.offline is not None
-    outcome = await route.offline.replay(db, user, params, fields, address, device_time(item.get("queued_at")))
-    return result | answer(params, outcome)
+    return Item(result, route, params, fields, device_time(item.get("queued_at")))
+
+
+async def process(db: Database, user: CurrentUser, routes: Sequence[BaseRoute], item: Any,
+                  address: str) -> dict[str, Any]:
+    """One item on its own, through the single path."""
+    checked = check(user, routes, item)
+    return checked if isinstance(checked, dict) else await checked.replay(db, user, address)
 
 
 async def discarded(db: Database, user: CurrentUser, key: Any, params: dict[str, Any], report: Any,
@@ -248,13 +278,97 @@ async def sync(request: Request) -> Response:
     db = request.app.state.db
     address = client_address(request)
     routes = request.app.routes
-    results = []
-    for item in items:
+    results = await replay_items(db, user, routes, items, address)
+    return JSONResponse({"results": results}, headers={"Cache-Control": "no-store"})
+
+
+def failed(item: Any) -> dict[str, Any]:
+    """The answer to an item the server could not store now (the device tries again later)."""
+    key = plain(item.get("key")) if isinstance(item, dict) else None
+    return {"key": key, "status": Status.ERROR, "code": 500,
+            "message": _("The server could not store this item now; it will be tried again.")}
+
+
+async def replay_items(db: Database, user: CurrentUser, routes: Sequence[BaseRoute], items: list[Any],
+                       address: str) -> list[dict[str, Any]]:
+    """Every item's answer, in order. Each is checked on its own; the valid creates (new patients, new
+    visits) wait, and are written together (clinic.sync.batch) before any other write and at the end, so
+    every item sees what the items before it stored. A batch that cannot be written together is stored
+    item by item, as the single path would have. The ids the items name are read ahead, in one statement
+    per table, and again after each write."""
+    results: list[dict[str, Any]] = [{} for _item in items]
+    checked: list[dict[str, Any] | Item | None] = []
+    for index, item in enumerate(items):
         try:
-            results.append(await process(db, user, routes, item, address))
+            checked.append(check(user, routes, item))
         except Exception:  # one failing item must not stop the rest; the device retries it later
             log.exception("sync item failed")
-            key = plain(item.get("key")) if isinstance(item, dict) else None
-            results.append({"key": key, "status": Status.ERROR, "code": 500,
-                            "message": _("The server could not store this item now; it will be tried again.")})
-    return JSONResponse({"results": results}, headers={"Cache-Control": "no-store"})
+            results[index] = failed(item)
+            checked.append(None)
+    waiting: list[tuple[int, Item, batch.Prepared]] = []
+    pending: dict[str, dt.datetime] = {}  # the waiting patients' registration times
+    waiting_ids: set[str] = set()
+    known = ReadAhead()
+    stale = True  # nothing read ahead yet, or the request wrote since
+
+    async def read_ahead(start: int) -> None:
+        patient_ids, record_ids = set(), set()
+        for ready in checked[start:]:
+            if isinstance(ready, Item) and ready.discard is None and replay.BATCHED.get(ready.route.offline.replay):
+                record_id = parse_uuid(ready.fields.get("id"))
+                if "patient_id" in ready.params:  # a visit: its id among the visits', its patient's row
+                    patient_ids.add(ready.params["patient_id"])
+                    if record_id:
+                        record_ids.add(record_id)
+                elif record_id:  # a registration
+                    patient_ids.add(record_id)
+        await known.read(db, patient_ids, record_ids)
+
+    async def flush() -> None:
+        if not waiting:
+            return
+        outcomes = await batch.write(db, [new for _, _, new in waiting])
+        for position, (index, ready, _new) in enumerate(waiting):
+            if outcomes is not None:
+                results[index] = ready.result | answer(ready.params, outcomes[position])
+                continue
+            try:
+                results[index] = await ready.replay(db, user, address)
+            except Exception:  # one failing item must not stop the rest; the device retries it later
+                log.exception("sync item failed")
+                results[index] = failed(items[index])
+        waiting.clear()
+        pending.clear()
+        waiting_ids.clear()
+
+    for index, ready in enumerate(checked):
+        if ready is None:
+            continue
+        if isinstance(ready, dict):
+            results[index] = ready
+            continue
+        try:
+            prepare = None if ready.discard is not None else replay.BATCHED.get(ready.route.offline.replay)
+            record_id = parse_uuid(ready.fields.get("id"))
+            if prepare is None or (record_id is not None and record_id in waiting_ids):
+                await flush()  # an edit, a correction, an id sent twice: after what came before is stored
+                known.forget()
+                stale = True
+                results[index] = await ready.replay(db, user, address)
+                continue
+            if stale:
+                await read_ahead(index)
+                stale = False
+            prepared = await prepare(db, user, ready.params, ready.fields, address, ready.entered_at, pending, known)
+            if isinstance(prepared, Outcome):
+                results[index] = ready.result | answer(ready.params, prepared)
+                continue
+            waiting.append((index, ready, prepared))
+            waiting_ids.add(prepared.id)
+            if isinstance(prepared, patients.NewPatient):
+                pending[prepared.id] = prepared.registered_at
+        except Exception:  # one failing item must not stop the rest; the device retries it later
+            log.exception("sync item failed")
+            results[index] = failed(items[index])
+    await flush()
+    return results

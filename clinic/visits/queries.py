@@ -8,7 +8,7 @@ from typing import Any
 
 from databases import Database
 
-from clinic.db import Row, fetch_all, fetch_one, utcnow, write_transaction
+from clinic.db import NotAllNew, Row, fetch_all, fetch_one, insert_rows, utcnow, write_transaction
 from clinic.outcome import Write
 from clinic.patients.queries import OnWrite
 from clinic.visits.records import WHOLE, Revision, Visit
@@ -35,8 +35,27 @@ def _params(clean: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-class _NotWritten(Exception):
-    """An insert did nothing (its id, or its revision number, was stored before): roll back what went before."""
+def revision_row(revision_id: str, visit_id: str, number: int, clean: dict[str, Any], user_id: str,
+                 reason: str | None, care: tuple[dt.datetime | None, dt.datetime | None] = (None, None)) -> Row:
+    """A visit revision's row, by column: the one shape of the single and the batch write (a column added
+    to CONTENT, or here, is written by both)."""
+    row = {"id": revision_id, "visit_id": visit_id, "revision": number, "author_id": user_id, "created_at": utcnow(),
+           "reason": reason, "care_at": care[0], "device_at": care[1]}
+    row.update(_params(clean))
+    return row
+
+
+# Where a visit stands in its encounter: its part, and (a later part) the visit it continues.
+Place = tuple[str, str | None]
+ONE_PART: Place = (WHOLE, None)
+
+
+def visit_row(visit_id: str, patient_id: str, author_id: str, now: dt.datetime,
+              care: tuple[dt.datetime, dt.datetime | None], place: Place = ONE_PART) -> Row:
+    """A visit's row: who recorded it for whom, when received, the time of care and the device's clock,
+    and its place in the encounter."""
+    return {"id": visit_id, "patient_id": patient_id, "author_id": author_id, "created_at": now,
+            "care_at": care[0], "device_at": care[1], "part": place[0], "encounter_id": place[1]}
 
 
 async def _insert_revision(db: Database, revision_id: str, visit_id: str, number: int, clean: dict[str, Any],
@@ -44,19 +63,10 @@ async def _insert_revision(db: Database, revision_id: str, visit_id: str, number
                            care: tuple[dt.datetime | None, dt.datetime | None] = (None, None)) -> bool:
     """Whether the revision was written; False when its id or its number is already stored. `care`: a
     correction's time of care and what the device's clock said (a visit's first revision: on the visit)."""
-    params = _params(clean)
-    params.update(id=revision_id, visit_id=visit_id, revision=number, author=user_id, at=utcnow(), reason=reason,
-                  care_at=care[0], device_at=care[1])
-    columns = ", ".join(CONTENT)
-    inserted = await fetch_one(
-        db, f"""INSERT INTO visit_revisions (id, visit_id, revision, author_id, created_at, reason, care_at,
-                device_at, {columns})
-            VALUES (:id, :visit_id, :revision, :author, :at, :reason, :care_at, :device_at,
-                {", ".join(":" + n for n in CONTENT)})
-            ON CONFLICT DO NOTHING RETURNING id""",
-        params,
-    )
-    return inserted is not None
+    inserted = await insert_rows(db, "visit_revisions",
+                                 [revision_row(revision_id, visit_id, number, clean, user_id, reason, care)],
+                                 suffix="ON CONFLICT DO NOTHING RETURNING id")
+    return bool(inserted)
 
 
 async def stored_under(db: Database, record_id: str) -> Row | None:
@@ -76,6 +86,14 @@ async def stored_under(db: Database, record_id: str) -> Row | None:
     )
 
 
+# stored_under for several ids at once (`{ids}`: a list of parameters), each row naming its `record_id`.
+STORED_UNDER = """SELECT r.id AS record_id, r.visit_id, v.patient_id, r.author_id, r.revision, v.encounter_id
+    FROM visit_revisions r JOIN visits v ON v.id = r.visit_id WHERE r.id IN ({ids})
+    UNION ALL
+    SELECT id AS record_id, id AS visit_id, patient_id, author_id, 0 AS revision, encounter_id FROM visits
+    WHERE id IN ({ids})"""
+
+
 def is_visit(stored: Row, visit_id: str, patient_id: str, author_id: str, encounter_id: str | None = None) -> bool:
     """Whether what is stored under `visit_id` is this very visit (or later part of the encounter
     `encounter_id`): recorded for this patient by this author."""
@@ -88,6 +106,35 @@ def is_correction(stored: Row, visit_id: str, author_id: str) -> bool:
     return int(stored["revision"]) > 1 and stored["visit_id"] == visit_id and stored["author_id"] == author_id
 
 
+async def insert_visits(db: Database, new: list[tuple[str, str, dict[str, Any], str,
+                                                   tuple[dt.datetime, dt.datetime | None], Place]]) -> dt.datetime:
+    """New visits, each (visit id, patient id, clean values, author id, (care_at, device_at), place), with their
+    first revisions (sharing the visit's id), inside the caller's write transaction; when they were received.
+    NotAllNew when any id was stored before (the caller's transaction rolls back: never a visit without
+    its note)."""
+    now = utcnow()
+    visits = [visit_row(visit_id, patient_id, author_id, now, care, place)
+              for visit_id, patient_id, _, author_id, care, place in new]
+    if len(await insert_rows(db, "visits", visits, suffix="ON CONFLICT (id) DO NOTHING RETURNING id")) != len(new):
+        raise NotAllNew
+    # The first revision shares the visit's id: one id per submission, made on the device.
+    revisions = [revision_row(visit_id, visit_id, 1, clean, author_id, None)
+                 for visit_id, _, clean, author_id, _, _ in new]
+    if len(await insert_rows(db, "visit_revisions", revisions, suffix="ON CONFLICT DO NOTHING RETURNING id")) \
+            != len(new):
+        raise NotAllNew
+    return now
+
+
+def new_visit(visit_id: str, patient_id: str, clean: dict[str, Any], author: tuple[str, str], now: dt.datetime,
+              care: tuple[dt.datetime, dt.datetime | None], place: Place = ONE_PART) -> Visit:
+    """The visit just stored, as get_visit would read it."""
+    author_id, author_name = author
+    first = Revision(visit_id, 1, author_id, author_name, now, None, {name: clean.get(name) for name in CONTENT},
+                     care[0], care[1])
+    return Visit(visit_id, patient_id, author_id, author_name, now, [first], care[0], care[1], *place)
+
+
 async def create_visit(db: Database, visit_id: str, patient_id: str, clean: dict[str, Any],
                        author: tuple[str, str], care: tuple[dt.datetime, dt.datetime | None],
                        on_write: OnWrite | None = None, part: str = WHOLE,
@@ -96,34 +143,18 @@ async def create_visit(db: Database, visit_id: str, patient_id: str, clean: dict
     visit (this submission arrived before), or TAKEN (the id names another record; nothing written).
     `author` is the user's (id, full name); `care` the time of care and what the device's clock said;
     `part` and `encounter_id`: which part of an encounter it is, and (a later part) the visit it continues."""
-    author_id, author_name = author
-    care_at, device_at = care
-    now = utcnow()
+    author_id = author[0]
     try:
         async with write_transaction(db):
-            inserted = await fetch_one(
-                db, """INSERT INTO visits (id, patient_id, author_id, created_at, care_at, device_at, part,
-                       encounter_id)
-                   VALUES (:id, :patient, :author, :at, :care_at, :device_at, :part, :encounter_id)
-                   ON CONFLICT (id) DO NOTHING RETURNING id""",
-                {"id": visit_id, "patient": patient_id, "author": author_id, "at": now, "care_at": care_at,
-                 "device_at": device_at, "part": part, "encounter_id": encounter_id},
-            )
-            # The first revision shares the visit's id: one id per submission, made on the device. When a
-            # correction holds that id, the visit row goes too (never a visit without its note).
-            if inserted is None or not await _insert_revision(db, visit_id, visit_id, 1, clean, author_id, None):
-                raise _NotWritten
+            now = await insert_visits(db, [(visit_id, patient_id, clean, author_id, care, (part, encounter_id))])
             if on_write is not None:
                 await on_write()
-    except _NotWritten:
+    except NotAllNew:
         stored = await stored_under(db, visit_id)
         if stored is not None and is_visit(stored, visit_id, patient_id, author_id, encounter_id):
             return Write.ALREADY, await get_visit(db, visit_id)
         return Write.TAKEN, None
-    first = Revision(visit_id, 1, author_id, author_name, now, None, {name: clean.get(name) for name in CONTENT},
-                     care_at, device_at)
-    return Write.STORED, Visit(visit_id, patient_id, author_id, author_name, now, [first], care_at, device_at,
-                               part, encounter_id)
+    return Write.STORED, new_visit(visit_id, patient_id, clean, author, now, care, (part, encounter_id))
 
 
 async def add_revision(db: Database, visit_id: str, base_revision: int, revision_id: str, clean: dict[str, Any],

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from databases import Database
@@ -15,6 +17,7 @@ from clinic.limits import AUDIT_DETAIL_CHARS, REASON_CHARS
 from clinic.outcome import Current, Kind, Outcome, Write
 from clinic.patients.queries import get_patient
 from clinic.queue import queries as queue
+from clinic.readahead import ReadAhead
 from clinic.rules import Problem
 from clinic.rules.chronic import EncounterNote, ReturnVisit, return_visit
 from clinic.rules.clock import time_of_care
@@ -49,21 +52,56 @@ def _taken(fields: Fields, complaint_required: bool = True, **extra: Any) -> Out
     return Outcome(Kind.INVALID, errors=errors, values=typed_values(fields, clean) | {"id": new_id()}, **extra)
 
 
-async def record(db: Database, user: CurrentUser, patient_id: str, fields: Fields, address: str,
-                 entered_at: dt.datetime | None = None) -> Outcome:
-    """A new visit; `entered_at` is when the device says it was entered (the time of care), None when the
-    form was posted online."""
+@dataclass(frozen=True)
+class NewVisit:
+    """A visit checked and valid, whose write waits for its batch (clinic.sync.batch)."""
+
+    id: str
+    patient_id: str
+    clean: dict[str, Any]
+    user: CurrentUser
+    address: str
+    care: tuple[dt.datetime, dt.datetime | None]  # the time of care, and what the device's clock said
+    warnings: dict[str, list[str]]
+    part: str  # a nurse's note is the encounter's triage, which a doctor continues; a doctor's is whole
+
+    def stored(self, now: dt.datetime) -> Outcome:
+        visit = queries.new_visit(self.id, self.patient_id, self.clean, (self.user.id, self.user.full_name), now,
+                                  self.care, (self.part, None))
+        return Outcome(Kind.STORED, record=visit, created=True, warnings=self.warnings)
+
+    async def after_write(self, db: Database) -> None:
+        """What storing the visit sets going, in its transaction (the single and the batch write alike): the
+        patient moves on in today's queue, and a finished encounter is queued for SATUSEHAT."""
+        await queue.advance_patient(db, self.patient_id, queue.FINISHED if self.part == WHOLE else queue.IN_PROGRESS,
+                                    self.user.id)
+        # CONTRACT.md: a doctor's one-part visit with a diagnosis is a finished encounter, queued with it.
+        if self.part == WHOLE and self.clean["diagnoses"] and outbox.enabled():
+            await outbox.enqueue(db, self.id, utcnow())
+
+
+async def prepare_visit(db: Database, user: CurrentUser, patient_id: str, fields: Fields, address: str,
+                        entered_at: dt.datetime | None = None,
+                        pending: Mapping[str, dt.datetime] | None = None,
+                        known: ReadAhead | None = None) -> Outcome | NewVisit:
+    """`record` up to the write: its answer when already decided (a retry, an id taken, no such patient,
+    invalid fields), else the visit to write. `pending`: the registration times of patients written with
+    the same batch, before this visit; `known`: what a /sync request read ahead."""
     visit_id = parse_uuid(fields.get("id"))
     if visit_id:
-        stored = await queries.stored_under(db, visit_id)
+        stored = await (known.stored_under(db, visit_id) if known else queries.stored_under(db, visit_id))
         if stored is not None:
             if not queries.is_visit(stored, visit_id, patient_id, user.id):
                 return _taken(fields)
             visit = await queries.get_visit(db, visit_id)
             return Outcome(Kind.STORED, record=visit, created=False)
-    patient = await get_patient(db, patient_id)
-    if patient is None:
-        return Outcome(Kind.MISSING)
+    if pending and patient_id in pending:
+        registered_at = pending[patient_id]
+    else:
+        patient = await (known.patient(db, patient_id) if known else get_patient(db, patient_id))
+        if patient is None:
+            return Outcome(Kind.MISSING)
+        registered_at = patient["registered_at"] or patient["created_at"]
     clean, problems = validate_visit(fields)
     if not visit_id:
         problems.insert(0, Problem("id", N_("This is not a valid record id (UUID).")))
@@ -71,23 +109,28 @@ async def record(db: Database, user: CurrentUser, patient_id: str, fields: Field
     if errors:
         return Outcome(Kind.INVALID, errors=errors, warnings=warnings, values=typed_values(fields, clean))
     assert visit_id is not None
-    care_at = time_of_care(entered_at, utcnow(), patient["registered_at"] or patient["created_at"])
+    care_at = time_of_care(entered_at, utcnow(), registered_at)
+    return NewVisit(visit_id, patient_id, clean, user, address, (care_at, entered_at), warnings,
+                    WHOLE if user.has_any(DOCTORS) else TRIAGE)
 
-    # A nurse's note is the encounter's triage, which a doctor continues; a doctor's is the whole encounter.
-    part = WHOLE if user.has_any(DOCTORS) else TRIAGE
+
+async def record(db: Database, user: CurrentUser, patient_id: str, fields: Fields, address: str,
+                 entered_at: dt.datetime | None = None) -> Outcome:
+    """A new visit; `entered_at` is when the device says it was entered (the time of care), None when the
+    form was posted online."""
+    new = await prepare_visit(db, user, patient_id, fields, address, entered_at)
+    if isinstance(new, Outcome):
+        return new
 
     async def log() -> None:
-        await audit.log_access(db, user, "visit", address, patient_id=patient_id, visit_id=visit_id)
-        await queue.advance_patient(db, patient_id, queue.FINISHED if part == WHOLE else queue.IN_PROGRESS, user.id)
-        # CONTRACT.md: a doctor's one-part visit with a diagnosis is a finished encounter, queued with it.
-        if part == WHOLE and clean["diagnoses"] and outbox.enabled():
-            await outbox.enqueue(db, visit_id, utcnow())
+        await audit.log_access(db, user, "visit", address, patient_id=patient_id, visit_id=new.id)
+        await new.after_write(db)
 
-    status, visit = await queries.create_visit(db, visit_id, patient_id, clean, (user.id, user.full_name),
-                                               (care_at, entered_at), on_write=log, part=part)
+    status, visit = await queries.create_visit(db, new.id, patient_id, new.clean, (user.id, user.full_name),
+                                               new.care, on_write=log, part=new.part)
     if status == Write.TAKEN:
         return _taken(fields)
-    return Outcome(Kind.STORED, record=visit, created=status == Write.STORED, warnings=warnings)
+    return Outcome(Kind.STORED, record=visit, created=status == Write.STORED, warnings=new.warnings)
 
 
 async def continue_encounter(db: Database, user: CurrentUser, patient_id: str, encounter_id: str, fields: Fields,

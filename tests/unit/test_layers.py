@@ -11,7 +11,7 @@ PACKAGE = ROOT / "clinic"
 # Web code: what reads requests and renders pages, and what wires the app together.
 WEB = {"clinic.web", "clinic.templating", "clinic.routes", "clinic.app", "clinic.main", "clinic.targets",
        "clinic.health", "clinic.security", "clinic.accounts.sessions", "clinic.sync.pwa", "clinic.cli",
-       "clinic.__main__", "clinic.access_table"}
+       "clinic.__main__", "clinic.access_table", "clinic.serving"}
 
 
 def module_name(path: Path) -> str:

@@ -1,0 +1,193 @@
+"""Fixed costs per request, in-process (the app's own ASGI stack: middleware, session check, connection,
+statements, template, gzip; no sockets): the server time of a /sync request carrying ONE item (a
+registration, a visit), with where it goes, and of the record page of a patient with 5 visits.
+
+    .venv/bin/python -m bench.onesync [--requests 200]
+
+Server time is measured around the app (from the call to its last response message). The breakdown times
+asyncpg's statement calls (`statements`, BEGIN among them; COMMIT apart as `commit`) and Starlette's JSON
+rendering (`JSON`); the rest (`Python`) is body parsing, checks, validation and the middleware.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from bench.common import record
+from bench.support import (
+    SECRET_KEY,
+    busy,
+    create_database,
+    drop_database,
+    new_nurse,
+    percentile,
+    server_url,
+    sign_in,
+    sync_items,
+)
+from tests.seed import cheap_hash, insert_users
+
+PARTS = ("statements", "commit", "JSON")
+
+
+@dataclass
+class OneSyncFigures:
+    sync_ms: dict[str, list[float]] = field(default_factory=dict)  # by kind: register, visit
+    parts_ms: dict[str, dict[str, float]] = field(default_factory=dict)  # by kind: median ms per part
+    page_ms: list[float] = field(default_factory=list)
+    round_trips: dict[str, float] = field(default_factory=dict)  # per request, by kind (and "page")
+    busy: str = ""
+
+
+class Timed:
+    """ASGI wrapper: the server time of each request, and the time spent in each part while it ran."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.times: list[float] = []
+        self.parts: list[dict[str, float]] = []
+        self.current: dict[str, float] = {}
+        self.counts: dict[str, int] = {}  # round trips by part, over all requests
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        self.current = dict.fromkeys(PARTS, 0.0)
+        began = time.perf_counter()
+        await self.app(scope, receive, send)
+        self.times.append((time.perf_counter() - began) * 1000)
+        self.parts.append(self.current)
+
+
+@contextmanager
+def timing_parts(timed: Timed) -> Iterator[None]:
+    import asyncpg
+    from starlette.responses import JSONResponse
+
+    patched: list[tuple[Any, str, Any]] = []
+
+    def wrap(owner: Any, name: str, part: str, is_async: bool = True) -> None:
+        original = getattr(owner, name)
+        if is_async:
+            async def timed_call(*args: Any, **kwargs: Any) -> Any:
+                text = args[1] if len(args) > 1 and isinstance(args[1], str) else ""
+                kind = "commit" if text.lstrip().upper().startswith("COMMIT") else part
+                timed.counts[kind] = timed.counts.get(kind, 0) + 1
+                began = time.perf_counter()
+                try:
+                    return await original(*args, **kwargs)
+                finally:
+                    timed.current[kind] = timed.current.get(kind, 0.0) + (time.perf_counter() - began) * 1000
+        else:
+            def timed_call(*args: Any, **kwargs: Any) -> Any:  # type: ignore[misc]
+                began = time.perf_counter()
+                try:
+                    return original(*args, **kwargs)
+                finally:
+                    timed.current[part] = timed.current.get(part, 0.0) + (time.perf_counter() - began) * 1000
+        patched.append((owner, name, original))
+        setattr(owner, name, timed_call)
+
+    for name in ("fetch", "fetchrow", "execute", "executemany"):
+        wrap(asyncpg.connection.Connection, name, "statements")
+    wrap(JSONResponse, "render", "JSON", is_async=False)
+    try:
+        yield
+    finally:
+        for owner, name, original in reversed(patched):
+            setattr(owner, name, original)
+
+
+async def measure(server: str, requests: int = 200) -> OneSyncFigures:
+    import httpx2
+
+    from clinic.app import create_app
+    from clinic.config import Settings
+
+    url = await create_database(server, "bench_onesync")
+    figures = OneSyncFigures()
+    try:
+        nurse = new_nurse()
+        await insert_users(url, [nurse], cheap_hash())
+        app = create_app(Settings(database_url=url, secret_key=SECRET_KEY))
+        timed = Timed(app)
+        await app.state.db.connect()
+        try:
+            transport = httpx2.ASGITransport(app=timed)
+            async with httpx2.AsyncClient(transport=transport, base_url="http://bench") as client:
+                await sign_in(client, "http://bench", nurse.username)
+                items = sync_items(random.randrange(10**9), requests + 20, nurse.id)
+                registers = [i for i in items if i["target"] == "/patients"]
+                visits = [i for i in items if i["target"] != "/patients"]
+                for kind, chosen in (("register", registers), ("visit", visits)):
+                    chosen = chosen[:requests + 20]
+                    with timing_parts(timed):
+                        timed.times.clear()
+                        timed.parts.clear()
+                        timed.counts.clear()
+                        for item in chosen:
+                            response = await client.post("/sync", json={"items": [item]})
+                            status = response.json()["results"][0]["status"]
+                            assert status == "stored", response.text[:300]
+                    figures.sync_ms[kind] = timed.times[20:]  # the first ones warm the caches
+                    figures.round_trips[kind] = sum(timed.counts.values()) / len(chosen)
+                    figures.parts_ms[kind] = {part: statistics.median(p[part] for p in timed.parts[20:])
+                                              for part in PARTS}
+                # The record page of a patient with 5 visits, as a browser asks for it (gzip accepted).
+                patient = registers[0]
+                patient_id = patient["fields"]["id"][0]
+                five = [dict(v, target=f"/patients/{patient_id}/visits") for v in
+                        sync_items(random.randrange(10**9), 12, nurse.id) if v["target"] != "/patients"][:5]
+                for visit in five:
+                    visit["key"] = visit["fields"]["id"][0]
+                response = await client.post("/sync", json={"items": five})
+                assert all(r["status"] == "stored" for r in response.json()["results"]), response.text[:300]
+                timed.times.clear()
+                with timing_parts(timed):
+                    timed.counts.clear()
+                    for _ in range(requests + 20):
+                        response = await client.get(f"/patients/{patient_id}", headers={"accept-encoding": "gzip"})
+                        assert response.status_code == 200, response.status_code
+                    figures.round_trips["page"] = sum(timed.counts.values()) / (requests + 20)
+                figures.page_ms = timed.times[20:]
+                figures.busy = busy()
+        finally:
+            await app.state.db.disconnect()
+    finally:
+        await drop_database(server, url)
+    return figures
+
+
+def report(results: list[Any], fig: OneSyncFigures) -> None:
+    for kind, label in (("register", "a registration"), ("visit", "a visit")):
+        times = fig.sync_ms[kind]
+        parts = fig.parts_ms[kind]
+        p50 = percentile(times, 50)
+        python = max(0.0, p50 - sum(parts.values()))
+        breakdown = ", ".join(f"{part} {ms:.2f} ms" for part, ms in parts.items())
+        record(results, f"One-item /sync server time p50 ({label}), PostgreSQL", round(p50, 2), "ms", "<= 10 ms",
+               f"in-process, {len(times)} requests of one item each, {fig.round_trips[kind]:.1f} database round "
+               f"trips each; median {breakdown}, Python (parsing, checks, "
+               f"validation, middleware) ~{python:.2f} ms; p95 {percentile(times, 95):.1f} ms ({fig.busy})")
+    record(results, "Record page (5 visits) server time p50, PostgreSQL", round(percentile(fig.page_ms, 50), 2),
+           "ms", "<= 5 ms", f"in-process GET /patients/<id>, gzip accepted, {len(fig.page_ms)} requests, "
+                            f"{fig.round_trips['page']:.1f} database round trips each; "
+                            f"p95 {percentile(fig.page_ms, 95):.1f} ms ({fig.busy})")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.onesync")
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args(argv)
+    report([], asyncio.run(measure(server_url(), args.requests)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""What a /sync request reads ahead for the items it is about to check: the patients and the visits' ids
+they name, in one statement per table instead of one or two per item. The checks ask it as they would ask
+the database (`patient`, `stored_under`); an id it did not read is read then. The caller forgets it once
+the request has written anything, so no check sees what was true before its own request's writes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from databases import Database
+
+from clinic.db import Row, fetch_all
+from clinic.patients import queries as patients
+from clinic.visits import queries as visits
+
+MAX_IDS = 1000  # per statement
+
+
+class ReadAhead:
+    def __init__(self) -> None:
+        self.patients: dict[str, Row | None] = {}
+        self.stored: dict[str, Row | None] = {}
+
+    async def read(self, db: Database, patient_ids: Iterable[str], record_ids: Iterable[str]) -> None:
+        """Reads the patients named by `patient_ids` and what the visits' ids `record_ids` name (no statement
+        for an empty list)."""
+        self.patients = dict.fromkeys(sorted(set(patient_ids)))
+        self.stored = dict.fromkeys(sorted(set(record_ids)))
+        for names, params in _chunks(list(self.patients)):
+            for row in await fetch_all(db, f"SELECT {patients.COLUMNS} FROM patients WHERE id IN ({names})", params):
+                self.patients[row["id"]] = row
+        for names, params in _chunks(list(self.stored)):
+            for row in await fetch_all(db, visits.STORED_UNDER.format(ids=names), params):
+                found = self.stored.get(row["record_id"])
+                if found is None or int(row["revision"]) > int(found["revision"]):
+                    self.stored[row["record_id"]] = {key: row[key] for key in
+                                                     ("visit_id", "patient_id", "author_id", "revision")}
+
+    def forget(self) -> None:
+        self.patients.clear()
+        self.stored.clear()
+
+    async def patient(self, db: Database, patient_id: str) -> Row | None:
+        if patient_id in self.patients:
+            return self.patients[patient_id]
+        return await patients.get_patient(db, patient_id)
+
+    async def stored_under(self, db: Database, record_id: str) -> Row | None:
+        if record_id in self.stored:
+            return self.stored[record_id]
+        return await visits.stored_under(db, record_id)
+
+
+def _chunks(ids: list[str]) -> Iterator[tuple[str, dict[str, str]]]:
+    """`ids` by at most MAX_IDS: each chunk's parameter list (":id_0, :id_1") and its parameters."""
+    for start in range(0, len(ids), MAX_IDS):
+        chunk = ids[start:start + MAX_IDS]
+        yield (", ".join(f":id_{index}" for index in range(len(chunk))),
+               {f"id_{index}": value for index, value in enumerate(chunk)})

@@ -1,0 +1,83 @@
+"""/sync writes the valid new patients and visits of a request together (clinic.sync.batch), on both
+databases: each item still answered on its own, in order; a batch meeting a stored id writes nothing of
+itself and its items are stored one by one, as the single path answers them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from clinic.accounts.roles import CurrentUser
+from clinic.fields import Fields
+from clinic.patients.service import NewPatient
+from clinic.patients.validation import validate_patient
+from clinic.sync import batch
+from tests.conftest import USER_IDS
+from tests.http.conftest import query
+from tests.http.test_sync import counts, patient_item, visit_item
+
+
+def test_many_new_records_in_one_request_each_answered_and_logged(client_for):  # type: ignore[no-untyped-def]
+    nurse = client_for("nurse")
+    items = []
+    for index in range(12):
+        patient = patient_item(name=f"Pasien Nomor {chr(65 + index)}")
+        items += [patient, visit_item(patient["key"]), visit_item(patient["key"])]
+    results = nurse.post("/sync", json={"items": items}).json()["results"]
+    assert [(r["key"], r["status"]) for r in results] == [(item["key"], "stored") for item in items]
+    assert counts(nurse) == {"patients": 12, "patient_revisions": 12, "visits": 24, "visit_revisions": 24}
+    logged = query(nurse, "SELECT action, COUNT(*) AS n FROM access_log WHERE action IN ('register', 'visit') "
+                          "GROUP BY action ORDER BY action")
+    assert [(row["action"], row["n"]) for row in logged] == [("register", 12), ("visit", 24)]
+    numbers = sorted(int(row["record_number"]) for row in query(nurse, "SELECT record_number FROM patients"))
+    assert numbers == list(range(numbers[0], numbers[0] + 12))
+    # A visit of a patient registered in the same request: its time of care is not before the registration.
+    rows = query(nurse, """SELECT v.care_at, p.registered_at FROM visits v JOIN patients p ON p.id = v.patient_id""")
+    assert all(row["care_at"] >= row["registered_at"] for row in rows)
+
+
+def test_the_same_id_twice_in_one_request_is_stored_once(client_for):  # type: ignore[no-untyped-def]
+    nurse = client_for("nurse")
+    patient = patient_item()
+    visit = visit_item(patient["key"])
+    results = nurse.post("/sync", json={"items": [patient, visit, patient, visit]}).json()["results"]
+    assert [r["status"] for r in results] == ["stored", "stored", "already", "already"]
+    assert counts(nurse) == {"patients": 1, "patient_revisions": 1, "visits": 1, "visit_revisions": 1}
+
+
+def test_an_edit_between_creates_sees_what_came_before(client_for):  # type: ignore[no-untyped-def]
+    nurse = client_for("nurse")
+    patient = patient_item()
+    edit = {"key": "edit", "target": f"/patients/{patient['key']}", "method": "POST",
+            "author": USER_IDS["nurse"],
+            "fields": {**patient["fields"], "name": "Wahyu Nugraha", "version": "1",
+                       "revision_id": "5f0c1a2e-8b4d-4c7e-9a1b-2d3e4f5a6b7c"}}
+    later = visit_item(patient["key"])
+    results = nurse.post("/sync", json={"items": [patient, edit, later]}).json()["results"]
+    assert [r["status"] for r in results] == ["stored", "stored", "stored"]
+    assert query(nurse, "SELECT name, version FROM patients")[0] == {"name": "Wahyu Nugraha", "version": 2}
+
+
+def test_a_batch_meeting_a_stored_id_writes_none_of_itself(client_for):  # type: ignore[no-untyped-def]
+    """As when a parallel copy stored one of its ids after the checks: the batch is not written (the caller
+    then stores each item through the single path, which answers already or taken)."""
+    nurse = client_for("nurse")
+    stored = patient_item()
+    assert nurse.post("/sync", json={"items": [stored]}).json()["results"][0]["status"] == "stored"
+    user = CurrentUser(USER_IDS["nurse"], "nurse", "Nurse", frozenset({"nurse"}), False)
+
+    def new(item: dict) -> NewPatient:  # type: ignore[type-arg]
+        clean, _ = validate_patient(Fields.from_json(item["fields"]))
+        return NewPatient(item["key"], clean, user, "127.0.0.1", dt.datetime.now(dt.UTC), {})
+
+    fresh = patient_item(name="Sri Wahyuni")
+
+    async def write() -> object:
+        return await batch.write(nurse.app.state.db, [new(fresh), new(stored)])  # type: ignore[attr-defined]
+
+    assert nurse.portal is not None
+    assert nurse.portal.call(write) is None
+    assert counts(nurse)["patients"] == 1 and counts(nurse)["patient_revisions"] == 1
+    assert query(nurse, "SELECT COUNT(*) AS n FROM access_log WHERE action = 'register'")[0]["n"] == 1
+    # Sent for real, each item gets the single path's answer.
+    results = nurse.post("/sync", json={"items": [fresh, stored]}).json()["results"]
+    assert [r["status"] for r in results] == ["stored", "already"]
