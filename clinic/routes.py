@@ -12,6 +12,7 @@ from clinic import health
 from clinic.accounts import handlers as accounts
 from clinic.accounts.roles import ADMINS, CLINICAL, CLINICAL_READERS, PUBLIC, REGISTRY_WRITE, SIGNED_IN
 from clinic.audit import handlers as audit
+from clinic.feed import handlers as feed
 from clinic.patients import handlers as patients
 from clinic.sync import handlers as sync
 from clinic.sync import pwa, replay
@@ -64,6 +65,9 @@ ROUTES = [
     page("/offline/visit-form", visits.offline_visit_form, roles=CLINICAL),
     page("/sync/status", pwa.sync_status, roles=SIGNED_IN),
     page("/sync", sync.sync, roles=SIGNED_IN, methods=["POST"]),
+    # The device's working set: the patient index for every role, recent visits for clinicians.
+    page("/feed/patients", feed.patient_index, roles=SIGNED_IN),
+    page("/feed/visits", feed.working_set, roles=CLINICAL),
     # Administration.
     page("/admin/users", accounts.users_page, roles=ADMINS),
     page("/admin/users", accounts.add_user, roles=ADMINS, methods=["POST"], name="add_user"),
@@ -71,4 +75,6 @@ ROUTES = [
     page("/admin/users/{user_id:id}/sessions", accounts.user_sessions, roles=ADMINS),
     page("/admin/users/{user_id:id}/sessions", accounts.end_sessions, roles=ADMINS, methods=["POST"]),
     page("/admin/access-log", audit.access_log, roles=ADMINS),
+    page("/admin/device", feed.settings_page, roles=ADMINS),
+    page("/admin/device", feed.save_settings, roles=ADMINS, methods=["POST"], name="save_device_settings"),
 ]

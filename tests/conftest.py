@@ -91,7 +91,7 @@ def postgres_template(password_hash: str) -> Iterator[str]:
 
 
 CLEARED_TABLES = ("access_log, visit_revisions, visits, patient_revisions, patients, login_failures, login_throttle, "
-                  "sessions")
+                  "sessions, facility_settings")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

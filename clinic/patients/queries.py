@@ -11,6 +11,7 @@ from typing import Any
 from databases import Database
 
 from clinic.db import Row, fetch_all, fetch_one, ilike, new_id, next_number, utcnow, write_transaction
+from clinic.feed.stamps import identity_changed
 from clinic.outcome import Write
 from clinic.patients.validation import PATIENT_FIELDS
 
@@ -84,6 +85,7 @@ async def _insert_patient(db: Database, patient_id: str, clean: dict[str, Any], 
             raise _NotWritten
         if on_write is not None:
             await on_write()
+        await identity_changed(db, patient_id)  # last: see clinic.db.next_change_number
     return row
 
 
@@ -141,6 +143,7 @@ async def update_patient(db: Database, patient_id: str, base_version: int, revis
                     raise _NotWritten  # the id was stored meanwhile: the update goes too
                 if on_write is not None:
                     await on_write()
+                await identity_changed(db, patient_id)  # last: see clinic.db.next_change_number
     except _NotWritten:
         updated = None
     current = await get_patient(db, patient_id)

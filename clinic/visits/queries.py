@@ -9,6 +9,7 @@ from typing import Any
 from databases import Database
 
 from clinic.db import Row, fetch_all, fetch_one, utcnow, write_transaction
+from clinic.feed.stamps import clinical_changed, clinical_changed_of_visit
 from clinic.outcome import Write
 from clinic.patients.queries import OnWrite
 from clinic.visits.records import Revision, Visit
@@ -110,6 +111,7 @@ async def create_visit(db: Database, visit_id: str, patient_id: str, clean: dict
                 raise _NotWritten
             if on_write is not None:
                 await on_write()
+            await clinical_changed(db, patient_id)  # last: see clinic.db.next_change_number
     except _NotWritten:
         stored = await stored_under(db, visit_id)
         if stored is not None and is_visit(stored, visit_id, patient_id, author_id):
@@ -131,6 +133,8 @@ async def add_revision(db: Database, visit_id: str, base_revision: int, revision
                                           care)
         if inserted and on_write is not None:
             await on_write()
+        if inserted:
+            await clinical_changed_of_visit(db, visit_id)  # last: see clinic.db.next_change_number
     if inserted:
         return Write.STORED
     stored = await stored_under(db, revision_id)
@@ -175,3 +179,14 @@ async def timeline(db: Database, patient_id: str) -> list[Visit]:
 async def get_visit(db: Database, visit_id: str) -> Visit | None:
     found = await _visits(db, "v.id = :visit", {"visit": visit_id})
     return found[0] if found else None
+
+
+async def visits_of_patients(db: Database, patient_ids: list[str]) -> dict[str, list[Visit]]:
+    """Each patient's visits, newest first, each with every revision (the devices' working set)."""
+    if not patient_ids:
+        return {}
+    names = {f"p{i}": patient_id for i, patient_id in enumerate(patient_ids)}
+    found: dict[str, list[Visit]] = {}
+    for visit in await _visits(db, f"v.patient_id IN ({', '.join(':' + n for n in names)})", names):
+        found.setdefault(visit.patient_id, []).append(visit)
+    return found

@@ -49,12 +49,16 @@ TABLE: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/offline/visit-form"): {"doctor", "nurse"},
     ("GET", "/sync/status"): ALL,
     ("POST", "/sync"): ALL,
+    ("GET", "/feed/patients"): ALL,
+    ("GET", "/feed/visits"): {"doctor", "nurse"},
     ("GET", "/admin/users"): {"admin"},
     ("POST", "/admin/users"): {"admin"},
     ("POST", "/admin/users/{user_id}"): {"admin"},
     ("GET", "/admin/users/{user_id}/sessions"): {"admin"},
     ("POST", "/admin/users/{user_id}/sessions"): {"admin"},
     ("GET", "/admin/access-log"): {"admin"},
+    ("GET", "/admin/device"): {"admin"},
+    ("POST", "/admin/device"): {"admin"},
 }
 
 
