@@ -188,8 +188,14 @@ def _search_condition(db: Database, query: str) -> tuple[str, dict[str, Any]]:
         return ("(nik = :q OR bpjs_number = :q OR record_number = :padded "
                 "OR record_number BETWEEN :q AND :q_last OR mother_nik = :q)",
                 {"q": digits, "padded": digits.zfill(6), "q_last": digits.ljust(20, "9")})
-    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"name {ilike(db)} :pattern ESCAPE '\\'", {"pattern": f"%{escaped}%"}
+    # Each word a fragment of the name, in any order ("rah siti" finds Siti Rahmawati); the device's offline
+    # search (static/device_search.js) keeps to the same rule.
+    conditions, params = [], {}
+    for i, word in enumerate(query.split()[:5]):
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(f"name {ilike(db)} :pattern{i} ESCAPE '\\'")
+        params[f"pattern{i}"] = f"%{escaped}%"
+    return " AND ".join(conditions), params
 
 
 async def search(db: Database, query: str, page: int = 1) -> tuple[list[Row], bool]:

@@ -5,6 +5,7 @@ Every test runs on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 
 from starlette.testclient import TestClient
@@ -135,3 +136,13 @@ def test_an_administrator_turns_the_index_off_for_the_facility(client_for):
     assert feed(registration, "/feed/patients") == {"enabled": False}
     assert admin.post("/admin/device", data={"device_index": "on"}, follow_redirects=False).status_code == 303
     assert len(feed(registration, "/feed/patients")["entries"]) == 1
+
+
+def test_search_finds_name_fragments_in_any_order(client_for):
+    """The rule the device's offline search keeps to (static/offline_pages.js)."""
+    desk = client_for("registration")
+    siti = register(desk, "Siti Rahmawati")
+    register(desk, "Rahmat Hidayat")
+    for q in ("rahma siti", "SITI wati", "wati  rah"):
+        assert f'data-patient-id="{siti}"' in desk.get("/patients", params={"q": q}).text, q
+    assert not re.findall(r'data-patient-id="[0-9a-f-]{36}"', desk.get("/patients", params={"q": "siti hidayat"}).text)
