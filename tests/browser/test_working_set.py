@@ -37,7 +37,7 @@ DEVICE_STATE = """async () => {
 def ready(page: Page, clinical: bool = True) -> None:
     """Signed in with a worker, and the device's index and working set current."""
     page.goto("/patients")
-    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=60)
     page.reload()
     if clinical:
         wait_for_worker(page)  # the offline pages of a clinician
