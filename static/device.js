@@ -40,12 +40,17 @@
     });
   }
 
-  // An index entry from the feed's compact rows, with what the offline search compares kept ready.
-  function indexEntry(fields, row) {
-    var entry = {};
-    fields.forEach(function (name, i) { entry[name] = row[i]; });
-    entry.search = (entry.name || "").toLowerCase();
-    return entry;
+  // The index entries of a feed page sent by column, with what the offline search compares kept ready.
+  function indexEntries(answer) {
+    var names = Object.keys(answer.columns);
+    var entries = [];
+    for (var i = 0; i < answer.count; i++) {
+      var entry = {};
+      names.forEach(function (name) { entry[name] = answer.columns[name][i]; });
+      entry.search = (entry.name || "").toLowerCase();
+      entries.push(entry);
+    }
+    return entries;
   }
 
   function workingSetEntry(entry) {
@@ -75,9 +80,8 @@
   function store(feed, answer) {
     return ClinicDB.transaction([feed.store, ClinicDB.META], "readwrite", function (tx) {
       var target = tx.store(feed.store);
-      var writes = answer.entries.map(function (row) {
-        return target.put(feed.shared ? indexEntry(answer.fields, row) : workingSetEntry(row));
-      });
+      var entries = feed.shared ? indexEntries(answer) : answer.entries.map(workingSetEntry);
+      var writes = entries.map(function (entry) { return target.put(entry); });
       writes.push(tx.store(ClinicDB.META).put({ name: feed.cursor, value: answer.cursor }));
       return Promise.all(writes);
     });

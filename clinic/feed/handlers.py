@@ -54,7 +54,9 @@ async def patient_index(request: Request) -> Response:
     if entries:
         await audit.log_access(db, current_user(request), "device_index", client_address(request),
                                detail=str(len(entries)))
-    return _answer({"enabled": True, "fields": queries.INDEX_FIELDS, "entries": entries}, after, more, latest)
+    # By column, not by row: like values side by side compress a fifth better (bench/device_index.py).
+    columns = {name: [entry[i] for entry in entries] for i, name in enumerate(queries.INDEX_FIELDS)}
+    return _answer({"enabled": True, "count": len(entries), "columns": columns}, after, more, latest)
 
 
 async def working_set(request: Request) -> Response:

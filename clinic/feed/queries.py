@@ -16,7 +16,7 @@ from clinic.visits.records import Visit
 
 INDEX_FIELDS = ("id", "record_number", "name", "sex", "birth_date", "nik", "bpjs_number", "mother_nik",
                 "address", "version")
-SHORT_ADDRESS = 60  # characters of the address a result row shows
+SHORT_ADDRESS = 40  # characters of the address kept on the device (street and village, mostly)
 RECENT_DAYS = 30  # patients seen this many days back are in a clinician's working set
 RECENT_VISITS = 5  # visits of each
 INDEX_SETTING = "device_index"  # "off": the facility keeps identity data off its tablets

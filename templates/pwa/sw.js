@@ -167,6 +167,22 @@ function keep(request, response) {
   });
 }
 
+// After a record is stored, the page the server sends the user to (its record) is shown as the server has
+// it now, however slow the link: never an older saved copy without the record (issue 10, point 6).
+var FRESH_MS = 120000;
+var fresh = {};
+function expectFresh(url, fields) {
+  var match = /^\/patients\/([0-9a-f-]{36})/.exec(url.pathname);
+  var id = match ? match[1] : (fields.id || [])[0];
+  if (id) fresh["/patients/" + id] = Date.now() + FRESH_MS;
+}
+
+function mustBeFresh(url) {
+  var until = fresh[url.pathname];
+  if (until && until > Date.now()) { delete fresh[url.pathname]; return true; }
+  return false;
+}
+
 function networkFirst(request, url) {
   // An htmx fragment (search results as one types) is never answered with a saved whole page, which would
   // nest a second page in this one: offline, the page searches the device's index instead (offline_pages.js).
@@ -175,6 +191,7 @@ function networkFirst(request, url) {
   }
   var network = fetch(request);
   network.then(function (response) { return keep(request, response); }).catch(function () {});
+  if (mustBeFresh(url)) return network.catch(function () { return savedCopy(request, url, true); });
   return Promise.race([network, timeout(PAGE_TIMEOUT_MS)]).catch(function () {
     return savedCopy(request, url).then(function (copy) { return copy || network; });
   }).catch(function () {
@@ -257,7 +274,10 @@ function submitRecord(event) {
     if (found[1] && !Outbox.isAuthor(fields, found[1])) return refuse(fields);
     return fetch(request).then(function (response) {
       if (response.status < 500 && response.status !== 401) {
-        if (response.status < 400) return forget(fields).then(function () { return response; });
+        if (response.status < 400) {
+          expectFresh(url, fields);
+          return forget(fields).then(function () { return response; });
+        }
         return response;
       }
       return keepOnDevice(request, url, fields, response.status === 401 ? "auth" : "server", response);

@@ -6,6 +6,7 @@ out, even offline."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import pytest
@@ -167,3 +168,25 @@ def test_signing_out_offline_leaves_no_clinical_data_of_that_user(context, page,
     page.evaluate("navigator.serviceWorker.controller.postMessage({type: 'replay', force: true})")
     wait_until(page, f"({DEVICE_STATE})().then(state => state.signOutPending === false)")
     assert count(live_server, sessions + "") == open_before - 1
+
+
+def test_after_saving_on_a_slow_link_the_record_shows_what_the_server_stored(context, page, live_server):  # type: ignore[no-untyped-def]
+    login(page, "nurse")
+    siti, _budi = seed(page)
+    page.goto(f"/patients/{siti}")  # a saved copy of the record, with one visit
+    ready(page)
+    page.goto(f"/patients/{siti}")
+
+    def slow(route):  # type: ignore[no-untyped-def]
+        if route.request.method == "GET":
+            time.sleep(6)  # longer than the worker waits before it shows a saved copy
+        route.continue_()
+
+    context.route(f"**/patients/{siti}", slow)
+    page.goto(f"/patients/{siti}/visits/new")
+    page.fill("#f-complaint", "Kontrol batuk, sudah membaik")
+    visit_id = page.input_value("input[name=id]")
+    page.click("form[data-record-form=visit] button[type=submit]")
+    expect(page.locator(f"li[data-visit-id='{visit_id}']")).to_be_visible(timeout=30_000)
+    assert page.get_attribute("body", "data-saved-at") is None  # the server's page, not the older copy
+    assert count(live_server, "SELECT COUNT(*) FROM visits WHERE id = ?", (visit_id,)) == 1
