@@ -161,7 +161,9 @@
     var controller = navigator.serviceWorker.controller;
     if (!controller || !userId || body.hasAttribute("data-saved-at")) return;
     var urls = JSON.parse(body.getAttribute("data-offline-pages") || "[]");
-    controller.postMessage({ type: "warm", urls: urls });
+    // In idle time: the first signed-in load is not slowed by fetching the offline pages (issue 10, point 8).
+    var send = function () { controller.postMessage({ type: "warm", urls: urls }); };
+    if (window.requestIdleCallback) requestIdleCallback(send, { timeout: 3000 }); else setTimeout(send, 500);
   }
 
   // --- sync status ---------------------------------------------------------------------------
