@@ -178,7 +178,9 @@
     Promise.all([pendingItems(), ClinicDB.getMeta("authPaused").catch(function () { return null; })]).then(function (found) {
       var items = found[0];
       var attention = items.some(function (item) { return item.state === Outbox.ATTENTION; }) || found[1] === userId;
-      var state = !navigator.onLine ? "offline" : (syncing || Outbox.isSyncing()) ? "syncing" : attention ? "attention" : "online";
+      // "Syncing" only while something of this user's is being sent, not for a replay with nothing to send.
+      var sending = (syncing || Outbox.isSyncing()) && items.length > 0;
+      var state = !navigator.onLine ? "offline" : sending ? "syncing" : attention ? "attention" : "online";
       status.setAttribute("data-state", state);
       status.setAttribute("data-pending", String(items.length));
       status.querySelector(".sync-label").textContent = T["state_" + state] || state;
