@@ -3,7 +3,7 @@ table. A benchmark that fails or misses its goal is reported, never fails the bu
 
     python -m bench                 # everything (about 10 minutes)
     python -m bench --readme        # everything, and the table into README.md (`make bench-readme`)
-    python -m bench replay wire     # only some parts: replay, wire, sqlite, server, lb1, satusehat
+    python -m bench replay wire     # only some parts: replay, wire, sqlite, server, lb1, satusehat, device
     python -m bench sqlite-replay   # also the 2,000-item browser replay on SQLite (not in the default run)
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from bench.common import README, Result, machine_info, record, write
 
-PARTS = ("replay", "wire", "sqlite", "server", "lb1", "satusehat")
+PARTS = ("replay", "wire", "sqlite", "server", "lb1", "satusehat", "device")
 EXTRA = ("sqlite-replay",)
 
 
@@ -86,6 +86,13 @@ def main(argv: list[str]) -> int:
             satusehat_bench.run(results)
 
         guarded(results, "SATUSEHAT sender against the fake (1,000 encounters, lost answers, 5xx)", satusehat)
+    if "device" in wanted:
+        def device() -> None:
+            from bench import device_index
+
+            device_index.run(results)
+
+        guarded(results, "The device's patient index (download and delta)", device)
 
     table = write(results, readme=README if "--readme" in argv else None)
     print()

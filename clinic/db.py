@@ -225,6 +225,22 @@ async def next_numbers(db: Database, counter: str, count: int) -> list[int]:
     return sorted(int(row["n"]) for row in rows)
 
 
+async def next_change_number(db: Database) -> int:
+    """The next change number of the device feed, taken as the LAST statement of a write's transaction. Unlike
+    a sequence, the counter row stays locked until the transaction ends, so numbers become visible in commit
+    order: a reader that sees number N has seen every number below it, and a cursor never skips a write that
+    committed late. (SQLite's write lock already orders every write.)"""
+    sql = "UPDATE counters SET value = value + 1 WHERE name = 'change' RETURNING value"
+    return int(await fetch_value(db, sql))
+
+
+async def next_change_numbers(db: Database, count: int) -> list[int]:
+    """`count` change numbers in one statement, as `next_change_number` takes one (a batch write's)."""
+    sql = "UPDATE counters SET value = value + :n WHERE name = 'change' RETURNING value"
+    last = int(await fetch_value(db, sql, {"n": count}))
+    return list(range(last - count + 1, last + 1))
+
+
 async def serves_as_owner(db: Database) -> bool:
     """PostgreSQL: whether this login owns the tables (or may act as their owner, or is a superuser), and so
     could TRUNCATE them or drop the append-only triggers. SQLite has no logins: the README says what it

@@ -25,6 +25,7 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "login_failures": ("DELETE",),  # cleared by a successful sign-in
     "sessions": ("UPDATE", "DELETE"),  # signed-in sessions (migration 0003): ended, expired
     "login_throttle": ("UPDATE", "DELETE"),  # one row per throttled account (migration 0003)
+    "facility_settings": ("UPDATE",),  # an administrator's settings (migration 0008)
     "user_roles": ("DELETE",),  # a user's roles, replaced when an administrator changes them (migration 0007)
     "polis": ("UPDATE",),  # an administrator closes or opens a poli (migration 0008)
     "queue_counters": ("UPDATE",),  # the day's last number per poli (migration 0008)

@@ -24,6 +24,7 @@ from clinic.accounts.roles import (
 )
 from clinic.audit import handlers as audit
 from clinic.duplicates import handlers as duplicates
+from clinic.feed import handlers as feed
 from clinic.patients import handlers as patients
 from clinic.pharmacy import handlers as pharmacy
 from clinic.queue import handlers as queue
@@ -107,6 +108,9 @@ ROUTES = [
     page("/offline/visit-form", visits.offline_visit_form, roles=CLINICAL),
     page("/sync/status", pwa.sync_status, roles=SIGNED_IN),
     page("/sync", sync.sync, roles=SIGNED_IN, methods=["POST"]),
+    # The device's working set: the patient index for every role, recent visits for clinicians.
+    page("/feed/patients", feed.patient_index, roles=SIGNED_IN),
+    page("/feed/visits", feed.working_set, roles=CLINICAL),
     # Administration.
     page("/admin/users", accounts.users_page, roles=ADMINS),
     page("/admin/users", accounts.add_user, roles=ADMINS, methods=["POST"], name="add_user"),
@@ -121,4 +125,6 @@ ROUTES = [
     page("/admin/satusehat/practitioners", satusehat.practitioners_page, roles=ADMINS),
     page("/admin/satusehat/practitioners/{user_id:id}", satusehat.set_practitioner_nik, roles=ADMINS,
          methods=["POST"]),
+    page("/admin/device", feed.settings_page, roles=ADMINS),
+    page("/admin/device", feed.save_settings, roles=ADMINS, methods=["POST"], name="save_device_settings"),
 ]

@@ -115,6 +115,10 @@ def js_texts() -> dict[str, str]:
         "signOutWarning": g(N_("{n} record(s) entered on this device are not on the server yet. They stay on this "
                             "device and are sent when you sign in again. Sign out?")),
         "storageFailed": g(N_("This device could not save data: ")),
+        "ageYears": g(N_("{n} years")), "ageMonths": g(N_("{n} months")), "ageDays": g(N_("{n} days")),
+        "noMatch": g(N_("No patient matches “{q}”.")), "noPatients": g(N_("No patients registered yet.")),
+        "foundOnDevice": g(N_("Searched on this device (offline): {n} patient(s) found.")),
+        "dataAsOf": g(N_("Data as of {time}, kept on this device.")),
         "savedOnDevice": g(N_("Saved on this device. It will be sent to the server when the connection returns.")),
         "othersWaiting": g(N_("{n} record(s) of {name} wait on this device for them to sign in.")),
         "discard": g(N_("Discard")), "tryNow": g(N_("Try now")), "sendUnderNewId": g(N_("Send under a new id")),

@@ -67,6 +67,7 @@
     var line = document.querySelector(".patient-line a");
     if (line) line.setAttribute("href", "/patients/" + match[1]);
     if (!window.Outbox || !userId) return;
+    if (window.ClinicPages) ClinicPages.nameShellForm(match[1], line);
     Outbox.itemOf(userId, match[1]).then(function (item) {
       if (item && line) line.textContent = first(item.fields.name) || line.textContent;
     }).catch(function () {});
@@ -158,7 +159,9 @@
     var controller = navigator.serviceWorker.controller;
     if (!controller || !userId || body.hasAttribute("data-saved-at")) return;
     var urls = JSON.parse(body.getAttribute("data-offline-pages") || "[]");
-    controller.postMessage({ type: "warm", urls: urls });
+    // In idle time: the first signed-in load is not slowed by fetching the offline pages (issue 10, point 8).
+    var send = function () { controller.postMessage({ type: "warm", urls: urls }); };
+    if (window.requestIdleCallback) requestIdleCallback(send, { timeout: 3000 }); else setTimeout(send, 500);
   }
 
   // --- sync status ---------------------------------------------------------------------------
@@ -173,7 +176,8 @@
     if (!status || !window.Outbox) return;
     pendingItems().then(function (items) {
       var state = Outbox.states.chipState(items, navigator.onLine);
-      if (syncing && state === "online") state = "syncing";
+      // "Syncing" only while something of this user's is being sent, not for a replay with nothing to send.
+      if (syncing && state === "online" && items.length > 0) state = "syncing";
       status.setAttribute("data-state", state);
       status.setAttribute("data-pending", String(items.length));
       status.querySelector(".sync-label").textContent = T["state_" + state] || state;
@@ -218,52 +222,14 @@
     return el("span", { "class": "badge " + (attention ? "badge-attention" : "badge-waiting") }, attention ? T.needsAttention : T.waiting);
   }
 
-  function renderPatientRows(items) {
-    var rows = document.getElementById("patient-rows");
-    if (!rows) return;
-    rows.querySelectorAll("tr[data-outbox]").forEach(function (row) { row.remove(); });
-    items.filter(function (item) { return item.kind === "patient"; }).forEach(function (item) {
-      var row = el("tr", { "data-outbox": item.key, "data-patient-id": item.key, "class": "waiting" });
-      row.appendChild(el("td", {}, "—"));
-      var name = el("td");
-      var link = el("a", { href: "/patients/" + item.key }, first(item.fields.name) || "");
-      name.appendChild(link);
-      name.appendChild(document.createTextNode(" "));
-      name.appendChild(waitingBadge(item));
-      row.appendChild(name);
-      row.appendChild(el("td", {}, showDate(first(item.fields.birth_date))));
-      row.appendChild(el("td", {}, first(item.fields.nik) || "—"));
-      rows.insertBefore(row, rows.firstChild);
-    });
-  }
+  // The outbox's waiting patients and visits, from the server's <template>s (offline_pages.js).
+  function renderPatientRows(items) { if (window.ClinicPages) ClinicPages.renderPatientRows(items); }
+
+  function renderTimeline(items) { if (window.ClinicPages) ClinicPages.renderTimeline(items); }
 
   function patientIdOnPage() {
     var match = /^\/patients\/([0-9a-f-]{36})/.exec(location.pathname);
     return match ? match[1] : null;
-  }
-
-  function renderTimeline(items) {
-    var timeline = document.getElementById("visit-timeline");
-    var patientId = patientIdOnPage();
-    if (!timeline || !patientId) return;
-    timeline.querySelectorAll("li[data-outbox]").forEach(function (node) { node.remove(); });
-    items.filter(function (item) {
-      return item.patientId === patientId && (item.kind === "visit" || item.kind === "correction" || item.kind === "patient-edit");
-    }).forEach(function (item) {
-      var node = el("li", { "class": "card visit waiting", "data-outbox": item.key });
-      if (item.kind === "visit") node.setAttribute("data-visit-id", item.key);
-      var head = el("p");
-      head.appendChild(waitingBadge(item));
-      head.appendChild(document.createTextNode(" " + (T["kind_" + item.kind.replace("-", "_")] || item.kind) + " · " +
-        showTime(item.queuedAt) + " · " + (item.authorName || "")));
-      node.appendChild(head);
-      node.appendChild(el("p", {}, item.summary || ""));
-      var diagnoses = (item.fields.diagnosis || []).filter(Boolean);
-      if (diagnoses.length) node.appendChild(el("p", { "class": "muted" }, diagnoses.join(", ")));
-      timeline.insertBefore(node, timeline.firstChild);
-    });
-    var empty = timeline.querySelector("li.empty");
-    if (empty && timeline.querySelector("li[data-outbox]")) empty.hidden = true;
   }
 
   // The offline shell: a record that exists only on this device, or a page never opened online.
@@ -272,6 +238,10 @@
     if (!shell) return;
     var patientId = patientIdOnPage();
     var patient = items.filter(function (item) { return item.kind === "patient" && item.key === patientId; })[0];
+    if (!patient && window.ClinicPages) { // a patient of the device's index, opened for the first time
+      ClinicPages.showRecord(shell, patientId).then(function (shown) { if (shown) renderTimeline(items); });
+      return;
+    }
     shell.hidden = !patient;
     var missing = document.getElementById("offline-missing");
     if (missing) missing.hidden = !!patient;
@@ -575,6 +545,8 @@
       var controller = navigator.serviceWorker && navigator.serviceWorker.controller;
       if (controller) controller.postMessage({ type: "signed-out" });
       var cleared = window.caches ? caches.delete("pages-v1") : Promise.resolve();
+      // The clinical working set belongs to this user; the patient index stays with the device.
+      if (window.ClinicDevice) cleared = Promise.all([cleared, ClinicDevice.forgetWorkingSet().catch(function () {})]);
       cleared.then(function () {
         return ClinicDB.setMeta("currentUser", null);
       }).finally(function () { form.submit(); });

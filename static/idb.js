@@ -4,9 +4,11 @@
   "use strict";
 
   var DB_NAME = "clinic";
-  var DB_VERSION = 1;
+  var DB_VERSION = 2;
   var OUTBOX = "outbox"; // queued submissions, key = the record's (or revision's) UUID
   var META = "meta"; // small named values: currentUser, lastGoodSync, backoff, ...
+  var PATIENTS = "patients"; // the facility's patient index (device.js), key = the patient's id
+  var WORKING_SET = "working_set"; // the signed-in clinician's recent visits, key = patient_id
 
   // Every schema change adds a step here; old steps never change (items must survive updates).
   function upgrade(db, oldVersion) {
@@ -14,6 +16,10 @@
       var outbox = db.createObjectStore(OUTBOX, { keyPath: "key" });
       outbox.createIndex("seq", "seq");
       db.createObjectStore(META, { keyPath: "name" });
+    }
+    if (oldVersion < 2) {
+      db.createObjectStore(PATIENTS, { keyPath: "id" });
+      db.createObjectStore(WORKING_SET, { keyPath: "patient_id" });
     }
   }
 
@@ -59,6 +65,7 @@
       get: function (key) { return requested(store.get(key)); },
       put: function (value) { return requested(store.put(value)); },
       delete: function (key) { return requested(store.delete(key)); },
+      clear: function () { return requested(store.clear()); },
       getAll: function (index) { return requested((index ? store.index(index) : store).getAll()); },
       last: function (index) {
         return requested(store.index(index).openCursor(null, "prev")).then(function (cursor) {
@@ -118,7 +125,7 @@
   }
 
   scope.ClinicDB = {
-    OUTBOX: OUTBOX, META: META, open: open, get: get, put: put, remove: remove,
+    OUTBOX: OUTBOX, META: META, PATIENTS: PATIENTS, WORKING_SET: WORKING_SET, open: open, get: get, put: put, remove: remove,
     allInOrder: allInOrder, getMeta: getMeta, setMeta: setMeta, transaction: transaction,
   };
 })(self);

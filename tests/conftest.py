@@ -92,7 +92,7 @@ def postgres_template(password_hash: str) -> Iterator[str]:
 
 CLEARED_TABLES = ("satusehat_outbox, satusehat_ids, dispensings, formulary, patient_merges, duplicate_flags, "
                   "access_log, visit_revisions, visits, patient_revisions, patients, login_failures, login_throttle, "
-                  "sessions, queue_events, checkins, queue_counters")
+                  "sessions, queue_events, checkins, queue_counters, facility_settings")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -16,6 +16,8 @@ ACTIONS = {
     "visit": N_("Recorded a visit"),
     "correct": N_("Corrected a visit"),
     "print": N_("Printed a visit summary"),
+    "device_index": N_("Downloaded patient index entries to a device"),
+    "working_set": N_("Downloaded recent visits to a device"),
     "correct_form": N_("Opened a visit's correction form"),
     "conflict": N_("Was shown the current record in a conflict"),
     "edit_form": N_("Opened the identity edit form"),

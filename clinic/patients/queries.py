@@ -22,6 +22,7 @@ from clinic.db import (
     utcnow,
     write_transaction,
 )
+from clinic.feed.stamps import identity_changed
 from clinic.outcome import Write
 from clinic.patients.validation import PATIENT_FIELDS, allergy_list
 
@@ -128,6 +129,7 @@ async def _insert_patient(db: Database, patient_id: str, clean: dict[str, Any], 
             raise _NotWritten from None
         if on_write is not None:
             await on_write()
+        await identity_changed(db, patient_id)  # last: see clinic.db.next_change_number
     return row
 
 
@@ -181,6 +183,7 @@ async def update_patient(db: Database, patient_id: str, base_version: int, revis
                     raise _NotWritten  # the id was stored meanwhile: the update goes too
                 if on_write is not None:
                     await on_write()
+                await identity_changed(db, patient_id)  # last: see clinic.db.next_change_number
     except _NotWritten:
         updated = None
     current = await get_patient(db, patient_id)
@@ -237,8 +240,14 @@ def _search_condition(db: Database, query: str) -> tuple[str, dict[str, Any]]:
         return ("(nik = :q OR bpjs_number = :q OR record_number = :padded "
                 "OR record_number BETWEEN :q AND :q_last OR mother_nik = :q)",
                 {"q": digits, "padded": digits.zfill(6), "q_last": digits.ljust(20, "9")})
-    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"name {ilike(db)} :pattern ESCAPE '\\'", {"pattern": f"%{escaped}%"}
+    # Each word a fragment of the name, in any order ("rah siti" finds Siti Rahmawati); the device's offline
+    # search (static/device_search.js) keeps to the same rule.
+    conditions, params = [], {}
+    for i, word in enumerate(query.split()[:5]):
+        escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(f"name {ilike(db)} :pattern{i} ESCAPE '\\'")
+        params[f"pattern{i}"] = f"%{escaped}%"
+    return " AND ".join(conditions), params
 
 
 async def search(db: Database, query: str, page: int = 1) -> tuple[list[Row], bool]:

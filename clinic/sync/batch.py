@@ -18,6 +18,7 @@ from databases import Database
 
 from clinic import audit
 from clinic.db import Row, write_transaction
+from clinic.feed import stamps
 from clinic.outcome import Outcome
 from clinic.patients import queries as patient_queries
 from clinic.patients.service import NewPatient
@@ -49,6 +50,8 @@ async def write(db: Database, batch: list[Prepared]) -> list[Outcome] | None:
             await audit.log_accesses(db, [access_row(new) for new in batch])
             for new in batch:  # what each write sets going (duplicate flags, the queue, SATUSEHAT)
                 await new.after_write(db)
+            # Last: the devices' change feed (clinic.db.next_change_number).
+            await stamps.changed_together(db, [new.id for new in patients], [new.patient_id for new in visits])
     except Exception as exc:  # NotAllNew, a deadlock, a constraint: each item is tried on its own
         log.info("batch of %d not written together (%s: %s); storing its items one by one",
                  len(batch), type(exc).__name__, exc)

@@ -9,6 +9,7 @@ from typing import Any
 from databases import Database
 
 from clinic.db import NotAllNew, Row, fetch_all, fetch_one, insert_rows, utcnow, write_transaction
+from clinic.feed.stamps import clinical_changed, clinical_changed_of_visit
 from clinic.outcome import Write
 from clinic.patients.queries import OnWrite
 from clinic.visits.records import WHOLE, Revision, Visit
@@ -149,6 +150,7 @@ async def create_visit(db: Database, visit_id: str, patient_id: str, clean: dict
             now = await insert_visits(db, [(visit_id, patient_id, clean, author_id, care, (part, encounter_id))])
             if on_write is not None:
                 await on_write()
+            await clinical_changed(db, patient_id)  # last: see clinic.db.next_change_number
     except NotAllNew:
         stored = await stored_under(db, visit_id)
         if stored is not None and is_visit(stored, visit_id, patient_id, author_id, encounter_id):
@@ -168,6 +170,8 @@ async def add_revision(db: Database, visit_id: str, base_revision: int, revision
                                           care)
         if inserted and on_write is not None:
             await on_write()
+        if inserted:
+            await clinical_changed_of_visit(db, visit_id)  # last: see clinic.db.next_change_number
     if inserted:
         return Write.STORED
     stored = await stored_under(db, revision_id)
@@ -219,3 +223,14 @@ async def get_visit(db: Database, visit_id: str) -> Visit | None:
     """A visit (an encounter's first part, with its later parts; or a later part on its own)."""
     found = await _visits(db, "(v.id = :visit OR v.encounter_id = :visit)", {"visit": visit_id})
     return next((visit for visit in found if visit.id == visit_id), None)
+
+
+async def visits_of_patients(db: Database, patient_ids: list[str]) -> dict[str, list[Visit]]:
+    """Each patient's visits, newest first, each with every revision (the devices' working set)."""
+    if not patient_ids:
+        return {}
+    names = {f"p{i}": patient_id for i, patient_id in enumerate(patient_ids)}
+    found: dict[str, list[Visit]] = {}
+    for visit in await _visits(db, f"v.patient_id IN ({', '.join(':' + n for n in names)})", names):
+        found.setdefault(visit.patient_id, []).append(visit)
+    return found

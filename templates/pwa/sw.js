@@ -40,13 +40,71 @@ function activate() {
 
 function onMessage(message) {
   if (message.type === "skip-waiting") return self.skipWaiting();
-  if (message.type === "replay") return Outbox.replay({ force: !!message.force });
+  if (message.type === "replay") return settleSignOut().then(function () { return Outbox.replay({ force: !!message.force }); });
   if (message.type === "warm") return warm(message.urls || []);
-  if (message.type === "signed-out") return caches.delete(PAGES_CACHE);
+  if (message.type === "signed-out") return Promise.all([caches.delete(PAGES_CACHE), forgetWorkingSet()]);
   return Promise.resolve();
 }
 
-function replaySoon() { return Outbox.replay({ force: true }).catch(function () {}); }
+function replaySoon() {
+  return settleSignOut().then(function () { return Outbox.replay({ force: true }); }).catch(function () {});
+}
+
+// --- signing out without a network (issue 10) -------------------------------------------------------
+// The user's saved pages and working set go at once (app.js has already cleared them; this is for a tab
+// without the script), the sign-in page comes from the cache, and the server session is ended on the next
+// contact: before anything else is sent, so never after another sign-in on this device.
+var LOGIN_PAGE = "/login";
+var SIGN_OUT_PENDING = "signOutPending";
+
+function forgetWorkingSet() {
+  return ClinicDB.transaction([ClinicDB.WORKING_SET, ClinicDB.META], "readwrite", function (tx) {
+    return Promise.all([tx.store(ClinicDB.WORKING_SET).clear(), tx.store(ClinicDB.META).delete("cursor:visits"),
+      tx.store(ClinicDB.META).delete("workingSetOwner"), tx.store(ClinicDB.META).delete("deviceReady")]);
+  }).catch(function () {});
+}
+
+function signOut(request) {
+  return fetch(request).catch(function () {
+    return Promise.all([caches.delete(PAGES_CACHE), forgetWorkingSet(), ClinicDB.setMeta(SIGN_OUT_PENDING, true),
+      ClinicDB.setMeta("currentUser", null)]).then(function () {
+      return Response.redirect(LOGIN_PAGE, 303);
+    });
+  });
+}
+
+function settleSignOut() {
+  return ClinicDB.getMeta(SIGN_OUT_PENDING).then(function (pending) {
+    if (!pending) return;
+    return fetch("/logout", { method: "POST", credentials: "same-origin", redirect: "manual" }).then(function () {
+      return ClinicDB.setMeta(SIGN_OUT_PENDING, false);
+    });
+  }).catch(function () {});
+}
+
+function signIn(request) {
+  return settleSignOut().then(function () { return fetch(request); });
+}
+
+function loginPage(request) {
+  return fetch(request).catch(function () {
+    return caches.open(SHELL_CACHE).then(function (cache) { return cache.match(LOGIN_PAGE); }).then(function (hit) {
+      return hit || lastResort();
+    });
+  });
+}
+
+// The anonymous sign-in page, kept with the shell (fetched without the session, which would redirect).
+function keepLoginPage() {
+  return caches.open(SHELL_CACHE).then(function (cache) {
+    return cache.match(LOGIN_PAGE).then(function (hit) {
+      if (hit) return;
+      return fetch(LOGIN_PAGE, { credentials: "omit" }).then(function (response) {
+        if (response.ok && !response.redirected) return cache.put(LOGIN_PAGE, response);
+      });
+    });
+  }).catch(function () {});
+}
 
 function route(event) {
   var request = event.request;
@@ -54,6 +112,12 @@ function route(event) {
   if (url.origin !== self.location.origin) return;
   if (request.method === "POST" && Outbox.kindOf(url.pathname)) {
     event.respondWith(submitRecord(event));
+    return;
+  }
+  if (request.method === "POST" && url.pathname === "/logout") { event.respondWith(signOut(request)); return; }
+  if (request.method === "POST" && url.pathname === "/login") { event.respondWith(signIn(request)); return; }
+  if (request.method === "GET" && url.pathname === LOGIN_PAGE && request.mode === "navigate") {
+    event.respondWith(loginPage(request));
     return;
   }
   if (request.method !== "GET" || NEVER_CACHED.test(url.pathname)) return;
@@ -103,9 +167,31 @@ function keep(request, response) {
   });
 }
 
+// After a record is stored, the page the server sends the user to (its record) is shown as the server has
+// it now, however slow the link: never an older saved copy without the record (issue 10, point 6).
+var FRESH_MS = 120000;
+var fresh = {};
+function expectFresh(url, fields) {
+  var match = /^\/patients\/([0-9a-f-]{36})/.exec(url.pathname);
+  var id = match ? match[1] : (fields.id || [])[0];
+  if (id) fresh["/patients/" + id] = Date.now() + FRESH_MS;
+}
+
+function mustBeFresh(url) {
+  var until = fresh[url.pathname];
+  if (until && until > Date.now()) { delete fresh[url.pathname]; return true; }
+  return false;
+}
+
 function networkFirst(request, url) {
+  // An htmx fragment (search results as one types) is never answered with a saved whole page, which would
+  // nest a second page in this one: offline, the page searches the device's index instead (offline_pages.js).
+  if (request.headers.get("HX-Request")) {
+    return fetch(request).catch(function () { return new Response(null, { status: 204, headers: { "X-Offline": "1" } }); });
+  }
   var network = fetch(request);
   network.then(function (response) { return keep(request, response); }).catch(function () {});
+  if (mustBeFresh(url)) return network.catch(function () { return savedCopy(request, url, true); });
   return Promise.race([network, timeout(PAGE_TIMEOUT_MS)]).catch(function () {
     return savedCopy(request, url).then(function (copy) { return copy || network; });
   }).catch(function () {
@@ -154,7 +240,7 @@ function savedCopy(request, url, fallback) {
 // each fetched once even when several pages ask at the same time.
 var warming = {};
 function warm(urls) {
-  return Promise.all(urls.map(function (path) {
+  return Promise.all([keepLoginPage()].concat(urls.map(function (path) {
     if (!warming[path]) {
       warming[path] = caches.open(PAGES_CACHE).then(function (cache) { return cache.match(path); }).then(function (hit) {
         if (hit) return;
@@ -164,7 +250,7 @@ function warm(urls) {
       }).catch(function () {}).then(function () { delete warming[path]; });
     }
     return warming[path];
-  }));
+  })));
 }
 
 function formFields(formData) {
@@ -188,7 +274,10 @@ function submitRecord(event) {
     if (found[1] && !Outbox.isAuthor(fields, found[1])) return refuse(fields);
     return fetch(request).then(function (response) {
       if (response.status < 500 && response.status !== 401) {
-        if (response.status < 400) return forget(fields).then(function () { return response; });
+        if (response.status < 400) {
+          expectFresh(url, fields);
+          return forget(fields).then(function () { return response; });
+        }
         return response;
       }
       return keepOnDevice(request, url, fields, response.status === 401 ? "auth" : "server", response);

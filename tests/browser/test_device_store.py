@@ -36,7 +36,8 @@ def test_schema_is_the_one_tablets_already_have(context, page, live_server):  # 
     sign_in_ready(page, "nurse")
     # A new name, version or store would run an upgrade on tablets holding unsent records.
     assert page.evaluate(SCHEMA_JS) == {
-        "name": "clinic", "version": 1, "stores": ["meta", "outbox"], "keyPaths": ["key", "name"],
+        "name": "clinic", "version": 2, "stores": ["meta", "outbox", "patients", "working_set"],
+        "keyPaths": ["key", "name"],
         "indexes": [["seq", "seq"]],
     }
 

@@ -63,6 +63,8 @@ TABLE: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/offline/visit-form"): {"doctor", "nurse"},
     ("GET", "/sync/status"): ALL,
     ("POST", "/sync"): ALL,
+    ("GET", "/feed/patients"): ALL,
+    ("GET", "/feed/visits"): {"doctor", "nurse"},
     ("GET", "/admin/users"): {"admin"},
     ("POST", "/admin/users"): {"admin"},
     ("POST", "/admin/users/{user_id}"): {"admin"},
@@ -82,6 +84,8 @@ TABLE: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/admin/satusehat"): {"admin"},
     ("GET", "/admin/satusehat/practitioners"): {"admin"},
     ("POST", "/admin/satusehat/practitioners/{user_id}"): {"admin"},
+    ("GET", "/admin/device"): {"admin"},
+    ("POST", "/admin/device"): {"admin"},
 }
 UMUM = "0b1a0000-0000-4000-8000-000000000001"  # a fresh install's first poli (migration 0008)
 

@@ -1,0 +1,92 @@
+"""What a device downloads to work a day without a network (issue 10): the facility's patient index and, for
+clinicians, the recent visits of the patients they are likely to see, each read from a cursor (a change
+number, see `clinic.feed.stamps`) in pages, so that a download resumes where it stopped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from databases import Database
+
+from clinic.db import Row, execute, fetch_all, fetch_value, utcnow
+from clinic.visits.queries import visits_of_patients
+from clinic.visits.records import Visit
+
+INDEX_FIELDS = ("id", "record_number", "name", "sex", "birth_date", "nik", "bpjs_number", "mother_nik",
+                "address", "version")
+SHORT_ADDRESS = 40  # characters of the address kept on the device (street and village, mostly)
+RECENT_DAYS = 30  # patients seen this many days back are in a clinician's working set
+RECENT_VISITS = 5  # visits of each
+INDEX_SETTING = "device_index"  # "off": the facility keeps identity data off its tablets
+
+
+async def latest_change(db: Database) -> int:
+    return int(await fetch_value(db, "SELECT value FROM counters WHERE name = 'change'") or 0)
+
+
+def _index_entry(row: Row) -> list[Any]:
+    address = row["address"] or ""
+    return [row["id"], row["record_number"], row["name"], row["sex"], row["birth_date"].isoformat(), row["nik"],
+            row["bpjs_number"], row["mother_nik"], address[:SHORT_ADDRESS] or None, int(row["version"])]
+
+
+async def index_page(db: Database, after: int, limit: int) -> tuple[list[list[Any]], int, bool]:
+    """Index entries changed after the cursor `after`, oldest change first: (entries, next cursor, more follow)."""
+    rows = await fetch_all(
+        db, f"""SELECT {", ".join(INDEX_FIELDS)}, change_number FROM patients WHERE change_number > :after
+            ORDER BY change_number LIMIT :limit""",
+        {"after": after, "limit": limit + 1},
+    )
+    page = rows[:limit]
+    cursor = int(page[-1]["change_number"]) if page else after
+    return [_index_entry(row) for row in page], cursor, len(rows) > limit
+
+
+async def working_set_page(db: Database, after: int, limit: int,
+                           now: dt.datetime | None = None) -> tuple[list[dict[str, Any]], int, bool]:
+    """Patients seen in the last RECENT_DAYS days whose visits changed after `after`, each with its latest
+    RECENT_VISITS visits: (entries, next cursor, more follow)."""
+    since = (now or utcnow()) - dt.timedelta(days=RECENT_DAYS)
+    rows = await fetch_all(
+        db, """SELECT p.id, p.clinical_change FROM patients p WHERE p.clinical_change > :after
+            AND EXISTS (SELECT 1 FROM visits v WHERE v.patient_id = p.id
+                        AND COALESCE(v.care_at, v.created_at) >= :since)
+            ORDER BY p.clinical_change LIMIT :limit""",
+        {"after": after, "since": since, "limit": limit + 1},
+    )
+    page = rows[:limit]
+    cursor = int(page[-1]["clinical_change"]) if page else after
+    visits = await visits_of_patients(db, [row["id"] for row in page])
+    entries = [{"patient_id": row["id"], "visits": [_visit(v) for v in visits.get(row["id"], [])[:RECENT_VISITS]]}
+               for row in page]
+    return entries, cursor, len(rows) > limit
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
+
+
+def _visit(visit: Visit) -> dict[str, Any]:
+    current = visit.current
+    return {"id": visit.id, "time_of_care": visit.time_of_care.isoformat(), "author_name": visit.author_name,
+            "author_id": visit.author_id, "revision": current.revision,
+            "content": {name: _plain(value) for name, value in current.content.items()}}
+
+
+async def index_enabled(db: Database) -> bool:
+    value = await fetch_value(db, "SELECT value FROM facility_settings WHERE name = :name", {"name": INDEX_SETTING})
+    return value != "off"
+
+
+async def set_index_enabled(db: Database, enabled: bool) -> None:
+    await execute(
+        db, """INSERT INTO facility_settings (name, value) VALUES (:name, :value)
+            ON CONFLICT (name) DO UPDATE SET value = excluded.value""",
+        {"name": INDEX_SETTING, "value": "on" if enabled else "off"},
+    )

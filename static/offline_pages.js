@@ -1,0 +1,300 @@
+/* Pages filled on the device (issue 10): the patient search over the device's index with the server's matching
+   rules (clinic/patients/queries.py: _search_condition), the outbox's waiting patients and visits, and the
+   record of any patient of the index in the offline shell. No markup is built here: each piece is a <template>
+   rendered by the server (translated there), and fill() puts the values into its data-slot elements. */
+(function (scope) {
+  "use strict";
+
+  var PAGE_SIZE = 20; // as the server's result pages (clinic/patients/queries.py: PAGE_SIZE)
+  var MAX_WORDS = 5;
+  var index = null; // the index entries, read once per page
+
+  function texts() { return scope.CLINIC_TEXTS || {}; } // texts.js, in the page's language
+
+  // --- the filler ------------------------------------------------------------------------------------
+  // A copy of the template's first element, with `data-slot="key"` elements' text set to values[key] and
+  // `data-slot-attr="attribute:key"` attributes set to values[key]. A value of null leaves the slot as rendered.
+  function fill(templateId, values) {
+    var template = document.getElementById(templateId);
+    if (!template) return null;
+    var node = template.content.firstElementChild.cloneNode(true);
+    [node].concat(Array.prototype.slice.call(node.querySelectorAll("[data-slot], [data-slot-attr]"))).forEach(function (el) {
+      var slot = el.getAttribute("data-slot");
+      if (slot && values[slot] !== undefined && values[slot] !== null) {
+        if (values[slot] instanceof Node) el.replaceChildren(values[slot]);
+        else el.textContent = values[slot];
+      }
+      var attr = el.getAttribute("data-slot-attr");
+      if (attr) {
+        var parts = attr.split(":");
+        if (values[parts[1]] !== undefined) el.setAttribute(parts[0], values[parts[1]]);
+      }
+    });
+    return node;
+  }
+
+  function first(value) { return Array.isArray(value) ? value[0] : value; }
+
+  // clinic/templating.py: age_text
+  function ageText(born) {
+    if (!born) return "";
+    var b = new Date(born + "T00:00:00"), today = new Date();
+    var before = today.getMonth() < b.getMonth() || (today.getMonth() === b.getMonth() && today.getDate() < b.getDate());
+    var years = today.getFullYear() - b.getFullYear() - (before ? 1 : 0);
+    if (years >= 2) return (texts().ageYears || "{n}").replace("{n}", years);
+    var months = (today.getFullYear() - b.getFullYear()) * 12 + today.getMonth() - b.getMonth() - (today.getDate() < b.getDate() ? 1 : 0);
+    if (months >= 1) return (texts().ageMonths || "{n}").replace("{n}", months);
+    return (texts().ageDays || "{n}").replace("{n}", Math.round((today - b) / 86400000));
+  }
+
+  function sexText(sex) {
+    var template = document.getElementById("patient-row-template");
+    if (!template || !sex) return "";
+    return template.getAttribute(sex === "male" ? "data-male" : "data-female");
+  }
+
+  function needsAttention(item) { return !!(window.Outbox && Outbox.states.needsAttention(item.state)); }
+
+  // The one date format of every page (clinic/rules/dates.py): DD-MM-YYYY.
+  function showDate(text) {
+    var iso = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(String(text || "").trim());
+    var pad = function (n) { return (n < 10 ? "0" : "") + n; };
+    return iso ? pad(+iso[3]) + "-" + pad(+iso[2]) + "-" + iso[1] : (text || "");
+  }
+
+  function waitingBadge(item) {
+    var attention = needsAttention(item);
+    var badge = fill("waiting-badge-template", { text: attention ? texts().needsAttention : texts().waiting });
+    if (badge && attention) badge.className = "badge badge-attention";
+    return badge;
+  }
+
+  function patientRow(p, item) {
+    var row = fill("patient-row-template", {
+      id: p.id, href: "/patients/" + p.id, record_number: p.record_number || "—", name: p.name || "",
+      sex: sexText(p.sex), age: ageText(p.birth_date), birth_date: showDate(p.birth_date), nik: p.nik || "—",
+      badge: item ? waitingBadge(item) : null,
+    });
+    if (row) row.setAttribute("data-patient-id", p.id);
+    return row;
+  }
+
+  // --- the matching rules: clinic/patients/queries.py _search_condition -----------------------------
+  function normalized(query) { return query.split(/\s+/).filter(Boolean).join(" ").slice(0, 100); }
+
+  function matcher(query) {
+    var digits = query.replace(/ /g, "");
+    if (/^[0-9]+$/.test(digits)) {
+      var padded = digits.length < 6 ? ("000000" + digits).slice(-6) : digits;
+      return function (p) {
+        return p.nik === digits || p.bpjs_number === digits || p.record_number === padded || p.mother_nik === digits ||
+          (p.record_number || "").indexOf(digits) === 0;
+      };
+    }
+    var words = query.toLowerCase().split(" ").slice(0, MAX_WORDS);
+    return function (p) {
+      var name = p.search || (p.name || "").toLowerCase();
+      return words.every(function (word) { return name.indexOf(word) !== -1; });
+    };
+  }
+
+  function byName(a, b) {
+    return a.name < b.name ? -1 : a.name > b.name ? 1 : (a.record_number || "") < (b.record_number || "") ? -1 : 1;
+  }
+
+  function loadIndex() {
+    if (!index) index = scope.ClinicDevice ? ClinicDevice.allPatients().catch(function () { return []; }) : Promise.resolve([]);
+    return index;
+  }
+
+  function outboxPatients() {
+    var user = document.body.getAttribute("data-user-id");
+    if (!user || !scope.Outbox) return Promise.resolve([]);
+    return Outbox.itemsOf(user).then(function (items) {
+      return items.filter(function (item) { return item.kind === "patient"; });
+    }).catch(function () { return []; });
+  }
+
+  function asPatient(item) {
+    return { id: item.key, name: first(item.fields.name) || "", sex: first(item.fields.sex), birth_date: first(item.fields.birth_date),
+      nik: first(item.fields.nik), bpjs_number: first(item.fields.bpjs_number), mother_nik: first(item.fields.mother_nik),
+      record_number: "" };
+  }
+
+  // The results for `query` from the device: waiting patients first, then the index, as the server orders them.
+  function searchOnDevice(query) {
+    var rows = document.getElementById("patient-rows");
+    if (!rows) return Promise.resolve();
+    query = normalized(query);
+    return Promise.all([loadIndex(), outboxPatients()]).then(function (found) {
+      var match = matcher(query);
+      var waiting = found[1].filter(function (item) { return !query || match(asPatient(item)); });
+      var hits = query ? found[0].filter(match).sort(byName) : found[0].slice().sort(byName);
+      var nodes = waiting.map(function (item) {
+        var row = patientRow(asPatient(item), item);
+        row.setAttribute("data-outbox", item.key);
+        row.classList.add("waiting");
+        return row;
+      }).concat(hits.slice(0, PAGE_SIZE).map(function (p) { return patientRow(p); }));
+      if (!nodes.length) nodes = [fill("patient-empty-template", { text: query ? (texts().noMatch || "").replace("{q}", query) : texts().noPatients })];
+      rows.replaceChildren.apply(rows, nodes);
+      var pagination = document.querySelector("#results .pagination");
+      if (pagination) pagination.hidden = true;
+      var note = document.getElementById("offline-search-note");
+      if (note) {
+        note.hidden = false;
+        note.textContent = (texts().foundOnDevice || "{n}").replace("{n}", hits.length);
+      }
+    });
+  }
+
+  function onDevice() { return !navigator.onLine || document.body.hasAttribute("data-saved-at"); }
+
+  function isSearchBox(node) { return node && node.id === "q" && node.closest("form.search"); }
+
+  function onSearchInput(event) {
+    if (!isSearchBox(event.target) || !onDevice()) return;
+    event.stopImmediatePropagation(); // htmx would ask the network
+    searchOnDevice(event.target.value);
+  }
+
+  function onSearchSubmit(event) {
+    if (!event.target.matches || !event.target.matches("form.search") || !onDevice()) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    searchOnDevice(event.target.querySelector("#q").value);
+  }
+
+  function onHtmxRequest(event) {
+    if (onDevice() && event.target && (isSearchBox(event.target) || event.target.closest && event.target.closest("form.search"))) {
+      event.preventDefault();
+    }
+  }
+
+  // A saved /patients page opened offline: its results are the device's for the query in the address.
+  function searchFromAddress() {
+    var box = document.getElementById("q");
+    if (!box || !isSearchBox(box) || !onDevice()) return;
+    var query = new URLSearchParams(location.search).get("q") || "";
+    box.value = query;
+    searchOnDevice(query);
+  }
+
+  // --- the outbox's waiting records on the list and the record page ---------------------------------
+  function renderPatientRows(items) {
+    var rows = document.getElementById("patient-rows");
+    if (!rows) return;
+    rows.querySelectorAll("tr[data-outbox]").forEach(function (row) { row.remove(); });
+    items.filter(function (item) { return item.kind === "patient"; }).forEach(function (item) {
+      var row = patientRow(asPatient(item), item);
+      if (!row) return;
+      row.setAttribute("data-outbox", item.key);
+      row.classList.add("waiting");
+      rows.insertBefore(row, rows.firstChild);
+    });
+  }
+
+  function patientIdOnPage() {
+    var match = /^\/patients\/([0-9a-f-]{36})/.exec(location.pathname);
+    return match ? match[1] : null;
+  }
+
+  function when(iso) { return iso ? new Date(iso).toLocaleString(document.documentElement.lang || undefined) : ""; }
+
+  function renderTimeline(items) {
+    var timeline = document.getElementById("visit-timeline");
+    var patientId = patientIdOnPage();
+    if (!timeline || !patientId) return;
+    timeline.querySelectorAll("li[data-outbox]").forEach(function (node) { node.remove(); });
+    items.filter(function (item) {
+      return item.patientId === patientId && (item.kind === "visit" || item.kind === "correction" || item.kind === "patient-edit");
+    }).forEach(function (item) {
+      var node = fill("waiting-item-template", {
+        key: item.key, badge: waitingBadge(item), kind: texts()["kind_" + item.kind.replace("-", "_")] || item.kind,
+        time: when(item.queuedAt), author: item.authorName || "", summary: item.summary || "",
+        diagnoses: (item.fields.diagnosis || []).filter(Boolean).join(", "),
+      });
+      if (!node) return;
+      if (item.kind === "visit") node.setAttribute("data-visit-id", item.key);
+      timeline.insertBefore(node, timeline.firstChild);
+    });
+    var empty = timeline.querySelector("li.empty");
+    if (empty) empty.hidden = !!timeline.querySelector("li[data-outbox], li[data-visit-id]");
+  }
+
+  // --- a record from the device: the offline shell (templates/pwa/offline.html) ----------------------
+  function vitalsText(content) {
+    var specs = JSON.parse(document.getElementById("visit-card-template").getAttribute("data-vitals") || "[]");
+    return specs.filter(function (spec) { return content[spec[0]] !== null && content[spec[0]] !== undefined; }).map(function (spec) {
+      return spec[1] + ": " + String(content[spec[0]]).replace(".", document.documentElement.lang === "id" ? "," : ".") + " " + spec[2];
+    }).join("; ");
+  }
+
+  function visitCard(visit) {
+    var c = visit.content || {};
+    var rx = (c.prescriptions || []).map(function (line) {
+      return [line.drug, line.dose, line.frequency, line.duration].filter(Boolean).join(" ");
+    }).concat(c.prescription ? [c.prescription] : []).join("; ");
+    return fill("visit-card-template", {
+      id: visit.id, time: when(visit.time_of_care), author: visit.author_name, complaint: c.complaint || "—",
+      vitals: vitalsText(c) || "—", diagnoses: (c.diagnoses || []).join(", ") || "—", assessment: c.assessment || "—",
+      plan: c.plan || "—", prescriptions: rx || "—", time_iso: visit.time_of_care,
+    });
+  }
+
+  // The shell shows a patient of the index (a record never opened on this device) with the recent visits.
+  function showRecord(shell, patientId) {
+    if (!scope.ClinicDevice) return Promise.resolve(false);
+    return Promise.all([ClinicDevice.patient(patientId), ClinicDevice.recentVisits(patientId), ClinicDevice.readyState()]).then(function (found) {
+      var p = found[0];
+      if (!p) return false;
+      shell.hidden = false;
+      shell.setAttribute("data-patient-id", p.id);
+      var asOf = (found[2] && found[2].asOf) || "";
+      shell.setAttribute("data-as-of", asOf);
+      var set = function (selector, text) { var el = shell.querySelector(selector); if (el) el.textContent = text; };
+      set("[data-name]", p.name);
+      set("[data-record-number]", p.record_number);
+      set("[data-sex]", sexText(p.sex));
+      set("[data-birth]", showDate(p.birth_date) + " (" + ageText(p.birth_date) + ")");
+      set("[data-nik]", p.nik || "—");
+      set("[data-bpjs]", p.bpjs_number || "—");
+      set("[data-address]", p.address || "—");
+      set("[data-as-of-note]", (texts().dataAsOf || "{time}").replace("{time}", when(asOf)));
+      shell.querySelectorAll("[data-device-only]").forEach(function (el) { el.hidden = false; });
+      shell.querySelectorAll("[data-outbox-only]").forEach(function (el) { el.hidden = true; });
+      var links = { "a[data-new-visit]": "/visits/new", "a[data-edit-identity]": "/edit" };
+      Object.keys(links).forEach(function (selector) {
+        var link = shell.querySelector(selector);
+        if (link) link.setAttribute("href", "/patients/" + p.id + links[selector]);
+      });
+      var timeline = shell.querySelector("#visit-timeline");
+      timeline.querySelectorAll("li[data-visit-id]:not([data-outbox])").forEach(function (node) { node.remove(); });
+      found[1].forEach(function (visit) { var card = visitCard(visit); if (card) timeline.appendChild(card); });
+      var empty = timeline.querySelector("li.empty");
+      if (empty) empty.hidden = timeline.children.length > 1;
+      var missing = document.getElementById("offline-missing");
+      if (missing) missing.hidden = true;
+      return true;
+    });
+  }
+
+  // The visit form kept for offline use names the patient from the index too.
+  function nameShellForm(patientId, line) {
+    if (!scope.ClinicDevice) return;
+    ClinicDevice.patient(patientId).then(function (p) {
+      if (p && line) line.textContent = p.name;
+    });
+  }
+
+  document.addEventListener("input", onSearchInput, true);
+  document.addEventListener("search", onSearchInput, true);
+  document.addEventListener("submit", onSearchSubmit, true);
+  document.addEventListener("htmx:before:request", onHtmxRequest);
+  document.addEventListener("DOMContentLoaded", searchFromAddress);
+
+  scope.ClinicPages = {
+    fill: fill, matcher: matcher, searchOnDevice: searchOnDevice, renderPatientRows: renderPatientRows,
+    renderTimeline: renderTimeline, showRecord: showRecord, nameShellForm: nameShellForm,
+  };
+})(self);

@@ -1,0 +1,150 @@
+"""The devices' change feed (issue 10): the patient index paged from a cursor, a changed record in the next
+delta, clinicians' working set of recent visits, the administrator's switch, and who may read what.
+Every test runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+
+from starlette.testclient import TestClient
+
+from clinic.rules.nik import make_nik
+from tests.http.conftest import query
+from tests.http.test_visits import correction_form, register, visit_form
+
+
+def feed(client: TestClient, path: str, **params: object) -> dict:
+    response = client.get(path, params=params, headers={"Accept-Encoding": "gzip"})
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    return response.json()
+
+
+def whole_index(client: TestClient, after: int = 0, limit: int = 2) -> tuple[dict[str, list], int, int]:
+    """Every entry from `after`, in pages of `limit`: (entries by id, last cursor, pages read)."""
+    entries: dict[str, list] = {}
+    pages = 0
+    while True:
+        body = feed(client, "/feed/patients", after=after, limit=limit)
+        pages += 1
+        columns = body["columns"]
+        for i in range(body["count"]):
+            entry = {name: values[i] for name, values in columns.items()}
+            entries[entry["id"]] = entry
+        assert body["cursor"] >= after
+        after = body["cursor"]
+        if not body["more"]:
+            return entries, after, pages
+
+
+def test_the_index_pages_from_a_cursor_and_a_change_comes_in_the_next_delta(client_for):
+    registration = client_for("registration")
+    ids = [register(registration, name) for name in ("Siti Rahmawati", "Budi Hartono", "Ani Lestari",
+                                                     "Joko Susilo", "Rina Wati")]
+    entries, cursor, pages = whole_index(client_for("nurse"))
+    assert set(entries) == set(ids) and pages == 3
+    siti = entries[ids[0]]
+    assert siti["name"] == "Siti Rahmawati" and siti["record_number"] == "000001" and siti["version"] == 1
+    assert siti["birth_date"] == "1990-03-02" and siti["sex"] == "female" and len(siti["nik"]) == 16
+
+    # Nothing changed: the delta is empty and the cursor stays.
+    assert feed(registration, "/feed/patients", after=cursor) | {"as_of": None} == {
+        "enabled": True, "count": 0, "columns": {name: [] for name in siti}, "cursor": cursor, "more": False,
+        "latest": cursor, "as_of": None}
+    edited = {**{k: v for k, v in siti.items() if k in ("name", "sex", "birth_date", "nik")},
+              "name": "Siti Rahmawati Putri", "version": "1", "revision_id": str(uuid.uuid4()),
+              "address": "Jl. Melati No. 4, RT 02/RW 05, Kelurahan Sukamaju, Kecamatan Cibeunying, Kota Bandung",
+              "accept_warnings": "yes"}
+    assert registration.post(f"/patients/{ids[0]}", data=edited, follow_redirects=False).status_code == 303
+    delta, next_cursor, _ = whole_index(registration, after=cursor)
+    assert list(delta) == [ids[0]] and next_cursor > cursor
+    assert delta[ids[0]]["name"] == "Siti Rahmawati Putri" and delta[ids[0]]["version"] == 2
+    assert delta[ids[0]]["address"] == edited["address"][:40]
+
+
+def test_a_patient_registered_offline_and_replayed_is_in_the_feed(client_for):
+    doctor = client_for("doctor")
+    patient_id = str(uuid.uuid4())
+    item = {"key": "k1", "target": "/patients", "method": "POST", "author": query(
+        doctor, "SELECT id FROM users WHERE username = 'doctor'")[0]["id"],
+        "fields": {"id": patient_id, "name": "Wati Sulastri", "sex": "female", "birth_date": "1985-01-09",
+                   "nik": make_nik("32", "73", "10", dt.date(1985, 1, 9), "female", 7), "accept_warnings": "yes"}}
+    answer = doctor.post("/sync", json={"items": [item]})
+    assert answer.json()["results"][0]["status"] == "stored", answer.text
+    entries, _, _ = whole_index(doctor)
+    assert entries[patient_id]["name"] == "Wati Sulastri"
+
+
+def test_a_bad_cursor_is_refused_not_a_server_error(client_for):
+    nurse = client_for("nurse")
+    for params in ({"after": "abc"}, {"after": "-1"}, {"limit": "x"}):
+        response = nurse.get("/feed/patients", params=params)
+        assert response.status_code == 400
+    assert nurse.get("/feed/visits", params={"after": "1.5"}).status_code == 400
+
+
+def test_the_working_set_holds_recent_visits_and_follows_corrections(client_for):
+    doctor = client_for("doctor")
+    seen = register(doctor, "Siti Rahmawati")
+    never_seen = register(doctor, "Budi Hartono")
+    visits = []
+    for complaint in ("Batuk 3 hari", "Demam", "Pusing", "Nyeri perut", "Gatal", "Sesak napas"):
+        form = visit_form(complaint=complaint)
+        assert doctor.post(f"/patients/{seen}/visits", data=form, follow_redirects=False).status_code == 303
+        visits.append(form["id"])
+    body = feed(client_for("nurse"), "/feed/visits")
+    assert body["days"] == 30 and not body["more"]
+    assert [entry["patient_id"] for entry in body["entries"]] == [seen]  # never_seen has no visit
+    assert never_seen not in str(body)
+    recent = body["entries"][0]["visits"]
+    assert [v["content"]["complaint"] for v in recent] == ["Sesak napas", "Gatal", "Nyeri perut", "Pusing", "Demam"]
+    first = recent[0]
+    assert first["content"]["diagnoses"] == ["A01.0", "R50.9"] and first["content"]["systolic"] == 118
+    assert first["author_name"] == "dr. Sari Wulandari" and first["revision"] == 1
+
+    # A correction of the newest visit brings the patient back in the next delta.
+    cursor = body["cursor"]
+    assert feed(doctor, "/feed/visits", after=cursor)["entries"] == []
+    correction = correction_form(doctor, seen, visits[-1]) | {"complaint": "Sesak napas sejak pagi",
+                                                               "reason": "Salah ketik"}
+    response = doctor.post(f"/patients/{seen}/visits/{visits[-1]}/revisions", data=correction,
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+    delta = feed(doctor, "/feed/visits", after=cursor)
+    assert [e["patient_id"] for e in delta["entries"]] == [seen] and delta["cursor"] > cursor
+    assert delta["entries"][0]["visits"][0]["content"]["complaint"] == "Sesak napas sejak pagi"
+    assert delta["entries"][0]["visits"][0]["revision"] == 2
+    # The identity index did not change with a visit.
+    assert feed(doctor, "/feed/patients", after=feed(doctor, "/feed/patients", after=0)["cursor"])["count"] == 0
+
+
+def test_downloads_are_in_the_access_log(client_for):
+    doctor = client_for("doctor")
+    register(doctor)
+    feed(doctor, "/feed/patients")
+    actions = [row["action"] for row in query(doctor, "SELECT action FROM access_log ORDER BY id")]
+    assert actions[-1] == "device_index"
+
+
+def test_an_administrator_turns_the_index_off_for_the_facility(client_for):
+    admin = client_for("admin")
+    registration = client_for("registration")
+    register(registration)
+    assert "checked" in admin.get("/admin/device").text
+    assert admin.post("/admin/device", data={"form": "device"}, follow_redirects=False).status_code == 303
+    assert 'name="device_index" value="on">' in admin.get("/admin/device").text
+    assert feed(registration, "/feed/patients") == {"enabled": False}
+    assert admin.post("/admin/device", data={"device_index": "on"}, follow_redirects=False).status_code == 303
+    assert feed(registration, "/feed/patients")["count"] == 1
+
+
+def test_search_finds_name_fragments_in_any_order(client_for):
+    """The rule the device's offline search keeps to (static/offline_pages.js)."""
+    desk = client_for("registration")
+    siti = register(desk, "Siti Rahmawati")
+    register(desk, "Rahmat Hidayat")
+    for q in ("rahma siti", "SITI wati", "wati  rah"):
+        assert f'data-patient-id="{siti}"' in desk.get("/patients", params={"q": q}).text, q
+    assert not re.findall(r'data-patient-id="[0-9a-f-]{36}"', desk.get("/patients", params={"q": "siti hidayat"}).text)
