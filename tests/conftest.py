@@ -11,10 +11,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+import hypothesis
 import pytest
 
 from clinic.migrate import upgrade
 from tests.seed import PASSWORD, STAFF, cheap_hash, insert_users
+
+# Shared, loaded machines: generated data may come slowly, which says nothing about the code under test.
+hypothesis.settings.register_profile("clinic", deadline=None,
+                                     suppress_health_check=[hypothesis.HealthCheck.too_slow])
+hypothesis.settings.load_profile("clinic")
 
 # The browser tier's fixtures (one Playwright and one Chromium per session), for every directory that needs them.
 pytest_plugins = ["tests.browser.fixtures"]
