@@ -34,7 +34,7 @@ class ReadAhead:
                 found = self.stored.get(row["record_id"])
                 if found is None or int(row["revision"]) > int(found["revision"]):
                     self.stored[row["record_id"]] = {key: row[key] for key in
-                                                     ("visit_id", "patient_id", "author_id", "revision")}
+                                                     ("visit_id", "patient_id", "author_id", "revision", "encounter_id")}
 
     def forget(self) -> None:
         self.patients.clear()

@@ -99,8 +99,8 @@ def test_fetch_all_value_and_a_missing_row(database_url: str) -> None:
 
     users, none, missing, count, text = on_database(database_url, scenario)
     assert users == [{"username": name, "active": True} for name in ("admin", "doctor", "doctor2", "nurse",
-                                                                      "registration")]
-    assert (none, missing, count, text) == (None, None, 5, ":not_a_parameter")
+                                                                      "pharmacist", "registration")]
+    assert (none, missing, count, text) == (None, None, 6, ":not_a_parameter")
 
 
 def test_execute_many_stores_every_parameter_set(database_url: str) -> None:
