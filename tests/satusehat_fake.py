@@ -3,7 +3,9 @@ SATUSEHAT_BASE_URL=http://127.0.0.1:8900). It implements the token endpoint with
 and Practitioner lookup by NIK, Encounter search by subject, and transaction Bundles checked against the
 platform's documented rules on its own (not with the app's checks): the R4 model, datetimes exactly
 YYYY-MM-DDThh:mm:ss+00:00 and never in the future, required Encounter fields, ICD-10 2010 codes ("code not
-found" otherwise), LOINC vital signs with UCUM units, references that resolve, and duplicates by identifier.
+found" otherwise), a chief complaint Condition (problem-list-item) coded with a well-formed SNOMED CT concept
+id, Medication with a KFA code and the MedicationRequest naming it, LOINC vital signs with UCUM units, known
+Location ids, references that resolve, and duplicates by identifier.
 Faults on demand: given statuses (429, 5xx, text/plain) before anything is stored, and answers lost after
 the bundle was stored (LossyTransport turns them into a dropped connection)."""
 
@@ -385,8 +387,8 @@ if __name__ == "__main__":  # a demo stand-in: SATUSEHAT_BASE_URL=http://127.0.0
     parser = argparse.ArgumentParser(description="A strict fake SATUSEHAT for demos")
     parser.add_argument("--port", type=int, default=8900)
     parser.add_argument("--organization", default="100000001")
-    parser.add_argument("--location", default="loc-poli-umum")
+    parser.add_argument("--location", action="append", help="a Location id it knows (repeatable)")
     args = parser.parse_args()
-    fake = FakeSatusehat(organization_id=args.organization, location_ids=(args.location,))
+    fake = FakeSatusehat(organization_id=args.organization, location_ids=tuple(args.location or ["loc-poli-umum"]))
     print("client id fake-client, secret fake-secret", flush=True)
     uvicorn.run(fake.app, host="127.0.0.1", port=args.port)

@@ -7,10 +7,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import pytest
+
 from clinic.rules.complaints import check_complaint_code, complaints, verhoeff_valid
 from clinic.satusehat import bundle as b
 from clinic.satusehat.encounter import Encounter, Medication, line_key, medications
-from tests.satusehat_fake import FakeSatusehat, snomed_concept_id
+from tests.satusehat_fake import FakeSatusehat, Refused, snomed_concept_id
 
 NOW = dt.datetime(2026, 12, 2, 6, 30, 15, tzinfo=dt.UTC)
 REFS = b.Refs("100000001", "loc-poli-umum", "P02478375538", "N10009880728")
@@ -106,3 +108,31 @@ def test_a_medication_without_a_kfa_code_format_is_not_sent_and_bad_codes_are_ca
     [c for c in resources(bundle, "Condition") if c["category"][0]["coding"][0]["code"] == "problem-list-item"][0][
         "code"]["coding"][0]["code"] = "386661007"
     assert any("Chief complaint" in problem for problem in b.check(bundle, NOW))
+
+
+def test_the_fake_refuses_what_the_platform_would() -> None:
+    fake = FakeSatusehat()
+
+    def refused(change: object) -> str:
+        bundle = b.build(encounter(), REFS)
+        change(bundle)  # type: ignore[operator]
+        with pytest.raises(Refused) as caught:
+            fake.check(bundle)
+        return caught.value.text
+
+    def complaint(bundle: dict) -> dict:
+        return [c for c in resources(bundle, "Condition")
+                if c["category"][0]["coding"][0]["code"] == "problem-list-item"][0]
+
+    assert "SNOMED" in refused(lambda bundle: complaint(bundle)["code"]["coding"][0].update(code="386661007"))
+    assert "SNOMED" in refused(lambda bundle: complaint(bundle)["code"]["coding"][0].update(
+        system="http://hl7.org/fhir/sid/icd-10"))
+    assert "KFA" in refused(lambda bundle: resources(bundle, "Medication")[0]["code"]["coding"][0].update(
+        code="12345678"))
+    assert "medicationReference" in refused(lambda bundle: resources(bundle, "MedicationRequest")[0][
+        "medicationReference"].update(reference="urn:uuid:00000000-0000-4000-8000-000000000000"))
+    assert "requester" in refused(lambda bundle: resources(bundle, "MedicationRequest")[0].pop("requester"))
+    assert "future" in refused(lambda bundle: resources(bundle, "MedicationRequest")[0].update(
+        authoredOn="2999-01-01T00:00:00+00:00"))
+    assert "not found" in refused(lambda bundle: bundle["entry"][0]["resource"]["location"][0]["location"].update(
+        reference="Location/unknown"))
