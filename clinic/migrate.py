@@ -27,7 +27,7 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "login_throttle": ("UPDATE", "DELETE"),  # one row per throttled account (migration 0003)
     "facility_settings": ("UPDATE",),  # an administrator's settings (migration 0008)
     "user_roles": ("DELETE",),  # a user's roles, replaced when an administrator changes them (migration 0007)
-    "polis": ("UPDATE",),  # an administrator closes or opens a poli (migration 0008)
+    "polis": ("UPDATE",),  # an administrator closes or opens a poli (0008), sets its SATUSEHAT Location (0013)
     "queue_counters": ("UPDATE",),  # the day's last number per poli (migration 0008)
     "duplicate_flags": ("UPDATE",),  # a possible duplicate decided "not a duplicate" (migration 0008)
     "formulary": ("DELETE",),  # replaced whole by each import (migration 0009_day2_pharmacy)

@@ -121,6 +121,7 @@ ROUTES = [
     page("/admin/polis", queue.polis_page, roles=ADMINS),
     page("/admin/polis", queue.add_poli, roles=ADMINS, methods=["POST"]),
     page("/admin/polis/{poli_id:id}", queue.update_poli, roles=ADMINS, methods=["POST"]),
+    page("/admin/polis/{poli_id:id}/location", queue.set_poli_location, roles=ADMINS, methods=["POST"]),
     page("/admin/satusehat", satusehat.coverage_page, roles=ADMINS),
     page("/admin/satusehat/practitioners", satusehat.practitioners_page, roles=ADMINS),
     page("/admin/satusehat/practitioners/{user_id:id}", satusehat.set_practitioner_nik, roles=ADMINS,

@@ -17,7 +17,7 @@ from clinic import i18n
 from clinic.accounts.roles import may_correct, ordered, role_label
 from clinic.config import ROOT, facility
 from clinic.patients.validation import CHOICES, FIELD_LABELS, allergy_list, label_of
-from clinic.rules import icd10
+from clinic.rules import complaints, icd10
 from clinic.rules.clock import facility_zone
 from clinic.rules.dates import format_date
 from clinic.rules.vitals import CONSCIOUSNESS, VITALS
@@ -180,6 +180,7 @@ def make_environment() -> jinja2.Environment:
     env.globals["roles_in_order"] = ordered
     env.globals["translated"] = translated
     env.globals["abnormal"] = abnormal
+    env.globals["complaint_label"] = lambda code: complaints.label(code, i18n.get_locale())
     env.globals["field_labels"] = FIELD_LABELS
     env.globals["allergy_list"] = allergy_list
     env.globals["texts_url"] = texts_url

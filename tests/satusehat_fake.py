@@ -3,7 +3,9 @@ SATUSEHAT_BASE_URL=http://127.0.0.1:8900). It implements the token endpoint with
 and Practitioner lookup by NIK, Encounter search by subject, and transaction Bundles checked against the
 platform's documented rules on its own (not with the app's checks): the R4 model, datetimes exactly
 YYYY-MM-DDThh:mm:ss+00:00 and never in the future, required Encounter fields, ICD-10 2010 codes ("code not
-found" otherwise), LOINC vital signs with UCUM units, references that resolve, and duplicates by identifier.
+found" otherwise), a chief complaint Condition (problem-list-item) coded with a well-formed SNOMED CT concept
+id, Medication with a KFA code and the MedicationRequest naming it, LOINC vital signs with UCUM units, known
+Location ids, references that resolve, and duplicates by identifier.
 Faults on demand: given statuses (429, 5xx, text/plain) before anything is stored, and answers lost after
 the bundle was stored (LossyTransport turns them into a dropped connection)."""
 
@@ -33,6 +35,25 @@ NIK = "https://fhir.kemkes.go.id/id/nik"
 LOINC_UNITS = {"8480-6": "mm[Hg]", "8462-4": "mm[Hg]", "8867-4": "/min", "9279-1": "/min", "8310-5": "Cel",
                "29463-7": "kg", "8302-2": "cm", "8280-0": "cm"}
 LOST = "x-fake-lost"
+KFA_CODE = re.compile(r"9[23]\d{6}")  # KFA product (92...) and packaged product (93...) codes
+
+
+def snomed_concept_id(code: str) -> bool:
+    """A SNOMED CT concept id: 6 to 18 digits, no leading zero, partition 00 (a concept, short format) and a
+    valid Verhoeff check digit. (The fake's own check, independent of the app's curated list.)"""
+    if not re.fullmatch(r"[1-9]\d{5,17}", code) or code[-3:-1] != "00":
+        return False
+    d = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [1, 2, 3, 4, 0, 6, 7, 8, 9, 5], [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
+         [3, 4, 0, 1, 2, 8, 9, 5, 6, 7], [4, 0, 1, 2, 3, 9, 5, 6, 7, 8], [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
+         [6, 5, 9, 8, 7, 1, 0, 4, 3, 2], [7, 6, 5, 9, 8, 2, 1, 0, 4, 3], [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
+         [9, 8, 7, 6, 5, 4, 3, 2, 1, 0]]
+    p = [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]]
+    for _ in range(7):
+        p.append([p[-1][[1, 5, 7, 6, 2, 8, 3, 0, 9, 4][k]] for k in range(10)])
+    check = 0
+    for index, digit in enumerate(reversed(code)):
+        check = d[check][p[index % 8][int(digit)]]
+    return check == 0
 
 
 def outcome(status: int, code: str, text: str) -> JSONResponse:
@@ -57,6 +78,7 @@ class FakeSatusehat:
         self.tokens: dict[str, float] = {}  # token -> when it expires (monotonic)
         self.unknown_niks: set[str] = set()  # NIKs SATUSEHAT has no one for
         self.encounters: dict[str, dict[str, Any]] = {}  # our identifier value -> stored Encounter
+        self.bundles: dict[str, dict[str, Any]] = {}  # our identifier value -> the accepted bundle
         self.stored_by_identifier: Counter[str] = Counter()  # must never pass 1
         self.faults: list[int] = []  # statuses to answer next, before anything is stored
         self.lose_next = 0  # answers to lose after storing
@@ -166,6 +188,7 @@ class FakeSatusehat:
         stored = json.loads(json.dumps(encounter))
         stored["id"] = ids[next(e["fullUrl"] for e in bundle["entry"] if e["resource"] is encounter)].split("/")[1]
         self.encounters[value] = stored
+        self.bundles[value] = bundle
         self.stored_by_identifier[value] += 1
         for entry in bundle["entry"]:
             location = ids[entry["fullUrl"]] + "/_history/1"
@@ -207,9 +230,14 @@ class FakeSatusehat:
         encounter = encounters[0]
         self._encounter(encounter, full_urls)
         subject = encounter["subject"]["reference"]
+        medications = {entry["fullUrl"]: entry["resource"] for entry in bundle["entry"]
+                       if entry["resource"]["resourceType"] == "Medication"}
         for resource in resources:
             kind = resource["resourceType"]
             if kind == "Encounter":
+                continue
+            if kind == "Medication":  # no subject: checked as the MedicationRequest naming it is
+                self._medication(resource)
                 continue
             if resource.get("subject", {}).get("reference") != subject:
                 raise Refused("value", f"{kind}.subject differs from the Encounter's")
@@ -219,6 +247,8 @@ class FakeSatusehat:
                 self._condition(resource)
             elif kind == "Observation":
                 self._observation(resource)
+            elif kind == "MedicationRequest":
+                self._medication_request(resource, medications)
             else:
                 raise Refused("not-supported", f"{kind} is not expected here")
         return encounter, resources
@@ -226,7 +256,7 @@ class FakeSatusehat:
     def _times(self, node: Any, now: str) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
-                if isinstance(value, str) and (key in ("start", "end", "issued", "recordedDate")
+                if isinstance(value, str) and (key in ("start", "end", "issued", "recordedDate", "authoredOn")
                                                or key.endswith("DateTime")):
                     if not DATETIME.fullmatch(value):
                         raise Refused("format", f"{key}: datetime must be YYYY-MM-DDThh:mm:ss+00:00 ({value})")
@@ -274,14 +304,55 @@ class FakeSatusehat:
                 raise Refused("value", "Encounter.diagnosis.condition does not resolve")
 
     def _condition(self, condition: dict[str, Any]) -> None:
-        category = condition.get("category", [{}])[0].get("coding", [{}])[0].get("code")
-        if category != "encounter-diagnosis":
-            raise Refused("value", "Condition.category must be encounter-diagnosis")
+        category = condition.get("category", [{}])[0].get("coding", [{}])[0]
+        if category.get("system") != "http://terminology.hl7.org/CodeSystem/condition-category":
+            raise Refused("value", "Condition.category must be from condition-category")
+        if not condition.get("clinicalStatus"):
+            raise Refused("required", "Condition.clinicalStatus is required")
         coding = condition["code"]["coding"][0]
+        if category.get("code") == "problem-list-item":  # the chief complaint (anamnesis): SNOMED CT
+            if coding.get("system") != "http://snomed.info/sct":
+                raise Refused("value", "a chief complaint Condition must be coded in SNOMED CT")
+            if not snomed_concept_id(coding.get("code", "")):
+                raise Refused("value", f"code not found: {coding.get('code')} is not a SNOMED CT concept id")
+            if not coding.get("display") or not condition.get("recordedDate"):
+                raise Refused("required", "Condition.code.display and recordedDate are required")
+            return
+        if category.get("code") != "encounter-diagnosis":
+            raise Refused("value", "Condition.category must be encounter-diagnosis or problem-list-item")
         if coding.get("system") != "http://hl7.org/fhir/sid/icd-10":
             raise Refused("value", "Condition.code must be ICD-10")
         if coding.get("code") not in self.codes:
             raise Refused("value", f"code not found: {coding.get('code')}")
+
+    def _medication(self, medication: dict[str, Any]) -> None:
+        identifier = (medication.get("identifier") or [{}])[0]
+        if identifier.get("system") != f"http://sys-ids.kemkes.go.id/medication/{self.organization_id}" \
+                or not identifier.get("value"):
+            raise Refused("value", "Medication.identifier must use medication/{organization}")
+        coding = ((medication.get("code") or {}).get("coding") or [{}])[0]
+        if coding.get("system") != "http://sys-ids.kemkes.go.id/kfa" or not KFA_CODE.fullmatch(coding.get("code", "")):
+            raise Refused("value", f"code not found: KFA {coding.get('code')}")
+        if not coding.get("display") or medication.get("status") != "active":
+            raise Refused("required", "Medication.code.display and status active are required")
+        kinds = [e for e in medication.get("extension", []) if e.get("url", "").endswith("/MedicationType")]
+        if not kinds or kinds[0]["valueCodeableConcept"]["coding"][0].get("code") not in ("NC", "SD", "EP"):
+            raise Refused("required", "Medication.extension medicationType is required")
+
+    def _medication_request(self, request: dict[str, Any], medications: dict[str, dict[str, Any]]) -> None:
+        systems = {i.get("system") for i in request.get("identifier", []) if i.get("value")}
+        if f"http://sys-ids.kemkes.go.id/prescription/{self.organization_id}" not in systems:
+            raise Refused("value", "MedicationRequest.identifier must use prescription/{organization}")
+        if request.get("status") not in ("active", "completed", "on-hold", "cancelled", "stopped", "draft") \
+                or request.get("intent") != "order":
+            raise Refused("value", "MedicationRequest.status and intent (order) are required")
+        reference = (request.get("medicationReference") or {}).get("reference")
+        if reference not in medications:
+            raise Refused("value", "MedicationRequest.medicationReference must resolve to a Medication in the bundle")
+        if not re.fullmatch(r"Practitioner/N\d+", (request.get("requester") or {}).get("reference", "")):
+            raise Refused("value", "MedicationRequest.requester must be a Practitioner")
+        if not request.get("authoredOn") or not request.get("dosageInstruction"):
+            raise Refused("required", "MedicationRequest.authoredOn and dosageInstruction are required")
 
     def _observation(self, observation: dict[str, Any]) -> None:
         coding = observation["code"]["coding"][0]
@@ -316,8 +387,8 @@ if __name__ == "__main__":  # a demo stand-in: SATUSEHAT_BASE_URL=http://127.0.0
     parser = argparse.ArgumentParser(description="A strict fake SATUSEHAT for demos")
     parser.add_argument("--port", type=int, default=8900)
     parser.add_argument("--organization", default="100000001")
-    parser.add_argument("--location", default="loc-poli-umum")
+    parser.add_argument("--location", action="append", help="a Location id it knows (repeatable)")
     args = parser.parse_args()
-    fake = FakeSatusehat(organization_id=args.organization, location_ids=(args.location,))
+    fake = FakeSatusehat(organization_id=args.organization, location_ids=tuple(args.location or ["loc-poli-umum"]))
     print("client id fake-client, secret fake-secret", flush=True)
     uvicorn.run(fake.app, host="127.0.0.1", port=args.port)

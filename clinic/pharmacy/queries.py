@@ -81,3 +81,11 @@ async def dispensings_of(db: Database, visit_id: str) -> list[Row]:
         db, """SELECT d.status, d.note, d.dispensed_at, u.full_name FROM dispensings d
                JOIN users u ON u.id = d.dispensed_by WHERE d.visit_id = :id ORDER BY d.dispensed_at, d.id""",
         {"id": visit_id})
+
+
+async def coded_entries_for(db: Database, drug: str) -> list[Row]:
+    """Formulary entries with a KFA code whose name begins the drug text of a prescription line (the caller
+    compares the whole label); `drug` lowercased."""
+    return await fetch_all(
+        db, """SELECT name, strength, form, kfa_code FROM formulary
+               WHERE kfa_code IS NOT NULL AND :drug LIKE LOWER(name) || '%'""", {"drug": drug})

@@ -79,10 +79,10 @@ async def set_status(request: Request) -> Response:
 
 
 async def polis_page(request: Request, errors: dict[str, str] | None = None, name: str = "",
-                     status_code: int = 200) -> Response:
+                     status_code: int = 200, locations: dict[str, str] | None = None) -> Response:
     polis = await queries.polis(request.app.state.db, active_only=False)
-    return render(request, "queue/polis.html", {"polis": polis, "errors": errors or {}, "values": {"name": name}},
-                  status_code=status_code)
+    return render(request, "queue/polis.html", {"polis": polis, "errors": errors or {}, "values": {"name": name},
+                                                "locations": locations or {}}, status_code=status_code)
 
 
 async def add_poli(request: Request) -> Response:
@@ -101,5 +101,19 @@ async def update_poli(request: Request) -> Response:
     fields = await read_fields(request)
     active = fields.get("active") == "yes"
     if not await queries.set_poli_active(request.app.state.db, request.path_params["poli_id"], active):
+        raise HTTPException(404)
+    return redirect("/admin/polis")
+
+
+async def set_poli_location(request: Request) -> Response:
+    """A poli's SATUSEHAT Location id (empty: the default from the settings)."""
+    poli_id = request.path_params["poli_id"]
+    fields = await read_fields(request)
+    location_id, problems = service.location_id_problems(fields.get("location_id"))
+    if problems:
+        errors, _warnings = messages(problems)
+        return await polis_page(request, {f"location_{poli_id}": errors["location_id"]}, status_code=422,
+                                locations={poli_id: fields.get("location_id")})
+    if not await queries.set_poli_location(request.app.state.db, poli_id, location_id):
         raise HTTPException(404)
     return redirect("/admin/polis")

@@ -8,7 +8,7 @@ from typing import Any
 
 from databases import Database
 
-from clinic.db import Row, fetch_all, fetch_one, new_id, utcnow, write_transaction
+from clinic.db import Row, execute, fetch_all, fetch_one, new_id, utcnow, write_transaction
 from clinic.outcome import Write
 from clinic.patients.queries import OnWrite
 from clinic.rules.clock import facility_date
@@ -32,7 +32,8 @@ def today() -> dt.date:
 
 async def polis(db: Database, *, active_only: bool = True) -> list[Row]:
     where = "WHERE active = true" if active_only else ""
-    return await fetch_all(db, f"SELECT id, name, active, position FROM polis {where} ORDER BY position, name")
+    return await fetch_all(db, f"SELECT id, name, active, position, satusehat_location_id FROM polis {where} "
+                               "ORDER BY position, name")
 
 
 async def get_poli(db: Database, poli_id: str) -> Row | None:
@@ -56,6 +57,34 @@ async def set_poli_active(db: Database, poli_id: str, active: bool) -> bool:
     row = await fetch_one(db, "UPDATE polis SET active = :active WHERE id = :id RETURNING id",
                           {"id": poli_id, "active": active})
     return row is not None
+
+
+async def set_poli_location(db: Database, poli_id: str, location_id: str | None) -> bool:
+    """The poli's SATUSEHAT Location id (None: the default from the settings); False when no such poli."""
+    row = await fetch_one(db, "UPDATE polis SET satusehat_location_id = :location WHERE id = :id RETURNING id",
+                          {"id": poli_id, "location": location_id})
+    return row is not None
+
+
+async def link_encounter(db: Database, visit_id: str, patient_id: str) -> None:
+    """Record which of today's check-ins of the patient an encounter was recorded under (inside the caller's
+    transaction; once: a later part of the encounter keeps the first link). The one not yet finished, the
+    latest of them; else the latest. Nothing when the patient was not checked in today."""
+    await execute(
+        db, """INSERT INTO encounter_checkins (visit_id, checkin_id, linked_at)
+               SELECT :visit, c.id, :now FROM checkins c WHERE c.patient_id = :patient AND c.day = :day
+               ORDER BY CASE WHEN EXISTS (SELECT 1 FROM queue_events e WHERE e.checkin_id = c.id
+                                          AND e.status = 'finished') THEN 1 ELSE 0 END, c.created_at DESC
+               LIMIT 1 ON CONFLICT (visit_id) DO NOTHING""",
+        {"visit": visit_id, "patient": patient_id, "day": today(), "now": utcnow()})
+
+
+async def encounter_location(db: Database, visit_id: str) -> str | None:
+    """The SATUSEHAT Location id of the poli the encounter's check-in was for; None when it has none."""
+    row = await fetch_one(
+        db, """SELECT o.satusehat_location_id FROM encounter_checkins l JOIN checkins c ON c.id = l.checkin_id
+               JOIN polis o ON o.id = c.poli_id WHERE l.visit_id = :visit""", {"visit": visit_id})
+    return row["satusehat_location_id"] if row else None
 
 
 async def get_checkin(db: Database, checkin_id: str) -> Row | None:

@@ -4,6 +4,7 @@ queue's status changes."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from databases import Database
 
@@ -85,3 +86,17 @@ def poli_name_problems(name: str) -> list[Problem]:
     if len(name) > POLI_NAME_CHARS:
         return [Problem("name", N_("At most {n} characters."), {"n": POLI_NAME_CHARS})]
     return []
+
+
+LOCATION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def location_id_problems(value: str) -> tuple[str | None, list[Problem]]:
+    """A SATUSEHAT Location id as typed: None when empty (the default applies), else its problems."""
+    value = value.strip()
+    if not value:
+        return None, []
+    if not LOCATION_ID.fullmatch(value):
+        return None, [Problem("location_id", N_("Enter the Location id as SATUSEHAT gave it (letters, digits and "
+                                                "dashes, at most 64)."))]
+    return value, []

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from clinic.rules.complaints import SNOMED, complaints
 from clinic.satusehat.codes import satusehat_code, title
 from clinic.satusehat.encounter import Encounter
 
@@ -26,6 +27,20 @@ CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 DIAGNOSIS_ROLE = "http://terminology.hl7.org/CodeSystem/diagnosis-role"
 OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 ENCOUNTER_SYSTEM = "http://sys-ids.kemkes.go.id/encounter/{org}"
+KFA = "http://sys-ids.kemkes.go.id/kfa"
+KFA_CODE = re.compile(r"9[23]\d{6}")  # KFA's product (92...) and packaged product (93...) codes
+MEDICATION_SYSTEM = "http://sys-ids.kemkes.go.id/medication/{org}"
+PRESCRIPTION_SYSTEM = "http://sys-ids.kemkes.go.id/prescription/{org}"
+PRESCRIPTION_ITEM_SYSTEM = "http://sys-ids.kemkes.go.id/prescription-item/{org}"
+MEDICATION_TYPE = "https://fhir.kemkes.go.id/r4/StructureDefinition/MedicationType"
+MEDICATION_TYPE_CODES = "http://terminology.kemkes.go.id/CodeSystem/medication-type"
+MEDICATION_REQUEST_CATEGORY = "http://terminology.hl7.org/CodeSystem/medicationrequest-category"
+# The chief complaint (playbook "rawat jalan", anamnesis): a Condition of its own, category problem-list-item,
+# coded in SNOMED CT; the diagnoses are encounter-diagnosis in ICD-10.
+CHIEF_COMPLAINT = "problem-list-item"
+DIAGNOSIS = "encounter-diagnosis"
+# Fields holding a datetime: checked for the format and never in the future.
+TIME_FIELDS = frozenset({"start", "end", "issued", "recordedDate", "authoredOn"})
 # Decision of issue 13: UTC, seconds, no fraction, no "Z".
 DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00")
 # Vital signs by form field: LOINC code, display, UCUM unit (DOMAIN.md).
@@ -125,6 +140,38 @@ def build(encounter: Encounter, refs: Refs) -> dict[str, Any]:
             "code": {"coding": [{"system": ICD10, "code": code, "display": title(code)}]},
             "subject": subject, "encounter": context, "recordedDate": end,
         }))
+    if encounter.complaint_code and encounter.complaint_code in complaints():
+        complaint = complaints()[encounter.complaint_code]
+        entries.append(_entry(_urn(encounter, "condition/complaint"), {
+            "resourceType": "Condition",
+            "clinicalStatus": {"coding": [{"system": CONDITION_CLINICAL, "code": "active", "display": "Active"}]},
+            "category": [{"coding": [{"system": CONDITION_CATEGORY, "code": CHIEF_COMPLAINT,
+                                      "display": "Problem List Item"}]}],
+            "code": {"coding": [{"system": SNOMED, "code": complaint.code, "display": complaint.display}]},
+            "subject": subject, "encounter": context, "recordedDate": start,
+        }))
+    for index, medication in enumerate(m for m in encounter.medications if KFA_CODE.fullmatch(m.kfa_code)):
+        medication_url = _urn(encounter, f"medication/{index}")
+        item = f"{encounter.id}-{index + 1}"
+        entries.append(_entry(medication_url, {
+            "resourceType": "Medication",
+            "identifier": [{"system": MEDICATION_SYSTEM.format(org=refs.organization_id), "value": item}],
+            "code": {"coding": [{"system": KFA, "code": medication.kfa_code, "display": medication.name}]},
+            "status": "active",
+            "extension": [{"url": MEDICATION_TYPE, "valueCodeableConcept": {"coding": [
+                {"system": MEDICATION_TYPE_CODES, "code": "NC", "display": "Non-compound"}]}}],
+        }))
+        entries.append(_entry(_urn(encounter, f"medication-request/{index}"), {
+            "resourceType": "MedicationRequest",
+            "identifier": [{"system": PRESCRIPTION_SYSTEM.format(org=refs.organization_id), "value": encounter.id},
+                           {"system": PRESCRIPTION_ITEM_SYSTEM.format(org=refs.organization_id), "value": item}],
+            "status": "completed", "intent": "order",
+            "category": [{"coding": [{"system": MEDICATION_REQUEST_CATEGORY, "code": "outpatient",
+                                      "display": "Outpatient"}]}],
+            "medicationReference": {"reference": medication_url, "display": medication.name},
+            "subject": subject, "encounter": context, "authoredOn": end, "requester": practitioner,
+            "dosageInstruction": [{"sequence": 1, "text": medication.dosage or medication.name}],
+        }))
     for name, value in encounter.vitals.items():
         if name not in VITAL_CODES:
             continue
@@ -146,8 +193,7 @@ def _datetimes(node: Any, path: str = "") -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     if isinstance(node, dict):
         for key, value in node.items():
-            if isinstance(value, str) and (key in ("start", "end", "issued", "recordedDate")
-                                           or key.endswith("DateTime")):
+            if isinstance(value, str) and (key in TIME_FIELDS or key.endswith("DateTime")):
                 found.append((f"{path}.{key}", value))
             else:
                 found += _datetimes(value, f"{path}.{key}")
@@ -186,9 +232,18 @@ def check(bundle: dict[str, Any], now: dt.datetime) -> list[str]:
         problems.append("Encounter.statusHistory must run arrived, in-progress, finished")
     for resource in resources:
         if resource["resourceType"] == "Condition":
+            category = resource["category"][0]["coding"][0]["code"]
             for coding in resource["code"]["coding"]:
-                if coding.get("system") != ICD10 or satusehat_code(coding.get("code", "")) != coding.get("code"):
+                if category == CHIEF_COMPLAINT:
+                    if coding.get("system") != SNOMED or coding.get("code") not in complaints():
+                        problems.append(f"Chief complaint code {coding.get('code')} is not in the curated SNOMED list")
+                elif coding.get("system") != ICD10 or satusehat_code(coding.get("code", "")) != coding.get("code"):
                     problems.append(f"Condition code {coding.get('code')} is not ICD-10 2010")
+        elif resource["resourceType"] in ("Medication", "MedicationRequest"):
+            codings = (resource.get("code") or {}).get("coding", [])
+            if resource["resourceType"] == "Medication" and not any(
+                    c.get("system") == KFA and KFA_CODE.fullmatch(c.get("code", "")) for c in codings):
+                problems.append("Medication must carry a KFA code (92/93 and 6 digits)")
     return problems
 
 

@@ -18,10 +18,12 @@ from clinic.accounts.roles import DOCTOR
 from clinic.config import Satusehat
 from clinic.db import fetch_one, utcnow
 from clinic.patients.queries import get_patient
+from clinic.pharmacy.queries import coded_entries_for
+from clinic.queue import queries as queue
 from clinic.satusehat import outbox
 from clinic.satusehat.bundle import NotSendable, Refs, checked, encounter_identifier, wire_bytes
 from clinic.satusehat.client import Client
-from clinic.satusehat.encounter import from_visit
+from clinic.satusehat.encounter import from_visit, line_key
 from clinic.visits.queries import get_visit
 
 log = logging.getLogger("clinic.satusehat")
@@ -74,6 +76,19 @@ async def _ihs(db: Database, client: Client, resource: str, nik: str | None, who
     return found
 
 
+async def _coded_formulary(db: Database, content: dict[str, Any]) -> dict[str, tuple[str, str]]:
+    """The formulary entries with a KFA code that the encounter's prescription lines name:
+    line_key(label) -> (KFA code, label)."""
+    found: dict[str, tuple[str, str]] = {}
+    for line in content.get("prescriptions") or ():
+        drug = line_key(line.get("drug", ""))
+        for row in await coded_entries_for(db, drug.lower()) if drug else ():
+            label = " ".join(part for part in (row["name"], row["strength"], row["form"]) if part)
+            if line_key(label) == drug:
+                found[drug] = (row["kfa_code"].strip(), label)
+    return found
+
+
 async def send_one(db: Database, client: Client, settings: Satusehat, owner: str) -> bool:
     """Send the oldest due item; False when none was due."""
     claim = await outbox.claim(db, owner)
@@ -84,7 +99,8 @@ async def send_one(db: Database, client: Client, settings: Satusehat, owner: str
         visit = await get_visit(db, claim.visit_id)
         assert visit is not None
         patient = await get_patient(db, visit.patient_id)
-        encounter = from_visit(visit, patient)
+        encounter = from_visit(visit, patient, await _coded_formulary(db, visit.encounter_content),
+                               await queue.encounter_location(db, visit.id))
         doctor = await fetch_one(db, "SELECT nik FROM users WHERE id = :id", {"id": encounter.practitioner_id})
         assert patient is not None and doctor is not None
         refs = Refs(settings.organization_id, settings.location_id,

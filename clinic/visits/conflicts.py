@@ -10,13 +10,14 @@ from typing import Any
 from clinic.fields import Fields
 from clinic.i18n import get_locale, gettext
 from clinic.outcome import FieldConflict
+from clinic.rules.complaints import label as complaint_label
 from clinic.rules.merge import last_changes
 from clinic.rules.vitals import CONSCIOUSNESS, VITALS
 from clinic.text import N_
 from clinic.visits.records import Revision
-from clinic.visits.validation import FIELD_LABELS, RX_COLUMNS, TEXT_FIELDS, VITAL_FIELDS
+from clinic.visits.validation import COMPLAINT_CODE, FIELD_LABELS, RX_COLUMNS, TEXT_FIELDS, VITAL_FIELDS
 
-CONTENT = (*TEXT_FIELDS, *VITAL_FIELDS, "consciousness", "diagnoses", "prescriptions")
+CONTENT = (*TEXT_FIELDS, COMPLAINT_CODE, *VITAL_FIELDS, "consciousness", "diagnoses", "prescriptions")
 LABELS = FIELD_LABELS | {"diagnoses": FIELD_LABELS["diagnosis"], "prescriptions": N_("Prescriptions"),
                          "prescription": N_("Prescription notes (e.g. a compounded recipe)")}
 ALIASES = {"diagnosis": "diagnoses"} | {f"rx_{col}": "prescriptions" for col in RX_COLUMNS}
@@ -52,7 +53,8 @@ def changed_names(fields: Fields) -> list[str] | None:
 
 def form_fields(content: dict[str, Any]) -> dict[str, list[str]]:
     """A revision's content as the correction form sends it."""
-    data: dict[str, list[str]] = {name: [content.get(name) or ""] for name in (*TEXT_FIELDS, "consciousness")}
+    data: dict[str, list[str]] = {name: [content.get(name) or ""] for name in (*TEXT_FIELDS, COMPLAINT_CODE,
+                                                                                  "consciousness")}
     for name in VITAL_FIELDS:
         data[name] = ["" if content.get(name) in (None, "") else _number(content[name])]
     data["diagnosis"] = list(content.get("diagnoses") or [])
@@ -81,6 +83,8 @@ def display(name: str, value: Any) -> str:
     if name == "consciousness":
         label = dict(CONSCIOUSNESS).get(value)
         return gettext(label) if label else str(value)
+    if name == COMPLAINT_CODE:
+        return complaint_label(value, get_locale())
     if name == "diagnoses":
         return ", ".join(value)
     if name == "prescriptions":

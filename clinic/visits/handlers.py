@@ -12,16 +12,16 @@ from clinic import audit
 from clinic.accounts.queries import get_user
 from clinic.accounts.roles import may_correct
 from clinic.db import new_id
-from clinic.i18n import _
+from clinic.i18n import _, get_locale
 from clinic.limits import PRESCRIPTIONS
 from clinic.outcome import Kind, Outcome
 from clinic.patients.queries import get_patient
-from clinic.rules import icd10
+from clinic.rules import complaints, icd10
 from clinic.rules.chronic import ReturnVisit
 from clinic.rules.vitals import CONSCIOUSNESS, VITALS
 from clinic.templating import render
 from clinic.visits import queries, service
-from clinic.visits.validation import DRUG_ROUTES, RX_COLUMNS, TEXT_FIELDS, VITAL_FIELDS
+from clinic.visits.validation import COMPLAINT_CODE, DRUG_ROUTES, RX_COLUMNS, TEXT_FIELDS, VITAL_FIELDS
 from clinic.web import client_address, current_user, read_fields, redirect
 
 # A patient registered on this device and not yet on the server: the offline visit form's stand-in, whose
@@ -37,7 +37,8 @@ def form_context(values: dict[str, Any]) -> dict[str, Any]:
     prescriptions = [empty_line | line for line in values.get("prescriptions") or []]
     while len(prescriptions) < 3:
         prescriptions.append(dict(empty_line))
-    return {"diagnosis_inputs": diagnoses, "rx_rows": prescriptions, "max_rx_rows": PRESCRIPTIONS, "vitals": VITALS,
+    return {"complaint_choices": complaints.choices(get_locale()),
+            "diagnosis_inputs": diagnoses, "rx_rows": prescriptions, "max_rx_rows": PRESCRIPTIONS, "vitals": VITALS,
             "consciousness_choices": CONSCIOUSNESS, "drug_routes": DRUG_ROUTES}
 
 
@@ -107,7 +108,8 @@ async def create_visit(request: Request) -> Response:
 
 def revision_values(visit: queries.Visit) -> dict[str, Any]:
     content = visit.current.content
-    values: dict[str, Any] = {name: content.get(name) or "" for name in (*TEXT_FIELDS, "consciousness")}
+    values: dict[str, Any] = {name: content.get(name) or "" for name in (*TEXT_FIELDS, COMPLAINT_CODE,
+                                                                                "consciousness")}
     for name in VITAL_FIELDS:
         values[name] = "" if content.get(name) is None else format(content[name].normalize(), "f")
     values["diagnoses"] = content["diagnoses"]

@@ -13,9 +13,9 @@ from clinic.feed.stamps import clinical_changed, clinical_changed_of_visit
 from clinic.outcome import Write
 from clinic.patients.queries import OnWrite
 from clinic.visits.records import WHOLE, Revision, Visit
-from clinic.visits.validation import TEXT_FIELDS, VITAL_FIELDS
+from clinic.visits.validation import COMPLAINT_CODE, TEXT_FIELDS, VITAL_FIELDS
 
-CONTENT = (*TEXT_FIELDS, *VITAL_FIELDS, "consciousness", "diagnoses", "prescriptions")
+CONTENT = (*TEXT_FIELDS, COMPLAINT_CODE, *VITAL_FIELDS, "consciousness", "diagnoses", "prescriptions")
 REVISION_COLUMNS = ("r.id, r.visit_id, r.revision, r.author_id, r.created_at, r.reason, r.care_at, r.device_at, "
                     + ", ".join(f"r.{name}" for name in CONTENT) + ", u.full_name AS author_name")
 

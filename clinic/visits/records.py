@@ -66,7 +66,7 @@ class Visit:
                     merged[name] = [*merged[name], *(code for code in value if code not in merged[name])]
                 elif name == "prescriptions":
                     merged[name] = [*merged[name], *value]
-                elif isinstance(value, str) and name not in ("consciousness",) and value:
+                elif isinstance(value, str) and name not in ("consciousness", "complaint_code") and value:
                     merged[name] = f"{merged[name]}\n{value}" if merged.get(name) else value
                 elif value is not None and value != "":
                     merged[name] = value

@@ -27,14 +27,15 @@ from clinic.satusehat import outbox
 from clinic.text import N_
 from clinic.visits import conflicts, queries
 from clinic.visits.records import EXAM, TRIAGE, WHOLE
-from clinic.visits.validation import TEXT_FIELDS, VITAL_FIELDS, validate_visit
+from clinic.visits.validation import COMPLAINT_CODE, TEXT_FIELDS, VITAL_FIELDS, validate_visit
 
 MERGE_ATTEMPTS = 5  # a correction re-merged after losing a race; each loss means another one was stored
 
 
 def typed_values(fields: Fields, clean: dict[str, Any]) -> dict[str, Any]:
     """What to show again in the form: the user's own typing, even where it was wrong."""
-    values: dict[str, Any] = {name: fields.get(name) for name in (*TEXT_FIELDS, *VITAL_FIELDS, CONSCIOUSNESS_FIELD)}
+    values: dict[str, Any] = {name: fields.get(name) for name in (*TEXT_FIELDS, *VITAL_FIELDS, CONSCIOUSNESS_FIELD,
+                                                                  COMPLAINT_CODE)}
     values["diagnoses"] = [code for code in fields.getlist("diagnosis") if code]
     values["prescriptions"] = clean.get("prescriptions", [])
     # A malformed id is replaced, so the form shown again can be stored once its other fields are right.
@@ -72,7 +73,9 @@ class NewVisit:
 
     async def after_write(self, db: Database) -> None:
         """What storing the visit sets going, in its transaction (the single and the batch write alike): the
-        patient moves on in today's queue, and a finished encounter is queued for SATUSEHAT."""
+        patient moves on in today's queue (the encounter linked to its check-in: its poli's Location), and a
+        finished encounter is queued for SATUSEHAT."""
+        await queue.link_encounter(db, self.id, self.patient_id)
         await queue.advance_patient(db, self.patient_id, queue.FINISHED if self.part == WHOLE else queue.IN_PROGRESS,
                                     self.user.id)
         # CONTRACT.md: a doctor's one-part visit with a diagnosis is a finished encounter, queued with it.
@@ -159,6 +162,7 @@ async def continue_encounter(db: Database, user: CurrentUser, patient_id: str, e
 
     async def log() -> None:
         await audit.log_access(db, user, "continue", address, patient_id=patient_id, visit_id=encounter_id)
+        await queue.link_encounter(db, encounter_id, patient_id)  # a triage recorded before the check-in
         await queue.advance_patient(db, patient_id, queue.FINISHED, user.id)
         if clean["diagnoses"] and outbox.enabled():  # the doctor's part finishes the encounter: it is sent
             await outbox.enqueue(db, encounter_id, utcnow())

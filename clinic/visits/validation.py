@@ -7,6 +7,8 @@ from typing import Any
 from clinic.fields import Fields
 from clinic.limits import DIAGNOSES, NOTE_CHARS, PRESCRIPTION_CHARS, PRESCRIPTIONS, VITAL_CHARS
 from clinic.rules import Problem
+from clinic.rules.complaints import FIELD as COMPLAINT_CODE
+from clinic.rules.complaints import check_complaint_code
 from clinic.rules.icd10 import check_diagnoses
 from clinic.rules.vitals import CONSCIOUSNESS_FIELD, VITALS, check_vitals
 from clinic.text import N_
@@ -14,7 +16,8 @@ from clinic.text import N_
 TEXT_FIELDS = ("complaint", "history", "examination", "assessment", "plan", "prescription")
 VITAL_FIELDS = tuple(spec.name for spec in VITALS)
 FIELD_LABELS = {spec.name: spec.label for spec in VITALS} | {
-    "complaint": N_("Chief complaint"), "history": N_("History of present illness"),
+    "complaint": N_("Chief complaint"), COMPLAINT_CODE: N_("Chief complaint (coded)"),
+    "history": N_("History of present illness"),
     "examination": N_("Physical examination"), "consciousness": N_("Consciousness"),
     "diagnosis": N_("Diagnoses (ICD-10)"), "assessment": N_("Assessment notes"), "plan": N_("Plan"),
     "rx_drug": N_("Drug"), "rx_dose": N_("Dose"), "rx_frequency": N_("How often"), "rx_route": N_("Route"),
@@ -63,6 +66,8 @@ def validate_visit(fields: Fields, *, complaint_required: bool = True) -> tuple[
     problems: list[Problem] = []
     if complaint_required and not clean["complaint"]:
         problems.append(Problem("complaint", N_("Enter the chief complaint.")))
+    clean[COMPLAINT_CODE], found = check_complaint_code(fields.get(COMPLAINT_CODE))
+    problems += found
     for name in TEXT_FIELDS:
         if len(clean[name] or "") > NOTE_CHARS:
             problems.append(Problem(name, N_("At most {n} characters."), {"n": NOTE_CHARS}))

@@ -81,6 +81,7 @@ TABLE: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/admin/polis"): {"admin"},
     ("POST", "/admin/polis"): {"admin"},
     ("POST", "/admin/polis/{poli_id}"): {"admin"},
+    ("POST", "/admin/polis/{poli_id}/location"): {"admin"},
     ("GET", "/admin/satusehat"): {"admin"},
     ("GET", "/admin/satusehat/practitioners"): {"admin"},
     ("POST", "/admin/satusehat/practitioners/{user_id}"): {"admin"},
