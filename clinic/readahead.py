@@ -15,6 +15,9 @@ from clinic.visits import queries as visits
 
 MAX_IDS = 1000  # per statement
 
+# What `stored_under` answers (clinic.visits.queries), kept for each id read ahead.
+STORED_KEYS = ("visit_id", "patient_id", "author_id", "revision", "encounter_id")
+
 
 class ReadAhead:
     def __init__(self) -> None:
@@ -33,8 +36,7 @@ class ReadAhead:
             for row in await fetch_all(db, visits.STORED_UNDER.format(ids=names), params):
                 found = self.stored.get(row["record_id"])
                 if found is None or int(row["revision"]) > int(found["revision"]):
-                    self.stored[row["record_id"]] = {key: row[key] for key in
-                                                     ("visit_id", "patient_id", "author_id", "revision", "encounter_id")}
+                    self.stored[row["record_id"]] = {key: row[key] for key in STORED_KEYS}
 
     def forget(self) -> None:
         self.patients.clear()
