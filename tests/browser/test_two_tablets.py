@@ -150,8 +150,9 @@ def test_the_same_nik_on_three_tablets_is_one_review_entry_merged_and_undone(tab
         patients.append(register_offline(tablet.page, name="Siti Rahmawati", nik=NIK))
         visits.append(record_visit_offline(tablet.page, patients[-1]))
         expect_pending(tablet.page, 2)
-    for tablet in tablets:
+    for tablet in tablets:  # all three back online at once
         tablet.offline(False)
+    for tablet in tablets:
         expect_pending(tablet.page, 0)  # stored: an offline registration is never refused for its NIK
 
     assert count(live_server, "SELECT COUNT(*) FROM patients WHERE nik = ?", (NIK,)) == 3
@@ -162,6 +163,9 @@ def test_the_same_nik_on_three_tablets_is_one_review_entry_merged_and_undone(tab
     try:
         admin = context.new_page()
         login(admin, "admin")
+        for pid in patients:  # flagged on every one of the records
+            admin.goto(f"/patients/{pid}")
+            expect(admin.locator("[data-possible-duplicate] a[href^='/patients/']")).to_have_count(2)
         admin.goto("/duplicates")
         group = admin.locator("[data-duplicate-group]")
         expect(group).to_have_count(1)  # three records, one review entry
@@ -175,6 +179,7 @@ def test_the_same_nik_on_three_tablets_is_one_review_entry_merged_and_undone(tab
         for visit_id in visits:  # every visit, by reference, under the survivor
             expect(admin.locator(f"li[data-visit-id='{visit_id}']")).to_have_count(1)
         expect(admin.locator("[data-merged-records] li[data-alias-id]")).to_have_count(2)
+        expect(admin.locator("[data-possible-duplicate]")).to_have_count(0)  # decided: no longer flagged
         for pid in patients:  # every No. RM finds the survivor
             search_finds(admin, numbers[pid], survivor)
         for alias in aliases:  # the alias redirects
