@@ -100,6 +100,10 @@ def test_disjoint_offline_edits_on_two_tablets_both_land_in_either_order(tablets
     assert count(live_server, "SELECT COUNT(*) FROM patient_revisions WHERE patient_id = ?", (patient_id,)) == 3
     for tablet in (a, b):
         tablet.expect_nothing_needs_attention()
+        tablet.page.goto(f"/patients/{patient_id}")  # each tablet shows the record with both changes
+        identity = tablet.page.locator(".identity")
+        expect(identity).to_contain_text("0812 1111 2222")
+        expect(identity).to_contain_text("Jl. Kenanga 7, Depok")
 
 
 def test_the_same_field_on_two_tablets_is_one_conflict_resolved_per_field(tablets, live_server):  # type: ignore[no-untyped-def]
