@@ -74,13 +74,18 @@ def queue_records(page, rng: random.Random, n_patients: int) -> Queued:  # type:
     return Queued(patients, visits)
 
 
+# The outbox states that set an item aside for its user (static/outbox_states.js, ATTENTION): never for a
+# valid item, whatever the network or the server does.
+NEEDS_ATTENTION = {"invalid", "conflict", "id_taken"}
+
+
 def set_batch_size(page, size: int) -> None:  # type: ignore[no-untyped-def]
     page.evaluate(f"ClinicDB.setMeta('batchSize', {size})")
 
 
 def nudge(page) -> None:  # type: ignore[no-untyped-def]
-    """What a user would do after a long outage: forget the backoff and press "Sync now" (on /sync/status)."""
-    page.evaluate("ClinicDB.setMeta('backoff', null)")
+    """What a user would do after a long outage: press "Sync now" (on /sync/status), which sends every item
+    backing off at once (static/outbox_states.js: retry_now)."""
     page.click("[data-sync-now]")
 
 
@@ -91,15 +96,15 @@ def drain(page, timeout: float = DRAIN_TIMEOUT_S, nudging: bool = True) -> int: 
     nudges = 0
     while True:
         items = outbox(page)
-        attention = [item for item in items if item["state"] != "waiting"]
+        attention = [item for item in items if item["state"] in NEEDS_ATTENTION]
         assert not attention, f"valid items set aside: {[(i['kind'], i['lastError']) for i in attention]}"
         if not items:
             return nudges
         if time.monotonic() > deadline:
             errors = {str(item.get("lastError")) for item in items}
-            backoff = page.evaluate("ClinicDB.getMeta('backoff')")
+            backoff = {(item["state"], item.get("failures"), item.get("retryAt")) for item in items}
             raise AssertionError(f"online, yet {len(items)} items still on the device after {timeout} s "
-                                 f"({nudges} nudges); backoff {backoff}; last errors: {errors}")
+                                 f"({nudges} nudges); states and backoff {backoff}; last errors: {errors}")
         if nudging:
             nudge(page)
             nudges += 1
@@ -249,7 +254,8 @@ def test_online_signal_during_a_failing_replay_is_not_lost(context, page, live_s
     rng = random.Random(SEED + 4)
     queued = ready_offline_queue(context, page, rng, n_patients=3, batch_size=5)
     # Earlier failures have built up a long backoff.
-    page.evaluate("ClinicDB.setMeta('backoff', {delay: 160000, until: Date.now() + 160000})")
+    page.evaluate("""ClinicDB.allInOrder().then(items => Promise.all(items.map(item => ClinicDB.put(ClinicDB.OUTBOX,
+        Object.assign(item, {state: "backing_off", failures: 6, retryAt: Date.now() + 160000})))))""")
     held: list[Any] = []
 
     def hold_first(route):  # type: ignore[no-untyped-def]
@@ -486,9 +492,9 @@ def test_postgres_restarted_during_sync_every_record_once(private_postgres, pg_s
     phase = "outage"
     on_device = len(outbox(page))
     cluster.stop("fast")
-    page.evaluate("ClinicDB.setMeta('backoff', null)")
     send(held_b)
-    wait_until(page, "ClinicDB.getMeta('backoff').then(b => !!b && b.delay >= 5000)")
+    wait_until(page, "ClinicDB.allInOrder().then(items => items.some(i => i.state === 'backing_off' && "
+                     "i.retryAt - Date.now() >= 1000))")
     nudge(page)  # and once more while it is down
     deadline = time.monotonic() + 30
     while sum(1 for answer in answers if answer[0] == "outage") < 2:
@@ -500,7 +506,7 @@ def test_postgres_restarted_during_sync_every_record_once(private_postgres, pg_s
         assert http is None or http >= 500 or (statuses and set(statuses.values()) == {"error"}), during
     items = outbox(page)
     assert len(items) == on_device, "items left the device while the database was down"
-    assert all(item["state"] == "waiting" for item in items)
+    assert not [item for item in items if item["state"] in NEEDS_ATTENTION]
 
     phase = "after"
     cluster.start()
