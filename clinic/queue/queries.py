@@ -144,6 +144,14 @@ async def patient_checkins(db: Database, patient_id: str, day: dt.date) -> list[
     return [_with_status(row) for row in rows]
 
 
+async def checkin_numbered(db: Database, poli_id: str, day: dt.date, number: int) -> str | None:
+    """The id of a poli's check-in of a day with that number (the day's number is unique per poli)."""
+    row = await fetch_one(
+        db, "SELECT c.id FROM checkins c WHERE c.poli_id = :poli AND c.day = :day AND c.number = :number",
+        {"poli": poli_id, "day": day, "number": number})
+    return None if row is None else str(row["id"])
+
+
 async def call_next(db: Database, poli_id: str, day: dt.date, author_id: str) -> Row | None:
     """The lowest waiting number of a poli's day, now in progress; None when nobody waits. Two staff calling
     at once get two different patients: the unique (check-in, status) decides."""
