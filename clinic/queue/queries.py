@@ -8,7 +8,7 @@ from typing import Any
 
 from databases import Database
 
-from clinic.db import Row, fetch_all, fetch_one, new_id, utcnow, write_transaction
+from clinic.db import Row, execute, fetch_all, fetch_one, new_id, utcnow, write_transaction
 from clinic.outcome import Write
 from clinic.patients.queries import OnWrite
 from clinic.rules.clock import facility_date
@@ -181,8 +181,24 @@ async def advance_patient_checkin(db: Database, checkin_id: str, status: str, au
         await advance_checkin(db, _with_status(row), status, author_id)
 
 
-async def advance_patient(db: Database, patient_id: str, status: str, author_id: str) -> None:
-    """A clinical write moved the patient on: each of today's check-ins not yet past `status` reaches it
-    (a triage puts the patient in progress; a finished encounter finishes the check-in)."""
-    for checkin in await patient_checkins(db, patient_id, today()):
-        await advance_checkin(db, checkin, status, author_id)
+async def serve_encounter(db: Database, encounter_id: str, patient_id: str, status: str, author_id: str) -> None:
+    """A clinical write of the encounter `encounter_id` (its first part's visit id) moves the patient on. The
+    encounter serves one check-in, stored in visit_checkins: the one linked already, else the patient's first
+    open check-in of today (one called in before one waiting, then by arrival), linked now. That check-in alone
+    reaches `status` (a second check-in the same day, at another poli, waits for its own encounter). Without a
+    check-in today nothing moves."""
+    linked = await fetch_one(db, "SELECT checkin_id FROM visit_checkins WHERE visit_id = :visit",
+                             {"visit": encounter_id})
+    if linked is not None:
+        await advance_patient_checkin(db, str(linked["checkin_id"]), status, author_id)
+        return
+    checkins = await patient_checkins(db, patient_id, today())
+    open_checkins = [c for c in checkins if c["status"] in (WAITING, IN_PROGRESS)]
+    if not open_checkins:
+        return
+    chosen = min(open_checkins, key=lambda c: (c["status"] != IN_PROGRESS, c["created_at"], c["number"]))
+    await execute(db, """INSERT INTO visit_checkins (visit_id, checkin_id, linked_at)
+                         SELECT :visit, :checkin, :at
+                         WHERE NOT EXISTS (SELECT 1 FROM visit_checkins WHERE visit_id = :linked)""",
+                  {"visit": encounter_id, "checkin": chosen["id"], "at": utcnow(), "linked": encounter_id})
+    await advance_checkin(db, chosen, status, author_id)

@@ -78,10 +78,13 @@ async def register(db: Database, start: dt.datetime, end: dt.datetime, zone: dic
                    poli_id: str | None = None) -> list[Row]:
     """The daily register: each encounter whose time of care is in [start, end), one row per encounter and code
     (an encounter without a diagnosis: one row, code NULL), with the patient, who examined last (the doctor of a
-    triage and examination), `nth` (1: a new case) and the poli: the one the patient was checked in to that
-    day (the latest check-in made by the encounter's time, else the day's first). `poli_id`: only that poli's."""
+    triage and examination), `nth` (1: a new case) and the poli: that of the check-in the encounter served
+    (visit_checkins), else (an encounter recorded before the link was kept) the one the patient was checked in
+    to that day, the latest check-in made by the encounter's time, else the day's first. `poli_id`: only that
+    poli's."""
     same_day = f"k.patient_id = v.patient_id AND k.day = {local_date(db, AT)}"
     poli = f"""COALESCE(
+        (SELECT k.poli_id FROM visit_checkins l JOIN checkins k ON k.id = l.checkin_id WHERE l.visit_id = v.id),
         (SELECT k.poli_id FROM checkins k WHERE {same_day} AND k.created_at <= {AT}
           ORDER BY k.created_at DESC, k.id LIMIT 1),
         (SELECT k.poli_id FROM checkins k WHERE {same_day} ORDER BY k.created_at, k.id LIMIT 1))"""

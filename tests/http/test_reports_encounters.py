@@ -1,6 +1,7 @@
 """Reports over multi-part encounters, through the app's own forms: a nurse's triage and a doctor's examination
 are one encounter in LB1 (counted once, with the examination's diagnoses) and one line of the daily register,
-which is kept per poli (the poli the patient was checked in to that day). SQLite and PostgreSQL."""
+which is kept per poli (the poli of the check-in the encounter served, visit_checkins). SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from starlette.testclient import TestClient
 
 from clinic.db import utcnow
 from clinic.templating import facility_zone
+from tests.http.conftest import query
 from tests.http.test_encounter import exam_fields, triage
 from tests.http.test_queue import GIGI, UMUM, check_in
 from tests.http.test_visits import register, visit_form
@@ -74,3 +76,34 @@ def test_a_second_encounter_with_the_same_code_is_a_returning_case(client_for: C
                            follow_redirects=False)
     assert response.status_code == 303, response.text
     assert lb1_totals(doctor) == {"I10": (1, 1, 2)}
+
+
+def test_an_encounter_serves_one_check_in_and_is_registered_under_its_poli(
+        client_for: Callable[[str], TestClient]) -> None:
+    registration, nurse, doctor = client_for("registration"), client_for("nurse"), client_for("doctor")
+    patient_id = register(registration, "Citra Dewi")
+    umum = check_in(registration, patient_id, UMUM)  # the general poli first, the dentist later the same day
+    gigi = check_in(registration, patient_id, GIGI)
+
+    def statuses() -> dict[str, set[str]]:
+        rows = query(doctor, "SELECT checkin_id, status FROM queue_events")
+        return {checkin: {r["status"] for r in rows if r["checkin_id"] == checkin} for checkin in (umum, gigi)}
+
+    encounter = triage(nurse, patient_id)
+    assert statuses() == {umum: {"in_progress"}, gigi: set()}
+    response = doctor.post(f"/patients/{patient_id}/visits/{encounter}/parts", data=exam_fields(),
+                           follow_redirects=False)
+    assert response.status_code == 303, response.text
+    assert statuses() == {umum: {"in_progress", "finished"}, gigi: set()}
+    # The dentist's own visit serves the second check-in.
+    dental = visit_form(diagnosis=["K02.1"])
+    assert doctor.post(f"/patients/{patient_id}/visits", data=dental, follow_redirects=False).status_code == 303
+    assert statuses() == {umum: {"in_progress", "finished"}, gigi: {"in_progress", "finished"}}
+    links = query(doctor, "SELECT visit_id, checkin_id FROM visit_checkins")
+    assert {(r["visit_id"], r["checkin_id"]) for r in links} == {(encounter, umum), (dental["id"], gigi)}
+
+    day = utcnow().astimezone(facility_zone()).strftime("%d-%m-%Y")
+    umum_page = doctor.get(f"/reports/register?day={day}&poli={UMUM}").text
+    gigi_page = doctor.get(f"/reports/register?day={day}&poli={GIGI}").text
+    assert f'data-visit-id="{encounter}"' in umum_page and umum_page.count("data-visit-id=") == 1
+    assert f'data-visit-id="{dental["id"]}"' in gigi_page and gigi_page.count("data-visit-id=") == 1
