@@ -181,14 +181,16 @@ async def advance_patient_checkin(db: Database, checkin_id: str, status: str, au
         await advance_checkin(db, _with_status(row), status, author_id)
 
 
-async def serve_encounter(db: Database, encounter_id: str, patient_id: str, status: str, author_id: str) -> None:
+async def serve_encounter(db: Database, encounter_id: str, patient_id: str, status: str, author_id: str, *,
+                          new_encounter: bool = False) -> None:
     """A clinical write of the encounter `encounter_id` (its first part's visit id) moves the patient on. The
     encounter serves one check-in, stored in visit_checkins: the one linked already, else the patient's first
     open check-in of today (one called in before one waiting, then by arrival), linked now. That check-in alone
     reaches `status` (a second check-in the same day, at another poli, waits for its own encounter). Without a
-    check-in today nothing moves."""
-    linked = await fetch_one(db, "SELECT checkin_id FROM visit_checkins WHERE visit_id = :visit",
-                             {"visit": encounter_id})
+    check-in today nothing moves. `new_encounter`: its first part is being written (no link yet: one statement
+    fewer on /sync's batched path)."""
+    linked = None if new_encounter else await fetch_one(
+        db, "SELECT checkin_id FROM visit_checkins WHERE visit_id = :visit", {"visit": encounter_id})
     if linked is not None:
         await advance_patient_checkin(db, str(linked["checkin_id"]), status, author_id)
         return

@@ -74,7 +74,8 @@ class NewVisit:
         """What storing the visit sets going, in its transaction (the single and the batch write alike): the
         patient moves on in today's queue, and a finished encounter is queued for SATUSEHAT."""
         await queue.serve_encounter(db, self.id, self.patient_id,
-                                    queue.FINISHED if self.part == WHOLE else queue.IN_PROGRESS, self.user.id)
+                                    queue.FINISHED if self.part == WHOLE else queue.IN_PROGRESS, self.user.id,
+                                    new_encounter=True)
         # CONTRACT.md: a doctor's one-part visit with a diagnosis is a finished encounter, queued with it.
         if self.part == WHOLE and self.clean["diagnoses"] and outbox.enabled():
             await outbox.enqueue(db, self.id, utcnow())
