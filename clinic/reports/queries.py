@@ -29,6 +29,9 @@ AGE_BANDS = (
 )
 
 AT = "COALESCE(v.care_at, v.created_at)"
+# A later part's encounter is its first part (`e`, joined by visits.encounter_id): the encounter's time is that
+# part's; each part's diagnoses count under the encounter's id.
+ENCOUNTER_AT = "COALESCE(e.care_at, e.created_at, v.care_at, v.created_at)"
 CURRENT = "NOT EXISTS (SELECT 1 FROM visit_revisions r2 WHERE r2.visit_id = r.visit_id AND r2.revision > r.revision)"
 
 
@@ -46,13 +49,13 @@ def cases_sql(db: Database) -> str:
     return f"""
         SELECT visit_id, patient_id, sex, birth_date, at, code,
                ROW_NUMBER() OVER (PARTITION BY patient_id, code ORDER BY at, visit_id) AS nth
-        FROM (SELECT DISTINCT v.id AS visit_id, v.patient_id, p.sex, p.birth_date, {AT} AS at,
-                     UPPER(TRIM(d.value)) AS code
-              FROM visits part JOIN visits v ON v.id = COALESCE(part.encounter_id, part.id)
-              JOIN patients p ON p.id = v.patient_id
-              JOIN visit_revisions r ON r.visit_id = part.id AND {CURRENT}
+        FROM (SELECT DISTINCT COALESCE(v.encounter_id, v.id) AS visit_id, v.patient_id, p.sex, p.birth_date,
+                     {ENCOUNTER_AT} AS at, UPPER(TRIM(d.value)) AS code
+              FROM visits v JOIN patients p ON p.id = v.patient_id
+              LEFT JOIN visits e ON e.id = v.encounter_id
+              JOIN visit_revisions r ON r.visit_id = v.id AND {CURRENT}
               {json_items(db, "r.diagnoses", "d")}
-              WHERE v.encounter_id IS NULL AND {AT} < :end AND TRIM(d.value) <> ''
+              WHERE {ENCOUNTER_AT} < :end AND TRIM(d.value) <> ''
                 AND v.patient_id IN (SELECT v.patient_id FROM visits v WHERE {AT} >= :start AND {AT} < :end)
         ) AS coded"""
 
