@@ -3,7 +3,8 @@ table. A benchmark that fails or misses its goal is reported, never fails the bu
 
     python -m bench                 # everything (about 10 minutes)
     python -m bench --readme        # everything, and the table into README.md (`make bench-readme`)
-    python -m bench replay wire     # only some parts: replay, wire, sqlite, server, lb1, satusehat, device
+    python -m bench replay wire     # only some parts: replay, wire, sqlite, server, lb1, satusehat, device,
+                                    #   poli, return-visit
     python -m bench sqlite-replay   # also the 2,000-item browser replay on SQLite (not in the default run)
 """
 
@@ -17,7 +18,7 @@ from collections.abc import Callable
 
 from bench.common import README, Result, machine_info, record, write
 
-PARTS = ("replay", "wire", "sqlite", "server", "lb1", "satusehat", "device")
+PARTS = ("replay", "wire", "sqlite", "server", "lb1", "satusehat", "device", "poli", "return-visit")
 EXTRA = ("sqlite-replay",)
 
 
@@ -93,6 +94,21 @@ def main(argv: list[str]) -> int:
             device_index.run(results)
 
         guarded(results, "The device's patient index (download and delta)", device)
+
+    if "poli" in wanted:
+        def poli() -> None:
+            from bench import poli_screen
+
+            poli_screen.run(results)
+
+        guarded(results, "Poli screen with 100 waiting (SQLite, PostgreSQL)", poli)
+    if "return-visit" in wanted:
+        def return_visit() -> None:
+            from bench import return_visit as return_visit_bench
+
+            return_visit_bench.run(results)
+
+        guarded(results, "The scripted return visit (Chromium)", return_visit)
 
     table = write(results, readme=README if "--readme" in argv else None)
     print()

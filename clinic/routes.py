@@ -71,6 +71,8 @@ ROUTES = [
     page("/queue", queue.queue_page, roles=SIGNED_IN),
     page("/queue/{poli_id:id}/next", queue.call_next, roles=CLINICAL, methods=["POST"]),
     page("/queue/checkins/{checkin_id:id}/status", queue.set_status, roles=CLINICAL, methods=["POST"]),
+    page("/queue/{poli_id:id}/numbers/{number:int}/status", queue.set_numbered_status, roles=CLINICAL,
+         methods=["POST"]),
     page("/duplicates", duplicates.review, roles=DUPLICATE_REVIEWERS),
     page("/duplicates", duplicates.not_duplicate, roles=DUPLICATE_REVIEWERS, methods=["POST"]),
     page("/duplicates/merge", duplicates.merge_records, roles=DUPLICATE_REVIEWERS, methods=["POST"]),

@@ -58,6 +58,11 @@ def format_datetime(moment: dt.datetime | None) -> str:
     return format_date(local.date()) + local.strftime(" %H:%M ") + (local.tzname() or "")
 
 
+def format_clock(moment: dt.datetime | None) -> str:
+    """The local time of day alone (HH:MM), where the day goes without saying (today's queue)."""
+    return "" if moment is None else moment.astimezone(facility_zone()).strftime("%H:%M")
+
+
 @cache
 
 
@@ -186,6 +191,7 @@ def make_environment() -> jinja2.Environment:
     env.globals["texts_url"] = texts_url
     env.globals["icd10_data_url"] = icd10_data_url
     env.filters["datetime"] = format_datetime
+    env.filters["clock"] = format_clock
     env.filters["date"] = local_date  # the one date format of every page, form and print (clinic/rules/dates.py)
     env.filters["number"] = format_number
     env.globals["icd_describe"] = lambda code: icd10.label(code, i18n.get_locale())

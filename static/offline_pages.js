@@ -71,7 +71,7 @@
 
   function patientRow(p, item) {
     var row = fill("patient-row-template", {
-      id: p.id, href: "/patients/" + p.id, record_number: p.record_number || "—", name: p.name || "",
+      id: p.id, href: "/patients/" + p.id, visit_href: "/patients/" + p.id + "/visits/new", record_number: p.record_number || "—", name: p.name || "",
       sex: sexText(p.sex), age: ageText(p.birth_date), birth_date: showDate(p.birth_date), nik: p.nik || "—",
       badge: item ? waitingBadge(item) : null,
     });

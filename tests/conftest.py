@@ -96,7 +96,7 @@ def postgres_template(password_hash: str) -> Iterator[str]:
     run_async(_admin_sql(server, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
-CLEARED_TABLES = ("encounter_checkins, satusehat_outbox, satusehat_ids, dispensings, formulary, patient_merges, "
+CLEARED_TABLES = ("visit_checkins, satusehat_outbox, satusehat_ids, dispensings, formulary, patient_merges, "
                   "duplicate_flags, access_log, visit_revisions, visits, patient_revisions, patients, login_failures, "
                   "login_throttle, sessions, queue_events, checkins, queue_counters, facility_settings")
 

@@ -78,6 +78,22 @@ async def set_status(request: Request) -> Response:
     return redirect(f"/queue?poli={outcome.record['poli_id']}")
 
 
+async def set_numbered_status(request: Request) -> Response:
+    """A status change from a poli screen's row: the poli, the day's number, and the screen's day."""
+    fields = await read_fields(request)
+    poli_id = request.path_params["poli_id"]
+    outcome = await service.set_numbered_status(request.app.state.db, current_user(request), poli_id,
+                                                request.path_params["number"], fields.get("day"),
+                                                fields.get("status"), client_address(request))
+    if outcome.kind == Kind.MISSING:
+        raise HTTPException(404)
+    if outcome.kind == Kind.CONFLICT:
+        raise HTTPException(409, _("This queue screen is of another day: reload it."))
+    if outcome.kind != Kind.STORED:
+        raise HTTPException(400)
+    return redirect(f"/queue?poli={poli_id}")
+
+
 async def polis_page(request: Request, errors: dict[str, str] | None = None, name: str = "",
                      status_code: int = 200, locations: dict[str, str] | None = None) -> Response:
     polis = await queries.polis(request.app.state.db, active_only=False)

@@ -66,23 +66,10 @@ async def set_poli_location(db: Database, poli_id: str, location_id: str | None)
     return row is not None
 
 
-async def link_encounter(db: Database, visit_id: str, patient_id: str) -> None:
-    """Record which of today's check-ins of the patient an encounter was recorded under (inside the caller's
-    transaction; once: a later part of the encounter keeps the first link). The one not yet finished, the
-    latest of them; else the latest. Nothing when the patient was not checked in today."""
-    await execute(
-        db, """INSERT INTO encounter_checkins (visit_id, checkin_id, linked_at)
-               SELECT :visit, c.id, :now FROM checkins c WHERE c.patient_id = :patient AND c.day = :day
-               ORDER BY CASE WHEN EXISTS (SELECT 1 FROM queue_events e WHERE e.checkin_id = c.id
-                                          AND e.status = 'finished') THEN 1 ELSE 0 END, c.created_at DESC
-               LIMIT 1 ON CONFLICT (visit_id) DO NOTHING""",
-        {"visit": visit_id, "patient": patient_id, "day": today(), "now": utcnow()})
-
-
 async def encounter_location(db: Database, visit_id: str) -> str | None:
     """The SATUSEHAT Location id of the poli the encounter's check-in was for; None when it has none."""
     row = await fetch_one(
-        db, """SELECT o.satusehat_location_id FROM encounter_checkins l JOIN checkins c ON c.id = l.checkin_id
+        db, """SELECT o.satusehat_location_id FROM visit_checkins l JOIN checkins c ON c.id = l.checkin_id
                JOIN polis o ON o.id = c.poli_id WHERE l.visit_id = :visit""", {"visit": visit_id})
     return row["satusehat_location_id"] if row else None
 
@@ -173,6 +160,14 @@ async def patient_checkins(db: Database, patient_id: str, day: dt.date) -> list[
     return [_with_status(row) for row in rows]
 
 
+async def checkin_numbered(db: Database, poli_id: str, day: dt.date, number: int) -> str | None:
+    """The id of a poli's check-in of a day with that number (the day's number is unique per poli)."""
+    row = await fetch_one(
+        db, "SELECT c.id FROM checkins c WHERE c.poli_id = :poli AND c.day = :day AND c.number = :number",
+        {"poli": poli_id, "day": day, "number": number})
+    return None if row is None else str(row["id"])
+
+
 async def call_next(db: Database, poli_id: str, day: dt.date, author_id: str) -> Row | None:
     """The lowest waiting number of a poli's day, now in progress; None when nobody waits. Two staff calling
     at once get two different patients: the unique (check-in, status) decides."""
@@ -202,8 +197,26 @@ async def advance_patient_checkin(db: Database, checkin_id: str, status: str, au
         await advance_checkin(db, _with_status(row), status, author_id)
 
 
-async def advance_patient(db: Database, patient_id: str, status: str, author_id: str) -> None:
-    """A clinical write moved the patient on: each of today's check-ins not yet past `status` reaches it
-    (a triage puts the patient in progress; a finished encounter finishes the check-in)."""
-    for checkin in await patient_checkins(db, patient_id, today()):
-        await advance_checkin(db, checkin, status, author_id)
+async def serve_encounter(db: Database, encounter_id: str, patient_id: str, status: str, author_id: str, *,
+                          new_encounter: bool = False) -> None:
+    """A clinical write of the encounter `encounter_id` (its first part's visit id) moves the patient on. The
+    encounter serves one check-in, stored in visit_checkins: the one linked already, else the patient's first
+    open check-in of today (one called in before one waiting, then by arrival), linked now. That check-in alone
+    reaches `status` (a second check-in the same day, at another poli, waits for its own encounter). Without a
+    check-in today nothing moves. `new_encounter`: its first part is being written (no link yet: one statement
+    fewer on /sync's batched path)."""
+    linked = None if new_encounter else await fetch_one(
+        db, "SELECT checkin_id FROM visit_checkins WHERE visit_id = :visit", {"visit": encounter_id})
+    if linked is not None:
+        await advance_patient_checkin(db, str(linked["checkin_id"]), status, author_id)
+        return
+    checkins = await patient_checkins(db, patient_id, today())
+    open_checkins = [c for c in checkins if c["status"] in (WAITING, IN_PROGRESS)]
+    if not open_checkins:
+        return
+    chosen = min(open_checkins, key=lambda c: (c["status"] != IN_PROGRESS, c["created_at"], c["number"]))
+    await execute(db, """INSERT INTO visit_checkins (visit_id, checkin_id, linked_at)
+                         SELECT :visit, :checkin, :at
+                         WHERE NOT EXISTS (SELECT 1 FROM visit_checkins WHERE visit_id = :linked)""",
+                  {"visit": encounter_id, "checkin": chosen["id"], "at": utcnow(), "linked": encounter_id})
+    await advance_checkin(db, chosen, status, author_id)

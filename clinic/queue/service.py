@@ -80,6 +80,20 @@ async def set_status(db: Database, user: CurrentUser, checkin_id: str, status: s
     return Outcome(Kind.STORED, record=checkin)
 
 
+async def set_numbered_status(db: Database, user: CurrentUser, poli_id: str, number: int, day: str | None,
+                              status: str, address: str) -> Outcome:
+    """`set_status` of the check-in with the day's `number` at the poli, from a poli screen's row (a row names
+    its number only, which keeps the screen small). `day` is the screen's (YYYY-MM-DD): a screen left open
+    past midnight does not move the new day's patient of the same number (CONFLICT)."""
+    today = queries.today()
+    if day != today.isoformat():
+        return Outcome(Kind.CONFLICT)
+    checkin_id = await queries.checkin_numbered(db, poli_id, today, number)
+    if checkin_id is None:
+        return Outcome(Kind.MISSING)
+    return await set_status(db, user, checkin_id, status, address)
+
+
 def poli_name_problems(name: str) -> list[Problem]:
     if not name:
         return [Problem("name", N_("Enter the poli's name."))]

@@ -8,8 +8,9 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import Response
 
-from clinic.db import utcnow
+from clinic.db import parse_uuid, utcnow
 from clinic.i18n import _
+from clinic.queue.queries import polis as polis_of
 from clinic.reports import export, service
 from clinic.reports.queries import AGE_BANDS
 from clinic.templating import facility_zone, render
@@ -47,8 +48,12 @@ async def daily_register(request: Request) -> Response:
                                                          "day_text": request.query_params["day"],
                                                          "error": _("Enter the date as DD-MM-YYYY.")},
                       status_code=422)
-    visits = await service.register(request.app.state.db, day, facility_zone())
-    return render(request, "reports/register.html", {"visits": visits, "day": day,
+    db = request.app.state.db
+    polis = await polis_of(db, active_only=False)
+    wanted = parse_uuid(request.query_params.get("poli"))
+    poli = next((p for p in polis if p["id"] == wanted), None)
+    visits = await service.register(db, day, facility_zone(), poli["id"] if poli else None)
+    return render(request, "reports/register.html", {"visits": visits, "day": day, "polis": polis, "poli": poli,
                                                      "day_text": f"{day:%d-%m-%Y}", "error": ""})
 
 

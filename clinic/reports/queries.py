@@ -4,7 +4,9 @@ bands), written once for SQLite and PostgreSQL through clinic.db's dialect helpe
 Definitions (README, "Reports"):
 - A visit counts in a period by its time of care (visits.care_at; before time of care was kept, the time it
   was received), in the facility's calendar.
-- A visit's diagnoses are those of its current (latest) revision; each distinct code of a visit is one case.
+- An encounter counts once: a multi-part encounter (the nurse's triage, the doctor's examination) is one visit,
+  at its first part's time of care, with the distinct codes of its parts' current (latest) revisions (the
+  examination's, in practice: a triage rarely names one); each distinct code of an encounter is one case.
 - A case is new (kasus baru) when that visit is the patient's first visit, ever, diagnosed with that code
   (ordered by time of care, then visit id); every later visit with the code is a returning case (kasus lama).
 - Age is the patient's age on the local date of care.
@@ -27,6 +29,9 @@ AGE_BANDS = (
 )
 
 AT = "COALESCE(v.care_at, v.created_at)"
+# A later part's encounter is its first part (`e`, joined by visits.encounter_id): the encounter's time is that
+# part's; each part's diagnoses count under the encounter's id.
+ENCOUNTER_AT = "COALESCE(e.care_at, e.created_at, v.care_at, v.created_at)"
 CURRENT = "NOT EXISTS (SELECT 1 FROM visit_revisions r2 WHERE r2.visit_id = r.visit_id AND r2.revision > r.revision)"
 
 
@@ -38,18 +43,19 @@ def _band_case(days: str, years: str) -> str:
 
 
 def cases_sql(db: Database) -> str:
-    """Every case (visit x distinct code) up to :end of the patients seen in [:start, :end), with `nth`: 1 for
+    """Every case (encounter x distinct code) up to :end of the patients seen in [:start, :end), with `nth`: 1 for
     the patient's first visit with that code. Columns: visit_id, patient_id, sex, birth_date, at, code, nth.
     A poli (or any other column of the visit) joins in by visit_id."""
     return f"""
         SELECT visit_id, patient_id, sex, birth_date, at, code,
                ROW_NUMBER() OVER (PARTITION BY patient_id, code ORDER BY at, visit_id) AS nth
-        FROM (SELECT DISTINCT v.id AS visit_id, v.patient_id, p.sex, p.birth_date, {AT} AS at,
-                     UPPER(TRIM(d.value)) AS code
+        FROM (SELECT DISTINCT COALESCE(v.encounter_id, v.id) AS visit_id, v.patient_id, p.sex, p.birth_date,
+                     {ENCOUNTER_AT} AS at, UPPER(TRIM(d.value)) AS code
               FROM visits v JOIN patients p ON p.id = v.patient_id
+              LEFT JOIN visits e ON e.id = v.encounter_id
               JOIN visit_revisions r ON r.visit_id = v.id AND {CURRENT}
               {json_items(db, "r.diagnoses", "d")}
-              WHERE {AT} < :end AND TRIM(d.value) <> ''
+              WHERE {ENCOUNTER_AT} < :end AND TRIM(d.value) <> ''
                 AND v.patient_id IN (SELECT v.patient_id FROM visits v WHERE {AT} >= :start AND {AT} < :end)
         ) AS coded"""
 
@@ -71,19 +77,36 @@ async def lb1(db: Database, start: dt.datetime, end: dt.datetime, zone: dict[str
     )
 
 
-async def register(db: Database, start: dt.datetime, end: dt.datetime) -> list[Row]:
-    """The daily register: each visit whose time of care is in [start, end), one row per visit and code (a
-    visit without a diagnosis: one row, code NULL), with the patient, the author and `nth` (1: a new case)."""
+async def register(db: Database, start: dt.datetime, end: dt.datetime, zone: dict[str, Any],
+                   poli_id: str | None = None) -> list[Row]:
+    """The daily register: each encounter whose time of care is in [start, end), one row per encounter and code
+    (an encounter without a diagnosis: one row, code NULL), with the patient, who examined last (the doctor of a
+    triage and examination), `nth` (1: a new case) and the poli: that of the check-in the encounter served
+    (visit_checkins), else (an encounter recorded before the link was kept) the one the patient was checked in
+    to that day, the latest check-in made by the encounter's time, else the day's first. `poli_id`: only that
+    poli's."""
+    same_day = f"k.patient_id = v.patient_id AND k.day = {local_date(db, AT)}"
+    poli = f"""COALESCE(
+        (SELECT k.poli_id FROM visit_checkins l JOIN checkins k ON k.id = l.checkin_id WHERE l.visit_id = v.id),
+        (SELECT k.poli_id FROM checkins k WHERE {same_day} AND k.created_at <= {AT}
+          ORDER BY k.created_at DESC, k.id LIMIT 1),
+        (SELECT k.poli_id FROM checkins k WHERE {same_day} ORDER BY k.created_at, k.id LIMIT 1))"""
     return await fetch_all(
-        db, f"""SELECT v.id AS visit_id, {AT} AS at, p.id AS patient_id, p.name, p.record_number, p.sex,
-                   p.birth_date, u.full_name AS author_name, c.code, c.nth,
-                   (SELECT COUNT(*) FROM visits e WHERE e.patient_id = v.patient_id
-                      AND COALESCE(e.care_at, e.created_at) < {AT}) AS earlier_visits
-            FROM visits v JOIN patients p ON p.id = v.patient_id JOIN users u ON u.id = v.author_id
+        db, f"""SELECT e.*, pl.name AS poli_name FROM (
+            SELECT v.id AS visit_id, {AT} AS at, p.id AS patient_id, p.name, p.record_number, p.sex,
+                   p.birth_date, c.code, c.nth, {poli} AS poli_id,
+                   (SELECT u.full_name FROM visits x JOIN users u ON u.id = x.author_id
+                     WHERE x.id = v.id OR x.encounter_id = v.id
+                     ORDER BY COALESCE(x.care_at, x.created_at) DESC, x.id DESC LIMIT 1) AS author_name,
+                   (SELECT COUNT(*) FROM visits x WHERE x.patient_id = v.patient_id AND x.encounter_id IS NULL
+                      AND COALESCE(x.care_at, x.created_at) < {AT}) AS earlier_visits
+            FROM visits v JOIN patients p ON p.id = v.patient_id
             LEFT JOIN ({cases_sql(db)}) AS c ON c.visit_id = v.id
-            WHERE {AT} >= :start AND {AT} < :end
-            ORDER BY {AT}, v.id, c.code""",
-        {"start": start, "end": end},
+            WHERE v.encounter_id IS NULL AND {AT} >= :start AND {AT} < :end) AS e
+            LEFT JOIN polis pl ON pl.id = e.poli_id
+            {"WHERE e.poli_id = :poli" if poli_id else ""}
+            ORDER BY e.at, e.visit_id, e.code""",
+        {"start": start, "end": end, **zone, **({"poli": poli_id} if poli_id else {})},
     )
 
 

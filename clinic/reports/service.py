@@ -154,11 +154,14 @@ async def overdue(db: Database, now: dt.datetime, days: int = 30) -> Overdue:
     return Overdue(rows)
 
 
-async def register(db: Database, day: dt.date, zone: ZoneInfo) -> list[dict[str, Any]]:
-    """The day's visits, each with its diagnoses as (code, new) pairs, in order of time of care."""
+async def register(db: Database, day: dt.date, zone: ZoneInfo, poli_id: str | None = None) -> list[dict[str, Any]]:
+    """The day's encounters (of one poli, with `poli_id`), each with its diagnoses as (code, new) pairs, in order
+    of time of care."""
     start = _instant(day, zone)
     visits: dict[str, dict[str, Any]] = {}
-    for row in await queries.register(db, start, _instant(day + dt.timedelta(days=1), zone)):
+    rows = await queries.register(db, start, _instant(day + dt.timedelta(days=1), zone), zone_params(zone, start),
+                                  poli_id)
+    for row in rows:
         visit = visits.setdefault(row["visit_id"], {**row, "at": moment(row["at"]), "diagnoses": [],
                                                     "new_patient": int(row["earlier_visits"]) == 0})
         if row["code"] is not None:

@@ -47,6 +47,8 @@ def visit_form_page(request: Request, patient: Any, outcome: Outcome | None, *, 
     values: dict[str, Any] = {name: "" for name in (*TEXT_FIELDS, *VITAL_FIELDS, "consciousness", "reason")}
     if prefill is not None:
         values.update(diagnoses=prefill.diagnoses, prescriptions=prefill.prescriptions)
+        if mode == "new":  # the monthly visit of a chronic patient: the complaint is the check-up itself
+            values["complaint"] = _("Routine check-up")
     if outcome is not None:
         values.update({k: v for k, v in outcome.values.items() if v is not None})
     if not values.get("id"):

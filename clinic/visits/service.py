@@ -73,11 +73,11 @@ class NewVisit:
 
     async def after_write(self, db: Database) -> None:
         """What storing the visit sets going, in its transaction (the single and the batch write alike): the
-        patient moves on in today's queue (the encounter linked to its check-in: its poli's Location), and a
-        finished encounter is queued for SATUSEHAT."""
-        await queue.link_encounter(db, self.id, self.patient_id)
-        await queue.advance_patient(db, self.patient_id, queue.FINISHED if self.part == WHOLE else queue.IN_PROGRESS,
-                                    self.user.id)
+        patient moves on in today's queue (the check-in its encounter serves, whose poli gives the encounter
+        its Location), and a finished encounter is queued for SATUSEHAT."""
+        await queue.serve_encounter(db, self.id, self.patient_id,
+                                    queue.FINISHED if self.part == WHOLE else queue.IN_PROGRESS, self.user.id,
+                                    new_encounter=True)
         # CONTRACT.md: a doctor's one-part visit with a diagnosis is a finished encounter, queued with it.
         if self.part == WHOLE and self.clean["diagnoses"] and outbox.enabled():
             await outbox.enqueue(db, self.id, utcnow())
@@ -162,8 +162,7 @@ async def continue_encounter(db: Database, user: CurrentUser, patient_id: str, e
 
     async def log() -> None:
         await audit.log_access(db, user, "continue", address, patient_id=patient_id, visit_id=encounter_id)
-        await queue.link_encounter(db, encounter_id, patient_id)  # a triage recorded before the check-in
-        await queue.advance_patient(db, patient_id, queue.FINISHED, user.id)
+        await queue.serve_encounter(db, encounter_id, patient_id, queue.FINISHED, user.id)
         if clean["diagnoses"] and outbox.enabled():  # the doctor's part finishes the encounter: it is sent
             await outbox.enqueue(db, encounter_id, utcnow())
 

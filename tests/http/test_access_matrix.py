@@ -76,6 +76,7 @@ TABLE: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/queue"): ALL,
     ("POST", "/queue/{poli_id}/next"): {"doctor", "nurse"},
     ("POST", "/queue/checkins/{checkin_id}/status"): {"doctor", "nurse"},
+    ("POST", "/queue/{poli_id}/numbers/{number}/status"): {"doctor", "nurse"},
     ("GET", V + "/continue"): {"doctor"},
     ("POST", V + "/parts"): {"doctor"},
     ("GET", "/admin/polis"): {"admin"},
@@ -122,7 +123,7 @@ def record(client_for):  # type: ignore[no-untyped-def]
                            follow_redirects=False)
     assert response.status_code == 303
     return {"patient_id": patient_id, "visit_id": visit_id, "user_id": "00000000-0000-0000-0000-000000000004",
-            "poli_id": UMUM, "checkin_id": checkin_id}
+            "poli_id": UMUM, "checkin_id": checkin_id, "number": "1"}
 
 
 def fill(path: str, params: dict[str, str]) -> str:

@@ -91,7 +91,8 @@ def test_call_next_and_status_changes_keep_their_times(client_for: Callable[[str
     response = nurse.post(f"/queue/{UMUM}/next", data={"call": "next"}, follow_redirects=False)
     assert response.status_code == 303
     page = nurse.get(f"/queue?poli={UMUM}").text
-    assert f'data-patient-id="{first}" data-checkin-id' in page
+    assert f'<tr data-patient-id="{first}"><td class="queue-number">1</td>' in page
+    assert f'action="/queue/{UMUM}/numbers/1/status"' in page
     rows = query(nurse, "SELECT c.patient_id, e.status FROM queue_events e JOIN checkins c ON c.id = e.checkin_id")
     assert [(r["patient_id"], r["status"]) for r in rows] == [(first, "in_progress")]
     # The second is called by the nurse's triage; the doctor's one-part visit finishes the first.
@@ -150,3 +151,30 @@ def test_two_servers_checking_in_at_once_never_share_a_number(client_for: Callab
 
     run_async(run())
     assert sorted(number for _patient, number in numbers(registration, UMUM)) == list(range(1, 21))
+
+
+def test_a_poli_screen_row_moves_the_check_in_of_its_number_today(client_for: Callable[[str], TestClient]) -> None:
+    registration, nurse = client_for("registration"), client_for("nurse")
+    first, second = register(registration, "Gita Permata"), register(registration, "Hadi Susilo")
+    check_in(registration, first, UMUM)
+    check_in(registration, second, UMUM)
+    today = queries.today().isoformat()
+    page = nurse.get(f"/queue?poli={UMUM}").text
+    assert f'action="/queue/{UMUM}/numbers/2/status" class="inline-form"><input type="hidden" name="day" ' \
+           f'value="{today}">' in page
+    response = nurse.post(f"/queue/{UMUM}/numbers/2/status", data={"day": today, "status": "in_progress"},
+                          follow_redirects=False)
+    assert response.status_code == 303
+    rows = query(nurse, "SELECT c.patient_id, e.status FROM queue_events e JOIN checkins c ON c.id = e.checkin_id")
+    assert [(r["patient_id"], r["status"]) for r in rows] == [(second, "in_progress")]
+    # A screen left open since yesterday moves nobody; an unknown number or status neither.
+    response = nurse.post(f"/queue/{UMUM}/numbers/1/status", data={"day": "2020-01-01", "status": "finished"},
+                          follow_redirects=False)
+    assert response.status_code == 409
+    assert nurse.post(f"/queue/{UMUM}/numbers/9/status", data={"day": today, "status": "finished"},
+                      follow_redirects=False).status_code == 404
+    assert nurse.post(f"/queue/{UMUM}/numbers/1/status", data={"day": today, "status": "waiting"},
+                      follow_redirects=False).status_code == 400
+    assert nurse.post(f"/queue/{GIGI}/numbers/1/status", data={"day": today, "status": "finished"},
+                      follow_redirects=False).status_code == 404
+    assert len(query(nurse, "SELECT id FROM queue_events")) == 1

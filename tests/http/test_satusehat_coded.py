@@ -154,7 +154,7 @@ def test_each_poli_has_its_location_and_the_encounter_uses_the_checked_in_one(cl
     check_in(registration, at_umum, UMUM)  # a poli without a Location id of its own: the default
     visits = {name: record_visit(doctor, patient) for name, patient in
               (("gigi", at_gigi), ("none", not_checked_in), ("umum", at_umum))}
-    links = query(doctor, "SELECT visit_id FROM encounter_checkins")
+    links = query(doctor, "SELECT visit_id FROM visit_checkins")
     assert {row["visit_id"] for row in links} == {visits["gigi"], visits["umum"]}
     send_all(doctor, fake)
 
