@@ -181,7 +181,8 @@ def report(results: list[Any], fig: OneSyncFigures) -> None:
         record(results, f"One-item /sync server time p50 ({label}), PostgreSQL", round(p50, 2), "ms", "<= 10 ms",
                f"in-process, {len(times)} requests of one item each, {fig.round_trips[kind]:.1f} database round "
                f"trips each; median {breakdown}, Python (parsing, checks, "
-               f"validation, middleware) ~{python:.2f} ms, CPU {percentile(fig.cpu_ms[kind], 50):.2f} ms; p95 {percentile(times, 95):.1f} ms ({fig.busy})")
+               f"validation, middleware) ~{python:.2f} ms, CPU {percentile(fig.cpu_ms[kind], 50):.2f} ms; "
+               f"p95 {percentile(times, 95):.1f} ms ({fig.busy})")
     record(results, "Record page (5 visits) server time p50, PostgreSQL", round(percentile(fig.page_ms, 50), 2),
            "ms", "<= 5 ms", f"in-process GET /patients/<id>, gzip accepted, {len(fig.page_ms)} requests, "
                             f"{fig.round_trips['page']:.1f} database round trips each, CPU "

@@ -75,8 +75,13 @@ def format_number(value: Any) -> str:
     return text.replace(".", ",") if i18n.get_locale() == "id" else text
 
 
+@cache
+def _labels(choices: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return dict(choices)
+
+
 def _label(choices: Any, value: Any) -> str:
-    label = dict(choices).get(value)
+    label = _labels(choices).get(value)
     return i18n.gettext(label) if label else (value or "")
 
 
