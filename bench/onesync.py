@@ -15,20 +15,25 @@ import argparse
 import asyncio
 import random
 import statistics
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bench.common import record
 from bench.support import (
     SECRET_KEY,
+    ServerProcess,
     busy,
     create_database,
     drop_database,
+    http_client,
     new_nurse,
     percentile,
+    running,
     server_url,
     sign_in,
     sync_items,
@@ -44,6 +49,7 @@ class OneSyncFigures:
     parts_ms: dict[str, dict[str, float]] = field(default_factory=dict)  # by kind: median ms per part
     page_ms: list[float] = field(default_factory=list)
     cpu_ms: dict[str, list[float]] = field(default_factory=dict)  # this process's CPU time, by kind and "page"
+    uvicorn_ms: list[float] = field(default_factory=list)  # one-item registrations through uvicorn, as the client saw
     round_trips: dict[str, float] = field(default_factory=dict)  # per request, by kind (and "page")
     busy: str = ""
 
@@ -163,12 +169,29 @@ async def measure(server: str, requests: int = 200) -> OneSyncFigures:
                     figures.round_trips["page"] = sum(timed.counts.values()) / (requests + 20)
                 figures.page_ms = timed.times[20:]
                 figures.cpu_ms["page"] = timed.cpu[20:]
-                figures.busy = busy()
         finally:
             await app.state.db.disconnect()
+        figures.uvicorn_ms = await through_uvicorn(url, nurse.username, nurse.id, requests)
+        figures.busy = busy()
     finally:
         await drop_database(server, url)
     return figures
+
+
+async def through_uvicorn(url: str, username: str, author_id: str, requests: int) -> list[float]:
+    """One-item registrations sent to a uvicorn process (as deployed: `clinic serve`'s protocol) over a kept-alive
+    connection: each request's time as the client saw it, the server's time and the loopback's."""
+    with tempfile.TemporaryDirectory() as tmp, running([ServerProcess(url, Path(tmp))]) as (process,):
+        async with http_client() as client:
+            await sign_in(client, process.url, username)
+            times = []
+            for item in [i for i in sync_items(random.randrange(10**9), requests + 20, author_id)
+                         if i["target"] == "/patients"][:requests + 20]:
+                began = time.perf_counter()
+                response = await client.post(process.url + "/sync", json={"items": [item]})
+                times.append((time.perf_counter() - began) * 1000)
+                assert response.json()["results"][0]["status"] == "stored", response.text[:300]
+    return times[20:]
 
 
 def report(results: list[Any], fig: OneSyncFigures) -> None:
@@ -183,6 +206,10 @@ def report(results: list[Any], fig: OneSyncFigures) -> None:
                f"trips each; median {breakdown}, Python (parsing, checks, "
                f"validation, middleware) ~{python:.2f} ms, CPU {percentile(fig.cpu_ms[kind], 50):.2f} ms; "
                f"p95 {percentile(times, 95):.1f} ms ({fig.busy})")
+    times = fig.uvicorn_ms
+    record(results, "One-item /sync through uvicorn p50 (a registration), PostgreSQL", round(percentile(times, 50), 2),
+           "ms", "<= 10 ms", f"one uvicorn process, kept-alive connection, {len(times)} requests; as the client saw "
+                             f"it (server and loopback); p95 {percentile(times, 95):.1f} ms ({fig.busy})")
     record(results, "Record page (5 visits) server time p50, PostgreSQL", round(percentile(fig.page_ms, 50), 2),
            "ms", "<= 5 ms", f"in-process GET /patients/<id>, gzip accepted, {len(fig.page_ms)} requests, "
                             f"{fig.round_trips['page']:.1f} database round trips each, CPU "
