@@ -15,20 +15,25 @@ import argparse
 import asyncio
 import random
 import statistics
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from bench.common import record
 from bench.support import (
     SECRET_KEY,
+    ServerProcess,
     busy,
     create_database,
     drop_database,
+    http_client,
     new_nurse,
     percentile,
+    running,
     server_url,
     sign_in,
     sync_items,
@@ -43,6 +48,8 @@ class OneSyncFigures:
     sync_ms: dict[str, list[float]] = field(default_factory=dict)  # by kind: register, visit
     parts_ms: dict[str, dict[str, float]] = field(default_factory=dict)  # by kind: median ms per part
     page_ms: list[float] = field(default_factory=list)
+    cpu_ms: dict[str, list[float]] = field(default_factory=dict)  # this process's CPU time, by kind and "page"
+    uvicorn_ms: list[float] = field(default_factory=list)  # one-item registrations through uvicorn, as the client saw
     round_trips: dict[str, float] = field(default_factory=dict)  # per request, by kind (and "page")
     busy: str = ""
 
@@ -53,15 +60,17 @@ class Timed:
     def __init__(self, app: Any) -> None:
         self.app = app
         self.times: list[float] = []
+        self.cpu: list[float] = []  # the process's CPU time per request: the app's own work, whatever the load
         self.parts: list[dict[str, float]] = []
         self.current: dict[str, float] = {}
         self.counts: dict[str, int] = {}  # round trips by part, over all requests
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         self.current = dict.fromkeys(PARTS, 0.0)
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         await self.app(scope, receive, send)
         self.times.append((time.perf_counter() - began) * 1000)
+        self.cpu.append((time.process_time() - cpu) * 1000)
         self.parts.append(self.current)
 
 
@@ -129,6 +138,7 @@ async def measure(server: str, requests: int = 200) -> OneSyncFigures:
                     chosen = chosen[:requests + 20]
                     with timing_parts(timed):
                         timed.times.clear()
+                        timed.cpu.clear()
                         timed.parts.clear()
                         timed.counts.clear()
                         for item in chosen:
@@ -136,6 +146,7 @@ async def measure(server: str, requests: int = 200) -> OneSyncFigures:
                             status = response.json()["results"][0]["status"]
                             assert status == "stored", response.text[:300]
                     figures.sync_ms[kind] = timed.times[20:]  # the first ones warm the caches
+                    figures.cpu_ms[kind] = timed.cpu[20:]
                     figures.round_trips[kind] = sum(timed.counts.values()) / len(chosen)
                     figures.parts_ms[kind] = {part: statistics.median(p[part] for p in timed.parts[20:])
                                               for part in PARTS}
@@ -149,6 +160,7 @@ async def measure(server: str, requests: int = 200) -> OneSyncFigures:
                 response = await client.post("/sync", json={"items": five})
                 assert all(r["status"] == "stored" for r in response.json()["results"]), response.text[:300]
                 timed.times.clear()
+                timed.cpu.clear()
                 with timing_parts(timed):
                     timed.counts.clear()
                     for _ in range(requests + 20):
@@ -156,12 +168,30 @@ async def measure(server: str, requests: int = 200) -> OneSyncFigures:
                         assert response.status_code == 200, response.status_code
                     figures.round_trips["page"] = sum(timed.counts.values()) / (requests + 20)
                 figures.page_ms = timed.times[20:]
-                figures.busy = busy()
+                figures.cpu_ms["page"] = timed.cpu[20:]
         finally:
             await app.state.db.disconnect()
+        figures.uvicorn_ms = await through_uvicorn(url, nurse.username, nurse.id, requests)
+        figures.busy = busy()
     finally:
         await drop_database(server, url)
     return figures
+
+
+async def through_uvicorn(url: str, username: str, author_id: str, requests: int) -> list[float]:
+    """One-item registrations sent to a uvicorn process (as deployed: `clinic serve`'s protocol) over a kept-alive
+    connection: each request's time as the client saw it, the server's time and the loopback's."""
+    with tempfile.TemporaryDirectory() as tmp, running([ServerProcess(url, Path(tmp))]) as (process,):
+        async with http_client() as client:
+            await sign_in(client, process.url, username)
+            times = []
+            for item in [i for i in sync_items(random.randrange(10**9), requests + 20, author_id)
+                         if i["target"] == "/patients"][:requests + 20]:
+                began = time.perf_counter()
+                response = await client.post(process.url + "/sync", json={"items": [item]})
+                times.append((time.perf_counter() - began) * 1000)
+                assert response.json()["results"][0]["status"] == "stored", response.text[:300]
+    return times[20:]
 
 
 def report(results: list[Any], fig: OneSyncFigures) -> None:
@@ -174,10 +204,16 @@ def report(results: list[Any], fig: OneSyncFigures) -> None:
         record(results, f"One-item /sync server time p50 ({label}), PostgreSQL", round(p50, 2), "ms", "<= 10 ms",
                f"in-process, {len(times)} requests of one item each, {fig.round_trips[kind]:.1f} database round "
                f"trips each; median {breakdown}, Python (parsing, checks, "
-               f"validation, middleware) ~{python:.2f} ms; p95 {percentile(times, 95):.1f} ms ({fig.busy})")
+               f"validation, middleware) ~{python:.2f} ms, CPU {percentile(fig.cpu_ms[kind], 50):.2f} ms; "
+               f"p95 {percentile(times, 95):.1f} ms ({fig.busy})")
+    times = fig.uvicorn_ms
+    record(results, "One-item /sync through uvicorn p50 (a registration), PostgreSQL", round(percentile(times, 50), 2),
+           "ms", "<= 10 ms", f"one uvicorn process, kept-alive connection, {len(times)} requests; as the client saw "
+                             f"it (server and loopback); p95 {percentile(times, 95):.1f} ms ({fig.busy})")
     record(results, "Record page (5 visits) server time p50, PostgreSQL", round(percentile(fig.page_ms, 50), 2),
            "ms", "<= 5 ms", f"in-process GET /patients/<id>, gzip accepted, {len(fig.page_ms)} requests, "
-                            f"{fig.round_trips['page']:.1f} database round trips each; "
+                            f"{fig.round_trips['page']:.1f} database round trips each, CPU "
+                            f"{percentile(fig.cpu_ms['page'], 50):.2f} ms; "
                             f"p95 {percentile(fig.page_ms, 95):.1f} ms ({fig.busy})")
 
 

@@ -83,7 +83,7 @@ async def table_counts(url: str, tables: Sequence[str] = APP_TABLES) -> dict[str
 
 async def truncate_app_tables(url: str) -> None:
     # TRUNCATE (unlike DELETE) does not fire the append-only row triggers.
-    await admin_sql(url, f"TRUNCATE {', '.join(APP_TABLES)} RESTART IDENTITY",
+    await admin_sql(url, f"TRUNCATE {', '.join(APP_TABLES)} RESTART IDENTITY CASCADE",  # and what refers to them
                     "UPDATE counters SET value = 0 WHERE name = 'record_number'")
 
 

@@ -1,7 +1,9 @@
 """What a /sync request reads ahead for the items it is about to check: the patients and the visits' ids
 they name, in one statement per table instead of one or two per item. The checks ask it as they would ask
 the database (`patient`, `stored_under`); an id it did not read is read then. The caller forgets it once
-the request has written anything, so no check sees what was true before its own request's writes."""
+the request has written anything, so no check sees what was true before its own request's writes.
+With the patients it reads which of them have a check-in today: a visit of a patient who has none has no
+queue to move on, and its write skips that statement."""
 
 from __future__ import annotations
 
@@ -11,9 +13,11 @@ from databases import Database
 
 from clinic.db import Row, fetch_all
 from clinic.patients import queries as patients
+from clinic.queue import queries as queue
 from clinic.visits import queries as visits
 
 MAX_IDS = 1000  # per statement
+STORED_KEYS = ("visit_id", "patient_id", "author_id", "revision", "encounter_id")  # as visits.stored_under
 
 # What `stored_under` answers (clinic.visits.queries), kept for each id read ahead.
 STORED_KEYS = ("visit_id", "patient_id", "author_id", "revision", "encounter_id")
@@ -23,14 +27,20 @@ class ReadAhead:
     def __init__(self) -> None:
         self.patients: dict[str, Row | None] = {}
         self.stored: dict[str, Row | None] = {}
+        self.not_checked_in: set[str] = set()  # patients read ahead with no check-in today
 
     async def read(self, db: Database, patient_ids: Iterable[str], record_ids: Iterable[str]) -> None:
         """Reads the patients named by `patient_ids` and what the visits' ids `record_ids` name (no statement
         for an empty list)."""
         self.patients = dict.fromkeys(sorted(set(patient_ids)))
         self.stored = dict.fromkeys(sorted(set(record_ids)))
+        self.not_checked_in = set()
         for names, params in _chunks(list(self.patients)):
-            for row in await fetch_all(db, f"SELECT {patients.COLUMNS} FROM patients WHERE id IN ({names})", params):
+            sql = (f"SELECT {patients.COLUMNS}, EXISTS (SELECT 1 FROM checkins c WHERE c.patient_id = patients.id "
+                   f"AND c.day = :today) AS checked_in FROM patients WHERE id IN ({names})")
+            for row in await fetch_all(db, sql, params | {"today": queue.today()}):
+                if not row.pop("checked_in"):
+                    self.not_checked_in.add(row["id"])
                 self.patients[row["id"]] = row
         for names, params in _chunks(list(self.stored)):
             for row in await fetch_all(db, visits.STORED_UNDER.format(ids=names), params):
@@ -41,6 +51,11 @@ class ReadAhead:
     def forget(self) -> None:
         self.patients.clear()
         self.stored.clear()
+        self.not_checked_in.clear()
+
+    def may_be_checked_in(self, patient_id: str) -> bool:
+        """False only for a patient read ahead without a check-in today (the queue's day, as `queue.today`)."""
+        return patient_id not in self.not_checked_in
 
     async def patient(self, db: Database, patient_id: str) -> Row | None:
         if patient_id in self.patients:

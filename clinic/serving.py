@@ -16,6 +16,10 @@ from typing import Any
 from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 PROTOCOL = "clinic.serving:NoDelayHTTPProtocol"  # uvicorn's `http` setting (`--http` on its command line)
+# How long an idle keep-alive connection stays open (uvicorn's `timeout_keep_alive`, `--timeout-keep-alive`).
+# Longer than its clients keep one: uvicorn's default, 5 s, equals httpx's, so a client reusing a connection
+# just as the server closes it got a ReadError; proxies in front (load balancers idle at 60 s) reuse theirs too.
+KEEP_ALIVE_SECONDS = 75
 
 
 def set_nodelay(transport: asyncio.BaseTransport) -> None:

@@ -10,6 +10,7 @@ from functools import cache
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
@@ -79,8 +80,13 @@ def format_number(value: Any) -> str:
     return text.replace(".", ",") if i18n.get_locale() == "id" else text
 
 
+@cache
+def _labels(choices: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    return dict(choices)
+
+
 def _label(choices: Any, value: Any) -> str:
-    label = dict(choices).get(value)
+    label = _labels(choices).get(value)
     return i18n.gettext(label) if label else (value or "")
 
 
@@ -171,6 +177,30 @@ def _context(request: Request) -> dict[str, Any]:
     }
 
 
+MAX_KEPT_TEXTS = 10_000  # translated texts kept per process: the templates' own are a few hundred
+
+
+def kept_gettext() -> Any:
+    """The templates' `_()` and `gettext`, as jinja2.ext.i18n's newstyle gettext does it (the translation,
+    taken as markup when escaping, `%`-formatted with its variables), with each text without variables kept
+    once done, by language: a record page asks for ~120 of them, each through two context calls."""
+    kept: dict[tuple[str, str, bool], str] = {}
+
+    @jinja2.pass_context
+    def gettext(context: jinja2.runtime.Context, message: str, **variables: Any) -> str:
+        escape = context.eval_ctx.autoescape
+        key = (i18n.get_locale(), message, escape)
+        if not variables and key in kept:
+            return kept[key]
+        text = i18n.gettext(message)
+        done: str = (Markup(text) if escape else text) % variables
+        if not variables and len(kept) < MAX_KEPT_TEXTS:
+            kept[key] = done
+        return done
+
+    return gettext
+
+
 def make_environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
@@ -178,8 +208,12 @@ def make_environment() -> jinja2.Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        # Each template is read and compiled once per process: no file checks on every render. After editing
+        # a template, restart the server.
+        auto_reload=False,
     )
     env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["gettext"] = env.globals["_"] = kept_gettext()
     env.globals["static_url"] = static_url
     env.globals["role_name"] = role_label
     env.globals["roles_in_order"] = ordered

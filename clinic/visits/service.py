@@ -65,6 +65,7 @@ class NewVisit:
     care: tuple[dt.datetime, dt.datetime | None]  # the time of care, and what the device's clock said
     warnings: dict[str, list[str]]
     part: str  # a nurse's note is the encounter's triage, which a doctor continues; a doctor's is whole
+    in_queue: bool = True  # False: read ahead with no check-in today, so there is no queue to move on
 
     def stored(self, now: dt.datetime) -> Outcome:
         visit = queries.new_visit(self.id, self.patient_id, self.clean, (self.user.id, self.user.full_name), now,
@@ -75,9 +76,10 @@ class NewVisit:
         """What storing the visit sets going, in its transaction (the single and the batch write alike): the
         patient moves on in today's queue (the check-in its encounter serves, whose poli gives the encounter
         its Location), and a finished encounter is queued for SATUSEHAT."""
-        await queue.serve_encounter(db, self.id, self.patient_id,
-                                    queue.FINISHED if self.part == WHOLE else queue.IN_PROGRESS, self.user.id,
-                                    new_encounter=True)
+        if self.in_queue:
+            await queue.serve_encounter(db, self.id, self.patient_id,
+                                        queue.FINISHED if self.part == WHOLE else queue.IN_PROGRESS, self.user.id,
+                                        new_encounter=True)
         # CONTRACT.md: a doctor's one-part visit with a diagnosis is a finished encounter, queued with it.
         if self.part == WHOLE and self.clean["diagnoses"] and outbox.enabled():
             await outbox.enqueue(db, self.id, utcnow())
@@ -114,7 +116,8 @@ async def prepare_visit(db: Database, user: CurrentUser, patient_id: str, fields
     assert visit_id is not None
     care_at = time_of_care(entered_at, utcnow(), registered_at)
     return NewVisit(visit_id, patient_id, clean, user, address, (care_at, entered_at), warnings,
-                    WHOLE if user.has_any(DOCTORS) else TRIAGE)
+                    WHOLE if user.has_any(DOCTORS) else TRIAGE,
+                    in_queue=known.may_be_checked_in(patient_id) if known else True)
 
 
 async def record(db: Database, user: CurrentUser, patient_id: str, fields: Fields, address: str,

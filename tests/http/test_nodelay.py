@@ -119,3 +119,24 @@ def test_accepted_connections_have_tcp_nodelay(sqlite_template: Path, tmp_path: 
                 assert server_nodelay(process.pid, connection.sock) == 1
             finally:
                 connection.close()
+
+
+def test_an_idle_connection_outlives_the_clients_keep_alive(sqlite_template: Path, tmp_path: Path) -> None:
+    """uvicorn closes an idle connection after 5 s by default: exactly when httpx (the load bench's and the
+    tests' client) still reuses it, which gave a ReadError now and then. `clinic serve` keeps it longer."""
+    with serving(sqlite_template, tmp_path, 1) as (_process, port):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        try:
+            for attempt in range(2):
+                if attempt:
+                    time.sleep(6)  # past both 5 s limits
+                connection.request("GET", "/healthz")
+                response = connection.getresponse()
+                response.read()
+                assert response.status == 200
+                assert response.getheader("connection", "").lower() != "close"
+                if not attempt:
+                    first = connection.sock
+            assert connection.sock is first  # the same connection, not a new one
+        finally:
+            connection.close()

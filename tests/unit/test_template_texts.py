@@ -1,0 +1,40 @@
+"""The templates' translated texts, kept per language once done, come out as jinja2's i18n extension makes
+them: in the request's language, escaped as markup, `%`-formatted with their variables."""
+
+from __future__ import annotations
+
+import jinja2
+
+from clinic import i18n
+from clinic.templating import templates
+
+
+def render(source: str, locale: str, env: jinja2.Environment = templates.env) -> str:
+    token = i18n._current.set(locale)
+    try:
+        return env.from_string(source).render()
+    finally:
+        i18n._current.reset(token)
+
+
+def stock_environment() -> jinja2.Environment:
+    env = jinja2.Environment(autoescape=True, extensions=["jinja2.ext.i18n"])
+    env.install_gettext_callables(i18n.gettext, i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def test_each_language_gets_its_own_text_however_often_asked() -> None:
+    for _ in range(2):  # the second time from what was kept
+        assert render('{{ _("Sign out") }}', "id") == "Keluar"
+        assert render('{{ _("Sign out") }}', "en") == "Sign out"
+        assert render('{{ gettext("Sign out") }}', "id") == "Keluar"
+
+
+def test_variables_and_percent_signs_as_jinja_does_them() -> None:
+    stock = stock_environment()
+    sources = ['{{ _("%(who)s & co", who="<b>") }}', '{{ _("100%%") }}', '{{ _("{n} years").format(n="<3>") }}',
+               '{{ gettext("Sign out") }}', '{% autoescape false %}{{ _("%(who)s", who="<b>") }}{% endautoescape %}']
+    for _ in range(2):
+        for source in sources:
+            for locale in i18n.LOCALES:
+                assert render(source, locale) == render(source, locale, stock), source
