@@ -52,6 +52,10 @@ class Tablet:
         assert outbox(self.page) == []
 
 
+# Columns every stored edit moves on: the version, who and when, and the devices' change number (clinic/feed).
+BOOKKEEPING = ("version", "updated_at", "updated_by", "change_number", "clinical_change")
+
+
 @pytest.fixture
 def tablets(live_server: LiveServer, browser: Any) -> Iterator[list[Tablet]]:  # type: ignore[no-untyped-def]
     contexts = [new_context(browser, live_server.url) for _ in range(3)]
@@ -95,7 +99,7 @@ def test_disjoint_offline_edits_on_two_tablets_both_land_in_either_order(tablets
     after = patient_row(live_server, patient_id)
     assert after["phone"] == "0812 1111 2222" and after["address"] == "Jl. Kenanga 7, Depok"
     assert after["version"] == 3
-    unchanged = {key for key in before if key not in ("phone", "address", "version", "updated_at", "updated_by")}
+    unchanged = {key for key in before if key not in ("phone", "address", *BOOKKEEPING)}
     assert {key: after[key] for key in unchanged} == {key: before[key] for key in unchanged}
     assert count(live_server, "SELECT COUNT(*) FROM patient_revisions WHERE patient_id = ?", (patient_id,)) == 3
     for tablet in (a, b):
@@ -129,7 +133,7 @@ def test_the_same_field_on_two_tablets_is_one_conflict_resolved_per_field(tablet
     after = patient_row(live_server, patient_id)
     assert (after["phone"], after["address"], after["occupation"]) == ("081111111111", "Jl. Melati 5", "Guru")
     assert after["version"] == 3  # one revision for the resolution
-    changed = ("phone", "address", "occupation", "version", "updated_at", "updated_by")
+    changed = ("phone", "address", "occupation", *BOOKKEEPING)
     unchanged = {key for key in before if key not in changed}
     assert {key: after[key] for key in unchanged} == {key: before[key] for key in unchanged}
     b.page.reload()  # for good: nothing comes back
