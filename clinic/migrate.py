@@ -31,6 +31,7 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "queue_counters": ("UPDATE",),  # the day's last number per poli (migration 0008)
     "duplicate_flags": ("UPDATE",),  # a possible duplicate decided "not a duplicate" (migration 0008)
     "formulary": ("DELETE",),  # replaced whole by each import (migration 0009_day2_pharmacy)
+    "counters": ("UPDATE",),  # the devices' change number, taken last in each write (migration 0013)
     "satusehat_outbox": ("UPDATE",),  # each item's state, lease and backoff (migration 0008 satusehat)
 }
 READ_ONLY = ("alembic_version",)
