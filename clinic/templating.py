@@ -19,7 +19,7 @@ from clinic.accounts.roles import may_correct, ordered, role_label
 from clinic.config import ROOT, facility
 from clinic.patients.validation import CHOICES, FIELD_LABELS, allergy_list, label_of
 from clinic.rules import complaints, icd10
-from clinic.rules.clock import facility_zone
+from clinic.rules.clock import facility_today, facility_zone
 from clinic.rules.dates import format_date
 from clinic.rules.vitals import CONSCIOUSNESS, VITALS
 from clinic.text import N_
@@ -93,7 +93,7 @@ def _label(choices: Any, value: Any) -> str:
 def age_text(born: dt.date | None, today: dt.date | None = None) -> str:
     if born is None:
         return ""
-    today = today or dt.date.today()
+    today = today or facility_today()
     years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
     if years >= 2:
         return i18n._("{n} years", n=years)

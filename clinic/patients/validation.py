@@ -11,6 +11,7 @@ from clinic.fields import Fields
 from clinic.limits import ALLERGIES, ALLERGY_CHARS, PATIENT_CHARS
 from clinic.rules import Problem
 from clinic.rules.bpjs import check_bpjs, normalize_digits
+from clinic.rules.clock import facility_today
 from clinic.rules.dates import parse_date
 from clinic.rules.nik import check_nik
 from clinic.text import N_
@@ -58,7 +59,7 @@ def parse_birth_date(text: str, today: dt.date) -> tuple[dt.date | None, Problem
 
 def validate_patient(fields: Fields, today: dt.date | None = None) -> tuple[dict[str, Any], list[Problem]]:
     """Clean values for storage and every problem found (errors block, warnings ask for confirmation)."""
-    today = today or dt.date.today()
+    today = today or facility_today()
     raw = fields.values(PATIENT_FIELDS)
     problems: list[Problem] = []
     clean: dict[str, Any] = {}

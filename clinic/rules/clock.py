@@ -60,3 +60,9 @@ def facility_zone() -> ZoneInfo:
 def facility_date(moment: dt.datetime) -> dt.date:
     """The facility's calendar day at a moment: a queue's numbers start again each such day."""
     return moment.astimezone(facility_zone()).date()
+
+
+def facility_today() -> dt.date:
+    """Today at the facility, not on the server's clock: at 01:00 WIB a server in UTC is still on yesterday,
+    and a baby born that night must not have a birth date "in the future"."""
+    return facility_date(dt.datetime.now(dt.UTC))

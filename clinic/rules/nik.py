@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from clinic.rules import WARNING, Problem
+from clinic.rules.clock import facility_today
 from clinic.rules.dates import format_date
 from clinic.text import N_
 
@@ -53,7 +54,7 @@ def parse_nik(nik: str, *, today: date | None = None) -> NikInfo | None:
     sex = "female" if day > FEMALE_DAY_OFFSET else "male"
     if sex == "female":
         day -= FEMALE_DAY_OFFSET
-    birth_date = _resolve_birth_date(day, month, yy, today or date.today())
+    birth_date = _resolve_birth_date(day, month, yy, today or facility_today())
     if birth_date is None:
         return None
     return NikInfo(nik[0:2], nik[2:4], nik[4:6], birth_date, sex, nik[12:16])

@@ -10,6 +10,7 @@ import re
 import threading
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from starlette.testclient import TestClient
@@ -19,6 +20,7 @@ from clinic.db import make_database
 from clinic.fields import Fields
 from clinic.outcome import Kind
 from clinic.patients import service
+from clinic.rules.clock import facility_today
 from clinic.rules.nik import make_nik
 from tests.conftest import USER_IDS
 from tests.http.conftest import query
@@ -145,7 +147,7 @@ BAD_FIELDS = [
     ("birth_date", "21/07/1985", "Masukkan tanggal dengan format HH-BB-TTTT, misalnya 21-07-1985."),
     (
         "birth_date",
-        (dt.date.today() + dt.timedelta(days=2)).isoformat(),
+        (facility_today() + dt.timedelta(days=2)).isoformat(),
         "Tanggal lahir tidak boleh melewati hari ini.",
     ),
     ("nik", NIK[:15], "NIK harus tepat 16 digit."),
@@ -229,7 +231,7 @@ def test_nik_mismatch_warns_and_saves_only_when_confirmed(client_for, overrides,
 
 def test_newborn_is_registered_with_the_mothers_nik_only(client_for):
     desk = client_for("registration")
-    born = dt.date.today() - dt.timedelta(days=3)
+    born = facility_today() - dt.timedelta(days=3)  # ages count the facility's days
     pid = register(
         desk,
         name="Bayi Ny. Siti Aminah",
@@ -250,6 +252,18 @@ def test_newborn_is_registered_with_the_mothers_nik_only(client_for):
     # The mother's NIK finds the baby.
     assert result_ids(desk.get("/patients", params={"q": FEMALE_NIK}).text) == [pid]
 
+
+
+def test_a_baby_born_tonight_at_the_facility_is_not_born_in_the_future(client_for, monkeypatch):
+    """The facility's day, not the server's: in a zone 14 hours ahead of UTC the facility is a day ahead of a
+    UTC server for most of the day, and a birth registered then carries the facility's date."""
+    monkeypatch.setenv("CLINIC_TIMEZONE", "Pacific/Kiritimati")
+    desk = client_for("registration")
+    born = dt.datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
+    pid = register(desk, name="Bayi Ny. Rina", sex="male", birth_date=born.isoformat(), nik="",
+                   bpjs_number="", mother_nik=FEMALE_NIK)
+    page = desk.get(f"/patients/{pid}").text
+    assert born.strftime("%d-%m-%Y") in page and "0 hari" in page
 
 def test_same_nik_is_shown_as_possible_duplicate_before_saving(client_for):
     desk = client_for("registration")
