@@ -22,6 +22,8 @@ from typing import Any
 
 import pytest
 
+from clinic import targets
+from clinic.routes import ROUTES
 from tests.browser.fixtures import LiveServer, login
 from tests.browser.offline_helpers import expect_pending, outbox, wait_until
 from tests.conftest import USER_IDS, run_async
@@ -51,7 +53,10 @@ def seeded_uuid(rng: random.Random) -> str:
 
 def queue_records(page, rng: random.Random, n_patients: int) -> Queued:  # type: ignore[no-untyped-def]
     """n patients and one visit for each, queued on the device as the forms would (patient first), through
-    the app's own Outbox.enqueue, under the signed-in user as author."""
+    the app's own Outbox.enqueue, under the signed-in user as author. The page is given the record targets the
+    worker holds (rendered into /sw.js), so each item knows its kind and patient as one the worker kept: a visit
+    answered "missing" while its patient waits on the device is then waiting for it, not set aside."""
+    page.evaluate(targets.script(ROUTES))
     patients = [seeded_uuid(rng) for _ in range(n_patients)]
     visits = [seeded_uuid(rng) for _ in range(n_patients)]
     page.evaluate(
@@ -71,6 +76,8 @@ def queue_records(page, rng: random.Random, n_patients: int) -> Queued:  # type:
         }""",
         [patients, visits],
     )
+    kinds = page.evaluate("ClinicDB.allInOrder().then(items => items.map(i => i.kind))")
+    assert kinds == ["patient", "visit"] * n_patients
     return Queued(patients, visits)
 
 
