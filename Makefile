@@ -27,9 +27,14 @@ run: $(RUNTIME)
 	$(BIN)/clinic init
 	$(BIN)/clinic serve
 
+# Two workers (pytest-xdist) for the tiers that mostly wait (on a database, a server, a browser); the fault
+# tier alone, as it stops and restarts servers and PostgreSQL and times what it sees.
+PYTEST_WORKERS ?= 2
 test: $(DEV)
 	$(BIN)/ruff check clinic tests bench
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist worksteal tests/unit tests/http tests/fuzz tests/load
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist worksteal tests/browser
+	$(BIN)/python -m pytest -q tests/fault
 
 test-unit: $(DEV)
 	$(BIN)/python -m pytest -q tests/unit
