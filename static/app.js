@@ -57,12 +57,17 @@
     document.querySelectorAll("input[data-new-id]").forEach(function (input) { input.value = newId(); });
   }
 
-  // The visit form kept for offline use belongs to no patient: point it at the one in the address.
-  var SHELL_ID = "00000000-0000-4000-8000-000000000000";
+  // The forms kept for offline use (data-shell) belong to no record: point them at the one in the address.
+  // The visit form here; the identity edit and the correction, filled from the device, in offline_pages.js.
   function retargetShellForm() {
+    var shell = document.querySelector("form[data-record-form][data-shell]");
+    if (shell && shell.getAttribute("data-record-form") !== "visit") {
+      if (window.ClinicPages && userId) ClinicPages.fillShellForm(shell);
+      return;
+    }
     var match = /^\/patients\/([0-9a-f-]{36})\/visits\/new$/.exec(location.pathname);
-    var form = document.querySelector("form[data-record-form=visit]");
-    if (!match || !form || form.getAttribute("action").indexOf(SHELL_ID) === -1) return;
+    var form = document.querySelector("form[data-record-form=visit][data-shell]");
+    if (!match || !form) return;
     form.setAttribute("action", "/patients/" + match[1] + "/visits");
     var line = document.querySelector(".patient-line a");
     if (line) line.setAttribute("href", "/patients/" + match[1]);
