@@ -354,10 +354,13 @@
     if (line && name) line.textContent = name;
   }
 
-  // Filled: what the user changes is measured from here; the page's other scripts may read the values.
-  function filled(form) {
+  // Filled: what the user changes in the record's fields (`names`; not the correction's reason) is measured
+  // from here; the page's other scripts may read the values.
+  function filled(form, names) {
     form.setAttribute("data-filled", "");
-    form.__filledWith = snapshot(form);
+    var values = snapshot(form);
+    form.__filledWith = {};
+    names.forEach(function (name) { form.__filledWith[name] = values[name] || []; });
     document.dispatchEvent(new CustomEvent("clinic:form-filled"));
   }
 
@@ -376,14 +379,16 @@
       var heading = document.querySelector("[data-patient-name]");
       if (heading) heading.textContent = p.name;
       setHidden(form, "version", String(p.version));
+      var names = [];
       editable(form).forEach(function (el) {
-        if (whole.indexOf(el.name) === -1) el.disabled = true;
-        else setValue(el, p[el.name]);
+        if (whole.indexOf(el.name) === -1) { el.disabled = true; return; }
+        setValue(el, p[el.name]);
+        names.push(el.name);
       });
       form.querySelectorAll("fieldset").forEach(function (set) {
         if (!set.querySelector("input:not([disabled]), select:not([disabled]), textarea:not([disabled])")) set.disabled = true;
       });
-      filled(form);
+      filled(form, names);
     });
   }
 
@@ -428,9 +433,11 @@
         if (firstPart) firstPart.remove(); // a later part of an encounter has no complaint of its own
       }
       var c = visit.content || {};
+      var names = ["diagnosis"].concat(RX_COLUMNS.map(function (column) { return "rx_" + column; }));
       editable(form).forEach(function (el) {
-        if (Object.prototype.hasOwnProperty.call(c, el.name) && typeof c[el.name] !== "object") setValue(el, c[el.name]);
-        else if (c[el.name] === null) setValue(el, "");
+        if (!Object.prototype.hasOwnProperty.call(c, el.name) || Array.isArray(c[el.name])) return;
+        setValue(el, c[el.name]);
+        names.push(el.name);
       });
       var codes = c.diagnoses || [];
       growDiagnoses(form, codes.length);
@@ -440,7 +447,7 @@
       form.querySelectorAll("#rx-rows tr").forEach(function (row, i) {
         RX_COLUMNS.forEach(function (column) { setValue(row.querySelector('[name="rx_' + column + '"]'), (lines[i] || {})[column]); });
       });
-      filled(form);
+      filled(form, names);
     });
   }
 
@@ -451,8 +458,8 @@
     var mark = form.querySelector && form.querySelector("input[data-changed]");
     if (!mark || !form.__filledWith) return;
     var before = form.__filledWith, now = snapshot(form);
-    mark.value = Object.keys(now).filter(function (name) {
-      return JSON.stringify(now[name]) !== JSON.stringify(before[name] || []);
+    mark.value = Object.keys(before).filter(function (name) {
+      return JSON.stringify(now[name] || []) !== JSON.stringify(before[name]);
     }).join(",");
   }
 
