@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.fixtures import CHROMIUM_FLAGS, login
 from tests.browser.offline_helpers import count, expect_pending, outbox
-from tests.browser.test_record_ui import patient_url_id, record_visit_by_http, register_by_http
+from tests.browser.test_record_ui import AXE, patient_url_id, record_visit_by_http, register_by_http
 from tests.browser.test_working_set import BUDI_NIK, SITI_NIK, ready, search
 
 pytestmark = pytest.mark.browser
@@ -170,3 +170,31 @@ def test_a_whole_day_offline_for_patients_never_opened_lands_each_record_once(  
     assert (complaint, plan, json.loads(diagnoses)) == (
         "Batuk berdahak sejak seminggu", "Banyak minum air hangat, kontrol 3 hari lagi", ["A01.0"])
     assert count(live_server, "SELECT COUNT(*) FROM patients") == 2
+
+
+HEADING_RULES = "{runOnly: {type: 'rule', values: ['heading-order', 'page-has-heading-one', 'empty-heading']}}"
+
+
+def test_the_visit_correction_and_edit_forms_and_their_offline_shells_keep_a_heading_order(  # type: ignore[no-untyped-def]
+        browser, live_server):
+    # The app's CSP forbids injected scripts, so axe needs a context that bypasses it.
+    context = browser.new_context(base_url=live_server.url, bypass_csp=True, locale="id-ID")
+    context.set_default_timeout(15_000)
+    try:
+        page = context.new_page()
+        login(page, "doctor")
+        patient = register_by_http(page, "Ani Suryani", nik=SITI_NIK)
+        visit = record_visit_by_http(page, patient)
+        found = {}
+        for path in (f"/patients/{patient}/visits/new", f"/patients/{patient}/visits/{visit}/correct",
+                     f"/patients/{patient}/edit", "/offline/visit-form", "/offline/correction-form",
+                     "/offline/edit-form"):
+            page.goto(path)
+            page.add_script_tag(path=str(AXE))
+            result = page.evaluate(f"async () => await axe.run(document, {HEADING_RULES})")
+            found[path] = [(v["id"], [n["target"] for n in v["nodes"]]) for v in result["violations"]]
+            levels = page.evaluate("[...document.querySelectorAll('h1,h2,h3,h4,h5,h6')].map(h => +h.tagName[1])")
+            assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), (path, levels)
+        assert all(not violations for violations in found.values()), found
+    finally:
+        context.close()
