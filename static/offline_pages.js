@@ -171,13 +171,24 @@
     }
   }
 
-  // A saved /patients page opened offline: its results are the device's for the query in the address.
+  // A saved /patients page opened offline: its results are the device's for the query in the address, unless
+  // the saved page is the server's answer to that same query and newer than the device's index (a patient
+  // registered online after the index was last brought up to date is on it, and not yet in the index).
   function searchFromAddress() {
     var box = document.getElementById("q");
     if (!box || !isSearchBox(box) || !onDevice()) return;
     var query = new URLSearchParams(location.search).get("q") || "";
+    var answered = normalized(box.value); // the query the saved page was rendered for
     box.value = query;
-    searchOnDevice(query);
+    savedCopyIsNewer().then(function (newer) {
+      if (!newer || answered !== normalized(query)) searchOnDevice(query);
+    });
+  }
+
+  function savedCopyIsNewer() {
+    var savedAt = Date.parse(document.body.getAttribute("data-saved-at") || "");
+    if (isNaN(savedAt) || !scope.ClinicDevice) return Promise.resolve(false);
+    return ClinicDevice.readyState().then(function (ready) { return !ready || Date.parse(ready.asOf) < savedAt; });
   }
 
   // --- the outbox's waiting records on the list and the record page ---------------------------------
