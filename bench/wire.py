@@ -26,7 +26,8 @@ FIRST_VISIT_GOAL_KB = 60
 FRAGMENT_GOAL_KB = 5
 SEARCH_QUERY = "siti"
 ICD_QUERY = "fever"
-WARMED = {"/offline", "/patients", "/sync/status", "/patients/new", "/offline/visit-form"}
+WARMED = {"/offline", "/patients", "/sync/status", "/patients/new", "/offline/visit-form", "/offline/edit-form",
+          "/offline/correction-form"}
 
 
 @dataclass

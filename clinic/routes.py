@@ -108,6 +108,8 @@ ROUTES = [
     page("/icd10.json", pwa.icd10_data, roles=PUBLIC),
     page("/offline", pwa.offline_page, roles=PUBLIC),
     page("/offline/visit-form", visits.offline_visit_form, roles=CLINICAL),
+    page("/offline/edit-form", patients.offline_edit_form, roles=REGISTRY_WRITE),
+    page("/offline/correction-form", visits.offline_correction_form, roles=CORRECTORS),
     page("/sync/status", pwa.sync_status, roles=SIGNED_IN),
     page("/sync", sync.sync, roles=SIGNED_IN, methods=["POST"]),
     # The device's working set: the patient index for every role, recent visits for clinicians.

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
 from clinic import i18n
-from clinic.accounts.roles import may_correct, ordered, role_label
+from clinic.accounts.roles import corrects_others, may_correct, ordered, role_label
 from clinic.config import ROOT, facility
 from clinic.patients.validation import CHOICES, FIELD_LABELS, allergy_list, label_of
 from clinic.rules import complaints, icd10
@@ -238,6 +238,7 @@ def make_environment() -> jinja2.Environment:
     env.globals["facility"] = facility
     env.globals["choice_label"] = choice_label
     env.globals["may_correct"] = may_correct
+    env.globals["corrects_others"] = corrects_others
     return env
 
 

@@ -44,6 +44,10 @@ class RecordIdConvertor(Convertor[str]):
 
 register_url_convertor("id", RecordIdConvertor())
 
+# The record id in the offline form shells (/offline/...): rendered once for no record, kept by the service
+# worker, and pointed by the page script at the record in the address (static/app.js, static/offline_pages.js).
+SHELL_ID = "00000000-0000-4000-8000-000000000000"
+
 
 @dataclass(frozen=True)
 class Offline:

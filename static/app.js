@@ -20,7 +20,7 @@
   function readTexts() { return window.CLINIC_TEXTS || {}; } // texts.js, in the page's language
 
   function start() {
-    retargetShellForm();
+    var shellFilled = retargetShellForm();
     markSavedCopy();
     refreshNewIds();
     showAddRowButtons();
@@ -30,7 +30,7 @@
     rememberUser().then(function () {
       renderStatus();
       renderOutboxViews();
-      fillFromOutbox();
+      shellFilled.then(fillFromOutbox); // "open and fix" on a form shell: the item's values over the device's
       replay(false);
       warmCaches();
       askForPersistentStorage();
@@ -57,20 +57,25 @@
     document.querySelectorAll("input[data-new-id]").forEach(function (input) { input.value = newId(); });
   }
 
-  // The visit form kept for offline use belongs to no patient: point it at the one in the address.
-  var SHELL_ID = "00000000-0000-4000-8000-000000000000";
+  // The forms kept for offline use (data-shell) belong to no record: point them at the one in the address.
+  // The visit form here; the identity edit and the correction, filled from the device, in offline_pages.js.
   function retargetShellForm() {
+    var shell = document.querySelector("form[data-record-form][data-shell]");
+    if (shell && shell.getAttribute("data-record-form") !== "visit") {
+      return window.ClinicPages && userId ? ClinicPages.fillShellForm(shell) : Promise.resolve();
+    }
     var match = /^\/patients\/([0-9a-f-]{36})\/visits\/new$/.exec(location.pathname);
-    var form = document.querySelector("form[data-record-form=visit]");
-    if (!match || !form || form.getAttribute("action").indexOf(SHELL_ID) === -1) return;
+    var form = document.querySelector("form[data-record-form=visit][data-shell]");
+    if (!match || !form) return Promise.resolve();
     form.setAttribute("action", "/patients/" + match[1] + "/visits");
     var line = document.querySelector(".patient-line a");
     if (line) line.setAttribute("href", "/patients/" + match[1]);
-    if (!window.Outbox || !userId) return;
+    if (!window.Outbox || !userId) return Promise.resolve();
     if (window.ClinicPages) ClinicPages.nameShellForm(match[1], line);
     Outbox.itemOf(userId, match[1]).then(function (item) {
       if (item && line) line.textContent = first(item.fields.name) || line.textContent;
     }).catch(function () {});
+    return Promise.resolve();
   }
 
   // --- service worker and replay -------------------------------------------------------------

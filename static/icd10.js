@@ -157,6 +157,10 @@
     if (index && event.target && event.target.matches && event.target.matches("[data-icd-field]")) suggest(event.target.value);
   });
   document.addEventListener("submit", refuseInvalid, true);
+  // A form shell filled on the device (offline_pages.js): the descriptions of the codes it was given.
+  document.addEventListener("clinic:form-filled", function () {
+    document.querySelectorAll("[data-icd-field]").forEach(showLabel);
+  });
 
   function suggest(text) {
     var results = String(text || "").trim().length >= MIN_QUERY ? search(index, text, LIMIT) : [];

@@ -171,13 +171,24 @@
     }
   }
 
-  // A saved /patients page opened offline: its results are the device's for the query in the address.
+  // A saved /patients page opened offline: its results are the device's for the query in the address, unless
+  // the saved page is the server's answer to that same query and newer than the device's index (a patient
+  // registered online after the index was last brought up to date is on it, and not yet in the index).
   function searchFromAddress() {
     var box = document.getElementById("q");
     if (!box || !isSearchBox(box) || !onDevice()) return;
     var query = new URLSearchParams(location.search).get("q") || "";
+    var answered = normalized(box.value); // the query the saved page was rendered for
     box.value = query;
-    searchOnDevice(query);
+    savedCopyIsNewer().then(function (newer) {
+      if (!newer || answered !== normalized(query)) searchOnDevice(query);
+    });
+  }
+
+  function savedCopyIsNewer() {
+    var savedAt = Date.parse(document.body.getAttribute("data-saved-at") || "");
+    if (isNaN(savedAt) || !scope.ClinicDevice) return Promise.resolve(false);
+    return ClinicDevice.readyState().then(function (ready) { return !ready || Date.parse(ready.asOf) < savedAt; });
   }
 
   // --- the outbox's waiting records on the list and the record page ---------------------------------
@@ -235,11 +246,23 @@
     var rx = (c.prescriptions || []).map(function (line) {
       return [line.drug, line.dose, line.frequency, line.duration].filter(Boolean).join(" ");
     }).concat(c.prescription ? [c.prescription] : []).join("; ");
-    return fill("visit-card-template", {
+    var card = fill("visit-card-template", {
       id: visit.id, time: when(visit.time_of_care), author: visit.author_name, complaint: c.complaint || "—",
       vitals: vitalsText(c) || "—", diagnoses: (c.diagnoses || []).join(", ") || "—", assessment: c.assessment || "—",
       plan: c.plan || "—", prescriptions: rx || "—", time_iso: visit.time_of_care,
+      correct_href: "/patients/" + visit.patient_id + "/visits/" + visit.id + "/correct",
     });
+    var actions = card && card.querySelector("[data-correct-actions]");
+    if (actions && !mayCorrect(visit)) actions.remove();
+    return card;
+  }
+
+  // clinic/accounts/roles.py may_correct: the visit's author, or a role that corrects others' entries (the
+  // server renders which into the template).
+  function mayCorrect(visit) {
+    var template = document.getElementById("visit-card-template");
+    return visit.author_id === document.body.getAttribute("data-user-id") ||
+      (!!template && template.getAttribute("data-corrects-others") === "true");
   }
 
   // The shell shows a patient of the index (a record never opened on this device) with the recent visits.
@@ -270,7 +293,10 @@
       });
       var timeline = shell.querySelector("#visit-timeline");
       timeline.querySelectorAll("li[data-visit-id]:not([data-outbox])").forEach(function (node) { node.remove(); });
-      found[1].forEach(function (visit) { var card = visitCard(visit); if (card) timeline.appendChild(card); });
+      found[1].forEach(function (visit) {
+        var card = visitCard(Object.assign({ patient_id: p.id }, visit));
+        if (card) timeline.appendChild(card);
+      });
       var empty = timeline.querySelector("li.empty");
       if (empty) empty.hidden = timeline.children.length > 1;
       var missing = document.getElementById("offline-missing");
@@ -287,7 +313,169 @@
     });
   }
 
+  // --- the form shells: identity edit and visit correction for any record of the device ---------------
+  // The server renders each form once for no record (/offline/edit-form, /offline/correction-form; the
+  // worker serves it for /patients/<id>/edit and /patients/<id>/visits/<id>/correct). Here it is pointed at
+  // the record in the address and filled from the index or the working set; on submit its `changed` field
+  // lists only what the user changed, so the server's three-way merge touches nothing else.
+  var SHELLS = [
+    { pattern: /^\/patients\/([0-9a-f-]{36})\/edit$/, fill: fillEditShell },
+    { pattern: /^\/patients\/([0-9a-f-]{36})\/visits\/([0-9a-f-]{36})\/correct$/, fill: fillCorrectionShell },
+  ];
+  var RX_COLUMNS = ["drug", "dose", "frequency", "route", "duration"]; // clinic/visits/validation.py RX_COLUMNS
+
+  function fillShellForm(form) {
+    for (var i = 0; i < SHELLS.length; i++) {
+      var match = SHELLS[i].pattern.exec(location.pathname);
+      if (match && scope.ClinicDevice) return SHELLS[i].fill(form, match[1], match[2]).catch(function () { shellMissing(form); });
+    }
+    return Promise.resolve();
+  }
+
+  // The fields a user can change, as the form would send them.
+  function editable(form) {
+    return Array.prototype.filter.call(form.elements, function (el) {
+      return el.name && !el.disabled && ["hidden", "submit", "button"].indexOf(el.type) === -1;
+    });
+  }
+
+  function snapshot(form) {
+    var values = {};
+    editable(form).forEach(function (el) {
+      var value = el.type === "checkbox" || el.type === "radio" ? (el.checked ? el.value : "") : el.value;
+      (values[el.name] = values[el.name] || []).push(value);
+    });
+    return values;
+  }
+
+  function setValue(el, value) {
+    if (!el) return;
+    if (el.type === "checkbox") el.checked = !!value;
+    else el.value = value === null || value === undefined ? "" : String(value);
+  }
+
+  function setHidden(form, name, value) { setValue(form.querySelector('input[type=hidden][name="' + name + '"]'), value); }
+
+  function pointAt(form, action, patientId, name) {
+    form.setAttribute("action", action);
+    document.querySelectorAll(".patient-line a, form[data-shell] .actions a").forEach(function (link) {
+      link.setAttribute("href", "/patients/" + patientId);
+    });
+    var line = document.querySelector(".patient-line a");
+    if (line && name) line.textContent = name;
+  }
+
+  // Filled: what the user changes in the record's fields (`names`; not the correction's reason) is measured
+  // from here; the page's other scripts may read the values.
+  function filled(form, names) {
+    form.setAttribute("data-filled", "");
+    var values = snapshot(form);
+    form.__filledWith = {};
+    names.forEach(function (name) { form.__filledWith[name] = values[name] || []; });
+    document.dispatchEvent(new CustomEvent("clinic:form-filled"));
+  }
+
+  function shellMissing(form) {
+    form.hidden = true;
+    var note = document.querySelector("[data-shell-missing]");
+    if (note) note.hidden = false;
+  }
+
+  // The identity fields an index entry holds whole are filled; the others stay out of the edit (disabled).
+  function fillEditShell(form, patientId) {
+    return ClinicDevice.patient(patientId).then(function (p) {
+      if (!p) return shellMissing(form);
+      var whole = JSON.parse(form.getAttribute("data-device-fields") || "[]");
+      pointAt(form, "/patients/" + p.id, p.id);
+      var heading = document.querySelector("[data-patient-name]");
+      if (heading) heading.textContent = p.name;
+      setHidden(form, "version", String(p.version));
+      var names = [];
+      editable(form).forEach(function (el) {
+        if (whole.indexOf(el.name) === -1) { el.disabled = true; return; }
+        setValue(el, p[el.name]);
+        names.push(el.name);
+      });
+      form.querySelectorAll("fieldset").forEach(function (set) {
+        if (!set.querySelector("input:not([disabled]), select:not([disabled]), textarea:not([disabled])")) set.disabled = true;
+      });
+      filled(form, names);
+    });
+  }
+
+  // As many diagnosis fields and prescription rows as the visit has, copies of the server's last one.
+  function growDiagnoses(form, n) {
+    var list = form.querySelector("#diagnosis-list");
+    var fields = list ? list.querySelectorAll(".diagnosis-field") : [];
+    for (var i = fields.length; list && i < n; i++) {
+      var copy = list.lastElementChild.cloneNode(true);
+      var id = "f-diagnosis-" + (i + 1);
+      var input = copy.querySelector("input");
+      input.id = id;
+      input.setAttribute("aria-describedby", "diagnosis-hint " + id + "-label");
+      copy.querySelector("label").setAttribute("for", id);
+      copy.querySelector("label").textContent = (list.getAttribute("data-secondary-label") || "{n}").replace("{n}", i);
+      copy.querySelector("[data-icd-label]").id = id + "-label";
+      list.appendChild(copy);
+    }
+  }
+
+  function growPrescriptions(form, n) {
+    var rows = form.querySelector("#rx-rows");
+    for (var i = rows ? rows.children.length : n; i < n; i++) {
+      var copy = rows.lastElementChild.cloneNode(true);
+      copy.querySelectorAll("[aria-label]").forEach(function (el) {
+        el.setAttribute("aria-label", el.getAttribute("aria-label").replace(/\d+$/, String(i + 1)));
+      });
+      rows.appendChild(copy);
+    }
+  }
+
+  // The visit's current revision as the working set holds it, on the correction form.
+  function fillCorrectionShell(form, patientId, visitId) {
+    return Promise.all([ClinicDevice.recentVisits(patientId), ClinicDevice.patient(patientId)]).then(function (found) {
+      var visit = found[0].filter(function (v) { return v.id === visitId; })[0];
+      if (!visit) return shellMissing(form);
+      var base = "/patients/" + patientId;
+      pointAt(form, base + "/visits/" + visitId + "/revisions", patientId, found[1] && found[1].name);
+      setHidden(form, "base_revision", String(visit.revision));
+      if (visit.encounter_id) {
+        var firstPart = form.querySelector("[data-first-part-only]");
+        if (firstPart) firstPart.remove(); // a later part of an encounter has no complaint of its own
+      }
+      var c = visit.content || {};
+      var names = ["diagnosis"].concat(RX_COLUMNS.map(function (column) { return "rx_" + column; }));
+      editable(form).forEach(function (el) {
+        if (!Object.prototype.hasOwnProperty.call(c, el.name) || Array.isArray(c[el.name])) return;
+        setValue(el, c[el.name]);
+        names.push(el.name);
+      });
+      var codes = c.diagnoses || [];
+      growDiagnoses(form, codes.length);
+      form.querySelectorAll('[name="diagnosis"]').forEach(function (el, i) { setValue(el, codes[i]); });
+      var lines = c.prescriptions || [];
+      growPrescriptions(form, lines.length);
+      form.querySelectorAll("#rx-rows tr").forEach(function (row, i) {
+        RX_COLUMNS.forEach(function (column) { setValue(row.querySelector('[name="rx_' + column + '"]'), (lines[i] || {})[column]); });
+      });
+      filled(form, names);
+    });
+  }
+
+  // Only the fields whose values differ from what the form was filled with (the server reads the form's
+  // names: diagnosis, rx_drug, ...).
+  function listChanges(event) {
+    var form = event.target;
+    var mark = form.querySelector && form.querySelector("input[data-changed]");
+    if (!mark || !form.__filledWith) return;
+    var before = form.__filledWith, now = snapshot(form);
+    mark.value = Object.keys(before).filter(function (name) {
+      return JSON.stringify(now[name] || []) !== JSON.stringify(before[name]);
+    }).join(",");
+  }
+
   document.addEventListener("input", onSearchInput, true);
+  document.addEventListener("submit", listChanges, true);
   document.addEventListener("search", onSearchInput, true);
   document.addEventListener("submit", onSearchSubmit, true);
   document.addEventListener("htmx:before:request", onHtmxRequest);
@@ -295,6 +483,6 @@
 
   scope.ClinicPages = {
     fill: fill, matcher: matcher, searchOnDevice: searchOnDevice, renderPatientRows: renderPatientRows,
-    renderTimeline: renderTimeline, showRecord: showRecord, nameShellForm: nameShellForm,
+    renderTimeline: renderTimeline, showRecord: showRecord, nameShellForm: nameShellForm, fillShellForm: fillShellForm,
   };
 })(self);

@@ -66,5 +66,10 @@ def role_label(role: str) -> str:
     }.get(role, role)
 
 
+def corrects_others(user: CurrentUser) -> bool:
+    """Whether `user` may correct entries other people made (a device decides per visit with this and the author)."""
+    return user.has_any(CORRECTS_OTHERS)
+
+
 def may_correct(user: CurrentUser, author_id: str) -> bool:
-    return user.id == author_id or user.has_any(CORRECTS_OTHERS)
+    return user.id == author_id or corrects_others(user)

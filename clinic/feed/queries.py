@@ -17,6 +17,8 @@ from clinic.visits.records import Visit
 INDEX_FIELDS = ("id", "record_number", "name", "sex", "birth_date", "nik", "bpjs_number", "mother_nik",
                 "address", "version")
 SHORT_ADDRESS = 40  # characters of the address kept on the device (street and village, mostly)
+# The identity fields an index entry holds whole (the address is cut short): what the offline edit form may change.
+WHOLE_INDEX_FIELDS = tuple(name for name in INDEX_FIELDS if name not in ("id", "address", "version"))
 RECENT_DAYS = 30  # patients seen this many days back are in a clinician's working set
 RECENT_VISITS = 5  # visits of each
 INDEX_SETTING = "device_index"  # "off": the facility keeps identity data off its tablets
@@ -75,7 +77,7 @@ def _plain(value: Any) -> Any:
 def _visit(visit: Visit) -> dict[str, Any]:
     current = visit.current
     return {"id": visit.id, "time_of_care": visit.time_of_care.isoformat(), "author_name": visit.author_name,
-            "author_id": visit.author_id, "revision": current.revision,
+            "author_id": visit.author_id, "revision": current.revision, "encounter_id": visit.encounter_id,
             "content": {name: _plain(value) for name, value in current.content.items()}}
 
 

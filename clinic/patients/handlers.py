@@ -14,6 +14,7 @@ from clinic import audit
 from clinic.accounts.roles import ADMINS, CLINICAL_READERS
 from clinic.db import new_id
 from clinic.duplicates import queries as duplicate_queries
+from clinic.feed.queries import WHOLE_INDEX_FIELDS
 from clinic.outcome import Kind, Outcome
 from clinic.patients import queries, service
 from clinic.patients.validation import EDUCATION, MARITAL, PATIENT_FIELDS, RELIGIONS, SEXES
@@ -22,7 +23,7 @@ from clinic.rules.dates import parse_date
 from clinic.satusehat import outbox
 from clinic.templating import render
 from clinic.visits.queries import timeline
-from clinic.web import client_address, current_user, is_htmx, page_number, read_fields, redirect
+from clinic.web import SHELL_ID, client_address, current_user, is_htmx, page_number, read_fields, redirect
 
 
 def choice_options() -> dict[str, Any]:
@@ -42,7 +43,8 @@ async def patient_list(request: Request) -> Response:
     return response
 
 
-def form_page(request: Request, outcome: Outcome | None, *, mode: str, patient: Any = None) -> Response:
+def form_page(request: Request, outcome: Outcome | None, *, mode: str, patient: Any = None,
+              device_fields: tuple[str, ...] | None = None) -> Response:
     values: dict[str, Any] = {key: "" for key in PATIENT_FIELDS}
     if outcome is not None:
         values.update({k: v for k, v in outcome.values.items() if v is not None})
@@ -57,6 +59,7 @@ def form_page(request: Request, outcome: Outcome | None, *, mode: str, patient: 
         "errors": outcome.errors if outcome else {}, "warnings": outcome.warnings if outcome else {},
         "duplicates": outcome.duplicates if outcome else [],
         "confirm": outcome is not None and outcome.kind == Kind.CONFIRM,
+        "device_fields": device_fields,
         **choice_options(),
     }
     status = outcome.status_code if outcome and outcome.kind == Kind.INVALID else 200
@@ -135,6 +138,15 @@ async def edit_patient_form(request: Request) -> Response:
     values.update(version=patient["version"], revision_id=new_id(), allergies=patient["allergies"],
                   no_known_allergy=patient["no_known_allergy"])
     return form_page(request, Outcome(Kind.STORED, values=values), mode="edit", patient=patient)
+
+
+async def offline_edit_form(request: Request) -> Response:
+    """The identity edit form without a patient, kept by the service worker for any patient of the device's index
+    (issue 10): the page script fills the fields an index entry holds whole and its `version`; the others are
+    left out of the edit, so the server's merge keeps them as stored."""
+    values = {"version": "", "revision_id": new_id()}
+    return form_page(request, Outcome(Kind.STORED, values=values), mode="edit", patient={"id": SHELL_ID, "name": ""},
+                     device_fields=WHOLE_INDEX_FIELDS)
 
 
 async def update_patient(request: Request) -> Response:

@@ -22,11 +22,7 @@ from clinic.rules.vitals import CONSCIOUSNESS, VITALS
 from clinic.templating import render
 from clinic.visits import queries, service
 from clinic.visits.validation import COMPLAINT_CODE, DRUG_ROUTES, RX_COLUMNS, TEXT_FIELDS, VITAL_FIELDS
-from clinic.web import client_address, current_user, read_fields, redirect
-
-# A patient registered on this device and not yet on the server: the offline visit form's stand-in, whose
-# id the page script replaces with the queued patient's.
-SHELL_PLACEHOLDER_ID = "00000000-0000-4000-8000-000000000000"
+from clinic.web import SHELL_ID, client_address, current_user, read_fields, redirect
 
 
 def form_context(values: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +39,8 @@ def form_context(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def visit_form_page(request: Request, patient: Any, outcome: Outcome | None, *, mode: str,
-                    visit: queries.Visit | None = None, prefill: ReturnVisit | None = None) -> Response:
+                    visit: queries.Visit | dict[str, Any] | None = None, prefill: ReturnVisit | None = None,
+                    shell: bool = False) -> Response:
     values: dict[str, Any] = {name: "" for name in (*TEXT_FIELDS, *VITAL_FIELDS, "consciousness", "reason")}
     if prefill is not None:
         values.update(diagnoses=prefill.diagnoses, prescriptions=prefill.prescriptions)
@@ -56,6 +53,7 @@ def visit_form_page(request: Request, patient: Any, outcome: Outcome | None, *, 
     status = 422 if outcome is not None and outcome.kind == Kind.INVALID else 200
     return render(request, "visits/form.html", {
         "patient": patient, "visit": visit, "mode": mode, "values": values, "clinical": True, "prefill": prefill,
+        "shell": shell,
         "errors": outcome.errors if outcome else {}, "warnings": outcome.warnings if outcome else {},
         **form_context(values),
     }, status_code=status)
@@ -86,11 +84,25 @@ async def _prefill(request: Request, patient_id: str) -> ReturnVisit | None:
     return await service.return_visit_prefill(request.app.state.db, patient_id)
 
 
+def _shell_patient() -> dict[str, Any]:
+    """The stand-in patient of the offline form shells: the page script names the real one from the device."""
+    return {"id": SHELL_ID, "name": _("Patient registered on this device"), "record_number": "—", "sex": "",
+            "birth_date": None}
+
+
 async def offline_visit_form(request: Request) -> Response:
-    """The visit form without a patient, for a patient registered offline (the script sets the target)."""
-    patient = {"id": SHELL_PLACEHOLDER_ID, "name": _("Patient registered on this device"), "record_number": "—",
-               "sex": "", "birth_date": None}
-    return visit_form_page(request, patient, None, mode="new")
+    """The visit form without a patient, for a patient registered offline or any patient of the device's index
+    (the script sets the target)."""
+    return visit_form_page(request, _shell_patient(), None, mode="new", shell=True)
+
+
+async def offline_correction_form(request: Request) -> Response:
+    """The correction form without a visit, kept by the service worker for any visit of the device's working set:
+    the page script fills it from that visit's content and sets its target and `base_revision` (issue 10)."""
+    values: dict[str, Any] = {"id": new_id(), "base_revision": "", "reason": "", "diagnoses": [], "prescriptions": []}
+    visit = {"id": SHELL_ID, "encounter_id": None}
+    return visit_form_page(request, _shell_patient(), Outcome(Kind.STORED, values=values), mode="correct",
+                           visit=visit, shell=True)
 
 
 async def create_visit(request: Request) -> Response:

@@ -9,7 +9,12 @@ var SHELL_CACHE = "shell-" + VERSION;
 var PAGES_CACHE = "pages-v1"; // pages the user opened; removed at sign-out
 var SHELL = {{ shell|tojson }};
 var OFFLINE_PAGE = "/offline";
-var VISIT_FORM_SHELL = "/offline/visit-form";
+// The form shells a device fills for any patient of its index or visit of its working set, by the page asked for.
+var FORM_SHELLS = [
+  [/^\/patients\/[0-9a-f-]{36}\/visits\/new$/, "/offline/visit-form"],
+  [/^\/patients\/[0-9a-f-]{36}\/edit$/, "/offline/edit-form"],
+  [/^\/patients\/[0-9a-f-]{36}\/visits\/[0-9a-f-]{36}\/correct$/, "/offline/correction-form"],
+];
 var PAGE_TIMEOUT_MS = 4000;
 var NEVER_CACHED = /^\/(login|logout|lang|sync$|sw\.js|healthz)/;
 
@@ -29,7 +34,9 @@ function install() {
 function activate() {
   // The offline shells belong to the old version (its scripts and styles): fetch them anew.
   var shells = caches.open(PAGES_CACHE).then(function (cache) {
-    return Promise.all([cache.delete(OFFLINE_PAGE), cache.delete(VISIT_FORM_SHELL)]);
+    return Promise.all([OFFLINE_PAGE].concat(FORM_SHELLS.map(function (shell) { return shell[1]; })).map(function (path) {
+      return cache.delete(path);
+    }));
   });
   return shells.then(function () { return caches.keys(); }).then(function (names) {
     return Promise.all(names.filter(function (name) {
@@ -226,7 +233,8 @@ function savedCopy(request, url, fallback) {
     }).then(function (hit) {
       if (hit) return markSaved(hit);
       if (!fallback) return null;
-      var shell = /^\/patients\/[0-9a-f-]{36}\/visits\/new$/.test(url.pathname) ? VISIT_FORM_SHELL : OFFLINE_PAGE;
+      var shell = FORM_SHELLS.filter(function (pair) { return pair[0].test(url.pathname); }).map(function (pair) { return pair[1]; })[0] ||
+        OFFLINE_PAGE;
       return cache.match(shell).then(function (page) {
         return page || cache.match(OFFLINE_PAGE);
       }).then(function (page) {

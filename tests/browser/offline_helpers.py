@@ -10,7 +10,8 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.fixtures import LiveServer, login
 
-WARMED = ("/offline", "/patients", "/sync/status", "/patients/new", "/offline/visit-form")  # as a nurse
+WARMED = ("/offline", "/patients", "/sync/status", "/patients/new", "/offline/visit-form", "/offline/edit-form",
+          "/offline/correction-form")  # as a nurse
 
 
 def count(server: LiveServer, sql: str, params: tuple[Any, ...] = ()) -> int:

@@ -61,6 +61,8 @@ TABLE: dict[tuple[str, str], set[str] | str] = {
     ("GET", "/icd10.json"): PUBLIC,
     ("GET", "/offline"): PUBLIC,
     ("GET", "/offline/visit-form"): {"doctor", "nurse"},
+    ("GET", "/offline/edit-form"): {"doctor", "nurse", "registration"},
+    ("GET", "/offline/correction-form"): {"doctor", "nurse", "admin"},
     ("GET", "/sync/status"): ALL,
     ("POST", "/sync"): ALL,
     ("GET", "/feed/patients"): ALL,

@@ -61,7 +61,8 @@ def test_every_record_form_carries_the_user_it_was_opened_for(client_for):  # ty
     patient_id = register(doctor)
     visit_id = record_visit(doctor, patient_id)
     for url in ("/patients/new", f"/patients/{patient_id}/edit", f"/patients/{patient_id}/visits/new",
-                f"/patients/{patient_id}/visits/{visit_id}/correct", "/offline/visit-form"):
+                f"/patients/{patient_id}/visits/{visit_id}/correct", "/offline/visit-form", "/offline/edit-form",
+                "/offline/correction-form"):
         page = doctor.get(url).text
         assert authors(page) == [USER_IDS["doctor"]], url
     # The conflict views post forms too: they carry the author as well.
