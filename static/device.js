@@ -40,16 +40,11 @@
     });
   }
 
-  // The index entries of a feed page sent by column, with what the offline search compares kept ready.
+  // The index entries of a feed page (sent by column, static/index_wire.js), with what the offline search
+  // compares kept ready.
   function indexEntries(answer) {
-    var names = Object.keys(answer.columns);
-    var entries = [];
-    for (var i = 0; i < answer.count; i++) {
-      var entry = {};
-      names.forEach(function (name) { entry[name] = answer.columns[name][i]; });
-      entry.search = (entry.name || "").toLowerCase();
-      entries.push(entry);
-    }
+    var entries = IndexWire.entries(answer.columns, answer.count);
+    entries.forEach(function (entry) { entry.search = (entry.name || "").toLowerCase(); });
     return entries;
   }
 

@@ -15,7 +15,7 @@ from clinic.visits.queries import visits_of_patients
 from clinic.visits.records import Visit
 
 INDEX_FIELDS = ("id", "record_number", "name", "sex", "birth_date", "nik", "bpjs_number", "mother_nik",
-                "address", "version")
+                "address", "version", "possible_duplicate", "merged_into")
 SHORT_ADDRESS = 40  # characters of the address kept on the device (street and village, mostly)
 RECENT_DAYS = 30  # patients seen this many days back are in a clinician's working set
 RECENT_VISITS = 5  # visits of each
@@ -26,17 +26,27 @@ async def latest_change(db: Database) -> int:
     return int(await fetch_value(db, "SELECT value FROM counters WHERE name = 'change'") or 0)
 
 
-def _index_entry(row: Row) -> list[Any]:
+def _index_entry(row: Row) -> dict[str, Any]:
     address = row["address"] or ""
-    return [row["id"], row["record_number"], row["name"], row["sex"], row["birth_date"].isoformat(), row["nik"],
-            row["bpjs_number"], row["mother_nik"], address[:SHORT_ADDRESS] or None, int(row["version"])]
+    return {"id": row["id"], "record_number": row["record_number"], "name": row["name"], "sex": row["sex"],
+            "birth_date": row["birth_date"], "nik": row["nik"], "bpjs_number": row["bpjs_number"],
+            "mother_nik": row["mother_nik"], "address": address[:SHORT_ADDRESS] or None, "version": int(row["version"]),
+            "possible_duplicate": bool(row["possible_duplicate"]), "merged_into": row["merged_into"]}
 
 
-async def index_page(db: Database, after: int, limit: int) -> tuple[list[list[Any]], int, bool]:
-    """Index entries changed after the cursor `after`, oldest change first: (entries, next cursor, more follow)."""
+# An open flag names the patient on either side (clinic.duplicates.queries.open_for), each side its own index.
+FLAGGED = """CASE WHEN EXISTS (SELECT 1 FROM duplicate_flags f WHERE f.patient_id = p.id AND f.status = 'open')
+    OR EXISTS (SELECT 1 FROM duplicate_flags f WHERE f.other_id = p.id AND f.status = 'open') THEN 1 ELSE 0 END"""
+
+
+async def index_page(db: Database, after: int, limit: int) -> tuple[list[dict[str, Any]], int, bool]:
+    """Index entries changed after the cursor `after`, oldest change first: (entries, next cursor, more follow).
+    A merged patient stays, naming its survivor (`merged_into`): found by its own No. RM or NIK, it stands for
+    the survivor, as on the server (clinic.patients.queries._survivors)."""
     rows = await fetch_all(
-        db, f"""SELECT {", ".join(INDEX_FIELDS)}, change_number FROM patients WHERE change_number > :after
-            ORDER BY change_number LIMIT :limit""",
+        db, f"""SELECT p.id, p.record_number, p.name, p.sex, p.birth_date, p.nik, p.bpjs_number, p.mother_nik,
+                p.address, p.version, p.merged_into, p.change_number, {FLAGGED} AS possible_duplicate
+            FROM patients p WHERE p.change_number > :after ORDER BY p.change_number LIMIT :limit""",
         {"after": after, "limit": limit + 1},
     )
     page = rows[:limit]

@@ -4,12 +4,14 @@ Every test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 import uuid
 
 from starlette.testclient import TestClient
 
+from clinic.feed import wire
 from clinic.rules.nik import make_nik
 from tests.http.conftest import query
 from tests.http.test_visits import correction_form, register, visit_form
@@ -22,16 +24,37 @@ def feed(client: TestClient, path: str, **params: object) -> dict:
     return response.json()
 
 
-def whole_index(client: TestClient, after: int = 0, limit: int = 2) -> tuple[dict[str, list], int, int]:
+def _uuid(short: str | None) -> str | None:
+    return str(uuid.UUID(bytes=base64.urlsafe_b64decode(short + "=="))) if short else None
+
+
+def index_entries(body: dict) -> list[dict]:
+    """A page's entries as the device reads them back (static/index_wire.js; tests/unit/test_index_wire.py)."""
+    columns, out, previous = body["columns"], [], 0
+    for i in range(body["count"]):
+        entry = {name: values[i] for name, values in columns.items() if name != "id"}
+        entry["id"] = _uuid(columns["id"][22 * i:22 * (i + 1)])
+        entry["merged_into"] = _uuid(entry["merged_into"])
+        if isinstance(entry["record_number"], int):
+            previous += entry["record_number"]
+            entry["record_number"] = f"{previous:06d}"
+        born = dt.date(1970, 1, 1) + dt.timedelta(days=entry["birth_date"])
+        entry["birth_date"] = born.isoformat()
+        if isinstance(entry["nik"], int):
+            short = str(entry["nik"])
+            entry["nik"] = short[:6] + wire.nik_date(born, entry["sex"]) + short[6:]
+        out.append(entry)
+    return out
+
+
+def whole_index(client: TestClient, after: int = 0, limit: int = 2) -> tuple[dict[str, dict], int, int]:
     """Every entry from `after`, in pages of `limit`: (entries by id, last cursor, pages read)."""
-    entries: dict[str, list] = {}
+    entries: dict[str, dict] = {}
     pages = 0
     while True:
         body = feed(client, "/feed/patients", after=after, limit=limit)
         pages += 1
-        columns = body["columns"]
-        for i in range(body["count"]):
-            entry = {name: values[i] for name, values in columns.items()}
+        for entry in index_entries(body):
             entries[entry["id"]] = entry
         assert body["cursor"] >= after
         after = body["cursor"]
@@ -50,8 +73,9 @@ def test_the_index_pages_from_a_cursor_and_a_change_comes_in_the_next_delta(clie
     assert siti["birth_date"] == "1990-03-02" and siti["sex"] == "female" and len(siti["nik"]) == 16
 
     # Nothing changed: the delta is empty and the cursor stays.
+    columns = {name: [] for name in siti} | {"id": ""}
     assert feed(registration, "/feed/patients", after=cursor) | {"as_of": None} == {
-        "enabled": True, "count": 0, "columns": {name: [] for name in siti}, "cursor": cursor, "more": False,
+        "enabled": True, "count": 0, "columns": columns, "cursor": cursor, "more": False,
         "latest": cursor, "as_of": None}
     edited = {**{k: v for k, v in siti.items() if k in ("name", "sex", "birth_date", "nik")},
               "name": "Siti Rahmawati Putri", "version": "1", "revision_id": str(uuid.uuid4()),
