@@ -14,10 +14,14 @@
   // --- the filler ------------------------------------------------------------------------------------
   // A copy of the template's first element, with `data-slot="key"` elements' text set to values[key] and
   // `data-slot-attr="attribute:key"` attributes set to values[key]. A value of null leaves the slot as rendered.
+  // A `data-slot-if="key"` element is kept only when values[key] is true.
   function fill(templateId, values) {
     var template = document.getElementById(templateId);
     if (!template) return null;
     var node = template.content.firstElementChild.cloneNode(true);
+    node.querySelectorAll("[data-slot-if]").forEach(function (el) {
+      if (values[el.getAttribute("data-slot-if")] !== true) el.remove();
+    });
     [node].concat(Array.prototype.slice.call(node.querySelectorAll("[data-slot], [data-slot-attr]"))).forEach(function (el) {
       var slot = el.getAttribute("data-slot");
       if (slot && values[slot] !== undefined && values[slot] !== null) {
@@ -73,7 +77,7 @@
     var row = fill("patient-row-template", {
       id: p.id, href: "/patients/" + p.id, visit_href: "/patients/" + p.id + "/visits/new", record_number: p.record_number || "—", name: p.name || "",
       sex: sexText(p.sex), age: ageText(p.birth_date), birth_date: showDate(p.birth_date), nik: p.nik || "—",
-      badge: item ? waitingBadge(item) : null,
+      badge: item ? waitingBadge(item) : null, possible_duplicate: !!p.possible_duplicate,
     });
     if (row) row.setAttribute("data-patient-id", p.id);
     return row;
@@ -102,9 +106,39 @@
     return a.name < b.name ? -1 : a.name > b.name ? 1 : (a.record_number || "") < (b.record_number || "") ? -1 : 1;
   }
 
+  // The index read once per page, in the order of the results (no sort per keystroke), and by id.
   function loadIndex() {
-    if (!index) index = scope.ClinicDevice ? ClinicDevice.allPatients().catch(function () { return []; }) : Promise.resolve([]);
+    if (!index) {
+      var all = scope.ClinicDevice ? ClinicDevice.allPatients() : Promise.resolve([]);
+      index = all.catch(function () { return []; }).then(function (entries) {
+        var byId = new Map();
+        entries.forEach(function (p) { byId.set(p.id, p); });
+        return { sorted: entries.sort(byName), byId: byId };
+      });
+    }
     return index;
+  }
+
+  // The device brought its index up to date: a page that has read it reads it again, before the next keystroke.
+  function reloadIndex() {
+    if (!index) return;
+    index = null;
+    loadIndex();
+  }
+
+  // The index's patients matching `query`, in name order, a merged patient standing for its survivor once
+  // (clinic/patients/queries.py: search, _survivors): the first page of them, and how many there are.
+  function findInIndex(found, query) {
+    var match = matcher(query), page = [], seen = new Set();
+    for (var i = 0; i < found.sorted.length; i++) {
+      var p = found.sorted[i];
+      if (query && !match(p)) continue;
+      var shown = (p.merged_into && found.byId.get(p.merged_into)) || p;
+      if (seen.has(shown.id)) continue;
+      seen.add(shown.id);
+      if (page.length < PAGE_SIZE) page.push(shown);
+    }
+    return { page: page, count: seen.size };
   }
 
   function outboxPatients() {
@@ -129,13 +163,13 @@
     return Promise.all([loadIndex(), outboxPatients()]).then(function (found) {
       var match = matcher(query);
       var waiting = found[1].filter(function (item) { return !query || match(asPatient(item)); });
-      var hits = query ? found[0].filter(match).sort(byName) : found[0].slice().sort(byName);
+      var hits = findInIndex(found[0], query);
       var nodes = waiting.map(function (item) {
         var row = patientRow(asPatient(item), item);
         row.setAttribute("data-outbox", item.key);
         row.classList.add("waiting");
         return row;
-      }).concat(hits.slice(0, PAGE_SIZE).map(function (p) { return patientRow(p); }));
+      }).concat(hits.page.map(function (p) { return patientRow(p); }));
       if (!nodes.length) nodes = [fill("patient-empty-template", { text: query ? (texts().noMatch || "").replace("{q}", query) : texts().noPatients })];
       rows.replaceChildren.apply(rows, nodes);
       var pagination = document.querySelector("#results .pagination");
@@ -143,7 +177,7 @@
       var note = document.getElementById("offline-search-note");
       if (note) {
         note.hidden = false;
-        note.textContent = (texts().foundOnDevice || "{n}").replace("{n}", hits.length);
+        note.textContent = (texts().foundOnDevice || "{n}").replace("{n}", hits.count);
       }
     });
   }
@@ -242,10 +276,29 @@
     });
   }
 
+  // The patient of the index, or the survivor it was merged into (whose record it is now, as on the server).
+  function patientOrSurvivor(patientId) {
+    return ClinicDevice.patient(patientId).then(function (p) {
+      if (!p || !p.merged_into) return p;
+      return ClinicDevice.patient(p.merged_into).then(function (survivor) { return survivor || p; });
+    });
+  }
+
+  function showDuplicateAlert(shell, p) {
+    shell.querySelectorAll("[data-possible-duplicate]").forEach(function (el) { el.remove(); });
+    var alert = p.possible_duplicate ? fill("duplicate-alert-template", {}) : null;
+    var place = shell.querySelector("[data-duplicate-alert]");
+    if (alert && place) place.appendChild(alert);
+  }
+
   // The shell shows a patient of the index (a record never opened on this device) with the recent visits.
   function showRecord(shell, patientId) {
     if (!scope.ClinicDevice) return Promise.resolve(false);
-    return Promise.all([ClinicDevice.patient(patientId), ClinicDevice.recentVisits(patientId), ClinicDevice.readyState()]).then(function (found) {
+    return patientOrSurvivor(patientId).then(function (p) {
+      if (!p) return [];
+      if (p.id !== patientId) history.replaceState(history.state, "", "/patients/" + p.id);
+      return Promise.all([p, ClinicDevice.recentVisits(p.id), ClinicDevice.readyState()]);
+    }).then(function (found) {
       var p = found[0];
       if (!p) return false;
       shell.hidden = false;
@@ -261,6 +314,7 @@
       set("[data-bpjs]", p.bpjs_number || "—");
       set("[data-address]", p.address || "—");
       set("[data-as-of-note]", (texts().dataAsOf || "{time}").replace("{time}", when(asOf)));
+      showDuplicateAlert(shell, p);
       shell.querySelectorAll("[data-device-only]").forEach(function (el) { el.hidden = false; });
       shell.querySelectorAll("[data-outbox-only]").forEach(function (el) { el.hidden = true; });
       var links = { "a[data-new-visit]": "/visits/new", "a[data-edit-identity]": "/edit" };
@@ -275,6 +329,7 @@
       if (empty) empty.hidden = timeline.children.length > 1;
       var missing = document.getElementById("offline-missing");
       if (missing) missing.hidden = true;
+      if (scope.performance && performance.mark) performance.mark("clinic:record-shown"); // bench/device_search.py
       return true;
     });
   }
@@ -292,6 +347,7 @@
   document.addEventListener("submit", onSearchSubmit, true);
   document.addEventListener("htmx:before:request", onHtmxRequest);
   document.addEventListener("DOMContentLoaded", searchFromAddress);
+  document.addEventListener("device:ready", reloadIndex);
 
   scope.ClinicPages = {
     fill: fill, matcher: matcher, searchOnDevice: searchOnDevice, renderPatientRows: renderPatientRows,

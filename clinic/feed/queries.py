@@ -56,21 +56,37 @@ async def index_page(db: Database, after: int, limit: int) -> tuple[list[dict[st
 
 async def working_set_page(db: Database, after: int, limit: int,
                            now: dt.datetime | None = None) -> tuple[list[dict[str, Any]], int, bool]:
-    """Patients seen in the last RECENT_DAYS days whose visits changed after `after`, each with its latest
-    RECENT_VISITS visits: (entries, next cursor, more follow)."""
+    """Patients whose visits changed after `after`, each with its latest RECENT_VISITS visits: (entries, next
+    cursor, more follow). The first download (after 0) holds only patients seen in the last RECENT_DAYS days;
+    a delta holds every changed patient, so that one no longer seen (a merge undone) or merged away comes with
+    no visits and leaves the device. A survivor's visits include its aliases', as its record page shows them."""
     since = (now or utcnow()) - dt.timedelta(days=RECENT_DAYS)
+    recent = "" if after else """AND p.merged_into IS NULL
+            AND (EXISTS (SELECT 1 FROM visits v WHERE v.patient_id = p.id
+                         AND COALESCE(v.care_at, v.created_at) >= :since)
+                 OR EXISTS (SELECT 1 FROM patients a JOIN visits v ON v.patient_id = a.id WHERE a.merged_into = p.id
+                            AND COALESCE(v.care_at, v.created_at) >= :since))"""
     rows = await fetch_all(
-        db, """SELECT p.id, p.clinical_change FROM patients p WHERE p.clinical_change > :after
-            AND EXISTS (SELECT 1 FROM visits v WHERE v.patient_id = p.id
-                        AND COALESCE(v.care_at, v.created_at) >= :since)
-            ORDER BY p.clinical_change LIMIT :limit""",
-        {"after": after, "since": since, "limit": limit + 1},
+        db, f"""SELECT p.id, p.clinical_change, p.merged_into FROM patients p WHERE p.clinical_change > :after
+            {recent} ORDER BY p.clinical_change LIMIT :limit""",
+        {"after": after, "limit": limit + 1} | ({} if after else {"since": since}),
     )
     page = rows[:limit]
     cursor = int(page[-1]["clinical_change"]) if page else after
-    visits = await visits_of_patients(db, [row["id"] for row in page])
-    entries = [{"patient_id": row["id"], "visits": [_visit(v) for v in visits.get(row["id"], [])[:RECENT_VISITS]]}
-               for row in page]
+    ids = [row["id"] for row in page if row["merged_into"] is None]
+    owner = {patient_id: patient_id for patient_id in ids}
+    if ids:
+        names = {f"p{i}": patient_id for i, patient_id in enumerate(ids)}
+        aliases = await fetch_all(db, f"""SELECT id, merged_into FROM patients
+                                          WHERE merged_into IN ({", ".join(":" + n for n in names)})""", names)
+        owner.update({row["id"]: row["merged_into"] for row in aliases})
+    visits: dict[str, list[Visit]] = {}
+    for patient_id, found in (await visits_of_patients(db, list(owner))).items():
+        visits.setdefault(owner[patient_id], []).extend(found)
+    entries = []
+    for row in page:
+        latest = sorted(visits.get(row["id"], []), key=lambda v: v.time_of_care, reverse=True)[:RECENT_VISITS]
+        entries.append({"patient_id": row["id"], "visits": [_visit(v) for v in latest]})
     return entries, cursor, len(rows) > limit
 
 

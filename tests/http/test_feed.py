@@ -172,3 +172,87 @@ def test_search_finds_name_fragments_in_any_order(client_for):
     for q in ("rahma siti", "SITI wati", "wati  rah"):
         assert f'data-patient-id="{siti}"' in desk.get("/patients", params={"q": q}).text, q
     assert not re.findall(r'data-patient-id="[0-9a-f-]{36}"', desk.get("/patients", params={"q": "siti hidayat"}).text)
+
+
+def twin(client: TestClient, name: str = "Siti Rahmawati", **fields: str) -> str:
+    """A second registration of the person `register` makes (the same NIK): stored, and flagged."""
+    patient_id = str(uuid.uuid4())
+    data = {"id": patient_id, "name": name, "sex": "female", "birth_date": "1990-03-02",
+            "nik": make_nik("32", "73", "10", dt.date(1990, 3, 2), "female", 4), "accept_warnings": "yes"} | fields
+    assert client.post("/patients", data=data, follow_redirects=False).status_code == 303
+    return patient_id
+
+
+def flagged_rows(client: TestClient, q: str) -> dict[str, bool]:
+    """The server's result rows for `q`: whether each carries the possible-duplicate mark."""
+    results = client.get("/patients", params={"q": q}).text.split('<tbody id="patient-rows">')[1].split("</tbody>")[0]
+    return {row.split('"')[1]: "data-possible-duplicate" in row for row in results.split("<tr data-patient-id=")[1:]}
+
+
+def flags(entries: dict[str, dict]) -> dict[str, bool]:
+    return {pid: entry["possible_duplicate"] for pid, entry in entries.items()}
+
+
+def test_a_possible_duplicate_flags_both_index_entries_and_not_a_duplicate_clears_them(client_for):
+    desk = client_for("registration")
+    first = register(desk, "Siti Rahmawati")
+    other = register(desk, "Budi Hartono")  # the same NIK as `register` always gives, but told apart below
+    desk.post("/duplicates", data={"patient": [first, other]})
+    entries, cursor, _ = whole_index(desk)
+    assert flags(entries) == {first: False, other: False}
+
+    second = twin(desk)
+    delta, cursor, _ = whole_index(desk, after=cursor)
+    assert flags(delta) == {first: True, other: True, second: True}  # the earlier ones changed with it
+    # The server's results row says so too, as the device's does (offline_pages.js, the row template).
+    assert flagged_rows(desk, "siti") == {first: True, second: True}
+
+    assert desk.post("/duplicates", data={"patient": [first, other, second]},
+                     follow_redirects=False).status_code == 303
+    delta, _, _ = whole_index(desk, after=cursor)
+    assert flags(delta) == {first: False, other: False, second: False}
+    assert flagged_rows(desk, "siti") == {first: False, second: False}
+
+
+def test_a_registration_replayed_by_sync_flags_the_patient_it_resembles_in_the_index(client_for):
+    nurse = client_for("nurse")
+    first = register(nurse)
+    _, cursor, _ = whole_index(nurse)
+    item = {"key": "k1", "target": "/patients", "method": "POST", "author": query(
+        nurse, "SELECT id FROM users WHERE username = 'nurse'")[0]["id"],
+        "fields": {"id": str(uuid.uuid4()), "name": "Siti R.", "sex": "female", "birth_date": "1990-03-02",
+                   "nik": make_nik("32", "73", "10", dt.date(1990, 3, 2), "female", 4)}}
+    assert nurse.post("/sync", json={"items": [item]}).json()["results"][0]["status"] == "stored"
+    delta, _, _ = whole_index(nurse, after=cursor)
+    assert flags(delta) == {first: True, item["fields"]["id"]: True}
+
+
+def test_a_merge_sends_the_alias_to_its_survivor_and_an_undo_brings_it_back(client_for):
+    desk, doctor = client_for("registration"), client_for("doctor")
+    survivor = register(desk)
+    alias = twin(desk, name="Siti Rahmawaty")
+    form = visit_form(complaint="Demam sejak kemarin")
+    assert doctor.post(f"/patients/{alias}/visits", data=form, follow_redirects=False).status_code == 303
+    _, cursor, _ = whole_index(desk)
+    visits_cursor = feed(doctor, "/feed/visits")["cursor"]
+
+    answer = desk.post("/duplicates/merge", data={"survivor": survivor, "patient": [survivor, alias],
+                                                  "reason": "Orang yang sama"}, follow_redirects=False)
+    assert answer.status_code == 303
+    delta, cursor, _ = whole_index(desk, after=cursor)
+    assert set(delta) == {survivor, alias}
+    assert delta[alias]["merged_into"] == survivor and delta[survivor]["merged_into"] is None
+    assert flags(delta) == {survivor: False, alias: False}  # decided: merged
+    # The survivor's recent visits are its aliases' too, as on its record page; the alias's entry goes.
+    working = feed(doctor, "/feed/visits", after=visits_cursor)
+    assert {e["patient_id"]: [v["id"] for v in e["visits"]] for e in working["entries"]} == {
+        survivor: [form["id"]], alias: []}
+
+    assert desk.post("/duplicates/undo", data={"survivor": survivor, "alias": alias, "reason": "Keliru"},
+                     follow_redirects=False).status_code == 303
+    delta, _, _ = whole_index(desk, after=cursor)
+    assert delta[alias]["merged_into"] is None
+    assert flags(delta) == {survivor: True, alias: True}  # open again
+    working = feed(doctor, "/feed/visits", after=working["cursor"])
+    assert {e["patient_id"]: [v["id"] for v in e["visits"]] for e in working["entries"]} == {
+        survivor: [], alias: [form["id"]]}
