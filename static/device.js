@@ -169,6 +169,28 @@
     }).catch(function () { return []; });
   }
 
+  // What a record shown from the device needs, read in one transaction: the patient (or the survivor it was
+  // merged into: its record now, as on the server), this user's recent visits of it, and how current they are.
+  function record(id) {
+    var user = userId();
+    var stores = [ClinicDB.PATIENTS, ClinicDB.WORKING_SET, ClinicDB.META];
+    return ClinicDB.transaction(stores, "readonly", function (tx) {
+      var patients = tx.store(ClinicDB.PATIENTS), meta = tx.store(ClinicDB.META);
+      var owner = meta.get(OWNER), ready = meta.get(READY);
+      return patients.get(id).then(function (p) {
+        if (!p || !p.merged_into) return p;
+        return patients.get(p.merged_into).then(function (survivor) { return survivor || p; });
+      }).then(function (p) {
+        if (!p) return { patient: null, visits: [], ready: null };
+        return Promise.all([owner, ready, tx.store(ClinicDB.WORKING_SET).get(p.id)]).then(function (found) {
+          var mine = found[0] && found[0].value === user;
+          var current = found[1] && found[1].value && found[1].value.user === user ? found[1].value : null;
+          return { patient: p, visits: mine && found[2] ? found[2].visits : [], ready: current };
+        });
+      });
+    }).catch(function () { return { patient: null, visits: [], ready: null }; });
+  }
+
   function allPatients() {
     return ClinicDB.transaction(ClinicDB.PATIENTS, "readonly", function (tx) { return tx.store(ClinicDB.PATIENTS).getAll(); });
   }
@@ -184,6 +206,6 @@
 
   scope.ClinicDevice = {
     refresh: refresh, forgetWorkingSet: forgetWorkingSet, readyState: readyState, patient: patient,
-    recentVisits: recentVisits, allPatients: allPatients,
+    recentVisits: recentVisits, allPatients: allPatients, record: record,
   };
 })(self);

@@ -141,13 +141,21 @@
     return { page: page, count: seen.size };
   }
 
+  // The outbox's waiting patients, read once until the outbox changes (not at every keystroke).
+  var waiting = null;
+
   function outboxPatients() {
     var user = document.body.getAttribute("data-user-id");
     if (!user || !scope.Outbox) return Promise.resolve([]);
-    return Outbox.itemsOf(user).then(function (items) {
-      return items.filter(function (item) { return item.kind === "patient"; });
-    }).catch(function () { return []; });
+    if (!waiting) {
+      waiting = Outbox.itemsOf(user).then(function (items) {
+        return items.filter(function (item) { return item.kind === "patient"; });
+      }).catch(function () { waiting = null; return []; });
+    }
+    return waiting;
   }
+
+  function forgetWaiting() { waiting = null; }
 
   function asPatient(item) {
     return { id: item.key, name: first(item.fields.name) || "", sex: first(item.fields.sex), birth_date: first(item.fields.birth_date),
@@ -276,12 +284,19 @@
     });
   }
 
-  // The patient of the index, or the survivor it was merged into (whose record it is now, as on the server).
-  function patientOrSurvivor(patientId) {
-    return ClinicDevice.patient(patientId).then(function (p) {
-      if (!p || !p.merged_into) return p;
-      return ClinicDevice.patient(p.merged_into).then(function (survivor) { return survivor || p; });
-    });
+  // A record page from the device starts reading the patient at once, before the page's other work.
+  var early = null; // {id, found}
+
+  function readRecord(patientId) {
+    if (early && early.id === patientId) return early.found;
+    return ClinicDevice.record(patientId);
+  }
+
+  function readEarly() {
+    var patientId = patientIdOnPage();
+    if (scope.ClinicDevice && patientId && document.getElementById("offline-record")) {
+      early = { id: patientId, found: ClinicDevice.record(patientId) };
+    }
   }
 
   function showDuplicateAlert(shell, p) {
@@ -294,16 +309,13 @@
   // The shell shows a patient of the index (a record never opened on this device) with the recent visits.
   function showRecord(shell, patientId) {
     if (!scope.ClinicDevice) return Promise.resolve(false);
-    return patientOrSurvivor(patientId).then(function (p) {
-      if (!p) return [];
-      if (p.id !== patientId) history.replaceState(history.state, "", "/patients/" + p.id);
-      return Promise.all([p, ClinicDevice.recentVisits(p.id), ClinicDevice.readyState()]);
-    }).then(function (found) {
-      var p = found[0];
+    return readRecord(patientId).then(function (found) {
+      var p = found.patient;
       if (!p) return false;
+      if (p.id !== patientId) history.replaceState(history.state, "", "/patients/" + p.id);
       shell.hidden = false;
       shell.setAttribute("data-patient-id", p.id);
-      var asOf = (found[2] && found[2].asOf) || "";
+      var asOf = (found.ready && found.ready.asOf) || "";
       shell.setAttribute("data-as-of", asOf);
       var set = function (selector, text) { var el = shell.querySelector(selector); if (el) el.textContent = text; };
       set("[data-name]", p.name);
@@ -324,7 +336,7 @@
       });
       var timeline = shell.querySelector("#visit-timeline");
       timeline.querySelectorAll("li[data-visit-id]:not([data-outbox])").forEach(function (node) { node.remove(); });
-      found[1].forEach(function (visit) { var card = visitCard(visit); if (card) timeline.appendChild(card); });
+      found.visits.forEach(function (visit) { var card = visitCard(visit); if (card) timeline.appendChild(card); });
       var empty = timeline.querySelector("li.empty");
       if (empty) empty.hidden = timeline.children.length > 1;
       var missing = document.getElementById("offline-missing");
@@ -348,9 +360,12 @@
   document.addEventListener("htmx:before:request", onHtmxRequest);
   document.addEventListener("DOMContentLoaded", searchFromAddress);
   document.addEventListener("device:ready", reloadIndex);
+  scope.addEventListener("outbox", forgetWaiting);
+  if (scope.Outbox && Outbox.channel) Outbox.channel.addEventListener("message", forgetWaiting);
+  readEarly();
 
   scope.ClinicPages = {
-    fill: fill, matcher: matcher, searchOnDevice: searchOnDevice, renderPatientRows: renderPatientRows,
+    fill: fill, matcher: matcher, searchOnDevice: searchOnDevice, loadIndex: loadIndex, renderPatientRows: renderPatientRows,
     renderTimeline: renderTimeline, showRecord: showRecord, nameShellForm: nameShellForm,
   };
 })(self);
