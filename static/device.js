@@ -19,6 +19,7 @@
   var READY = "deviceReady"; // {user, asOf}: the last complete download for that user
 
   var pulling = null;
+  var indexChanged = false; // this refresh stored or removed index entries (a page holding the index reads it again)
 
   function userId() { return document.body.getAttribute("data-user-id"); }
 
@@ -76,6 +77,7 @@
     return ClinicDB.transaction([feed.store, ClinicDB.META], "readwrite", function (tx) {
       var target = tx.store(feed.store);
       var entries = feed.shared ? indexEntries(answer) : answer.entries.map(workingSetEntry);
+      if (feed.shared && entries.length) indexChanged = true;
       var writes = entries.map(function (entry) { return target.put(entry); });
       writes.push(tx.store(ClinicDB.META).put({ name: feed.cursor, value: answer.cursor }));
       return Promise.all(writes);
@@ -83,6 +85,7 @@
   }
 
   function reset(feed) {
+    if (feed.shared) indexChanged = true;
     return ClinicDB.transaction([feed.store, ClinicDB.META], "readwrite", function (tx) {
       return Promise.all([tx.store(feed.store).clear(), tx.store(ClinicDB.META).delete(feed.cursor)]);
     });
@@ -125,6 +128,7 @@
     var user = userId();
     if (!user || !scope.ClinicDB || pulling) return pulling || Promise.resolve();
     var paths = allowedFeeds().filter(function (path) { return FEEDS[path]; });
+    indexChanged = false;
     pulling = idle().then(function () {
       return withLock(function () {
         return claimWorkingSet(user).then(function () {
@@ -151,7 +155,7 @@
     if (!status || !ready) return;
     status.setAttribute("data-ready", "true");
     status.setAttribute("data-as-of", ready.asOf);
-    document.dispatchEvent(new CustomEvent("device:ready", { detail: ready }));
+    document.dispatchEvent(new CustomEvent("device:ready", { detail: { user: ready.user, asOf: ready.asOf, changed: indexChanged } }));
   }
 
   // When the device's data was last brought up to date for this user (or null).

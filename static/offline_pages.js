@@ -86,9 +86,11 @@
   // --- the matching rules: clinic/patients/queries.py _search_condition -----------------------------
   function normalized(query) { return query.split(/\s+/).filter(Boolean).join(" ").slice(0, 100); }
 
+  function isNumber(query) { return /^[0-9]+$/.test(query.replace(/ /g, "")); }
+
   function matcher(query) {
     var digits = query.replace(/ /g, "");
-    if (/^[0-9]+$/.test(digits)) {
+    if (isNumber(query)) {
       var padded = digits.length < 6 ? ("000000" + digits).slice(-6) : digits;
       return function (p) {
         return p.nik === digits || p.bpjs_number === digits || p.record_number === padded || p.mother_nik === digits ||
@@ -98,7 +100,8 @@
     var words = query.toLowerCase().split(" ").slice(0, MAX_WORDS);
     return function (p) {
       var name = p.search || (p.name || "").toLowerCase();
-      return words.every(function (word) { return name.indexOf(word) !== -1; });
+      for (var w = 0; w < words.length; w++) if (name.indexOf(words[w]) === -1) return false;
+      return true;
     };
   }
 
@@ -119,26 +122,42 @@
     return index;
   }
 
-  // The device brought its index up to date: a page that has read it reads it again, before the next keystroke.
-  function reloadIndex() {
-    if (!index) return;
+  // The device brought new index entries: a page that has read the index reads it again, before the next keystroke.
+  function reloadIndex(event) {
+    if (!index || !(event.detail && event.detail.changed)) return;
     index = null;
     loadIndex();
   }
 
   // The index's patients matching `query`, in name order, a merged patient standing for its survivor once
   // (clinic/patients/queries.py: search, _survivors): the first page of them, and how many there are.
+  // Typing on in a name narrows the previous results: only those are searched again.
+  var previous = null; // {found, query, matches}: the last name search, all its matching entries in order
+
   function findInIndex(found, query) {
-    var match = matcher(query), page = [], seen = new Set();
-    for (var i = 0; i < found.sorted.length; i++) {
-      var p = found.sorted[i];
+    var match = matcher(query), name = query && !isNumber(query);
+    var narrowing = name && previous && previous.found === found && query.indexOf(previous.query) === 0;
+    var entries = narrowing ? previous.matches : found.sorted;
+    var matches = [], page = [], count = 0, throughAlias = null;
+    for (var i = 0; i < entries.length; i++) {
+      var p = entries[i];
       if (query && !match(p)) continue;
-      var shown = (p.merged_into && found.byId.get(p.merged_into)) || p;
-      if (seen.has(shown.id)) continue;
-      seen.add(shown.id);
-      if (page.length < PAGE_SIZE) page.push(shown);
+      matches.push(p);
+      if (p.merged_into) {
+        var survivor = found.byId.get(p.merged_into);
+        if (survivor) {
+          if (!query || match(survivor)) continue; // listed as itself
+          throughAlias = throughAlias || new Set();
+          if (throughAlias.has(survivor.id)) continue;
+          throughAlias.add(survivor.id);
+          p = survivor;
+        }
+      }
+      count++;
+      if (page.length < PAGE_SIZE) page.push(p);
     }
-    return { page: page, count: seen.size };
+    previous = name ? { found: found, query: query, matches: matches } : null;
+    return { page: page, count: count };
   }
 
   // The outbox's waiting patients, read once until the outbox changes (not at every keystroke).
@@ -299,6 +318,12 @@
     }
   }
 
+  // ... and shows it once the page's scripts have run (texts.js), not after the outbox's reads (app.js).
+  function showEarly() {
+    var shell = document.getElementById("offline-record");
+    if (early && shell) showRecord(shell, early.id);
+  }
+
   function showDuplicateAlert(shell, p) {
     shell.querySelectorAll("[data-possible-duplicate]").forEach(function (el) { el.remove(); });
     var alert = p.possible_duplicate ? fill("duplicate-alert-template", {}) : null;
@@ -306,8 +331,16 @@
     if (alert && place) place.appendChild(alert);
   }
 
-  // The shell shows a patient of the index (a record never opened on this device) with the recent visits.
+  // The shell shows a patient of the index (a record never opened on this device) with the recent visits,
+  // once a page: showEarly and app.js (after the outbox's waiting items) ask alike.
+  var shown = null; // {id, done}
+
   function showRecord(shell, patientId) {
+    if (!shown || shown.id !== patientId) shown = { id: patientId, done: fillRecord(shell, patientId) };
+    return shown.done;
+  }
+
+  function fillRecord(shell, patientId) {
     if (!scope.ClinicDevice) return Promise.resolve(false);
     return readRecord(patientId).then(function (found) {
       var p = found.patient;
@@ -363,6 +396,7 @@
   scope.addEventListener("outbox", forgetWaiting);
   if (scope.Outbox && Outbox.channel) Outbox.channel.addEventListener("message", forgetWaiting);
   readEarly();
+  document.addEventListener("DOMContentLoaded", showEarly);
 
   scope.ClinicPages = {
     fill: fill, matcher: matcher, searchOnDevice: searchOnDevice, loadIndex: loadIndex, renderPatientRows: renderPatientRows,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from databases import Database
 
-from clinic.db import execute, fetch_value, next_change_number, next_change_numbers
+from clinic.db import execute, fetch_all, fetch_value, next_change_number, next_change_numbers
 
 
 async def identities_changed(db: Database, patient_ids: list[str]) -> None:
@@ -23,11 +23,9 @@ async def identity_changed(db: Database, patient_id: str) -> None:
 
 
 async def clinical_changed(db: Database, patient_id: str) -> None:
-    """A visit of the patient was recorded or corrected: the clinicians' working sets carry it again."""
-    # Lock the patient's row first (PostgreSQL), then take the number.
-    await execute(db, "UPDATE patients SET clinical_change = clinical_change WHERE id = :id", {"id": patient_id})
-    await execute(db, "UPDATE patients SET clinical_change = :n WHERE id = :id",
-                  {"n": await next_change_number(db), "id": patient_id})
+    """A visit of the patient was recorded or corrected: the clinicians' working sets carry it again (and the
+    survivor's, when the patient was merged into another: its recent visits hold this one's)."""
+    await changed_together(db, [], [patient_id])
 
 
 async def clinical_changed_of_visit(db: Database, visit_id: str) -> None:
@@ -43,6 +41,11 @@ async def changed_together(db: Database, identities: list[str], clinical: list[s
     a few statements per kind whatever the batch's size. Every row is locked before the counter (the new
     patients' rows are the batch's own; those it flagged as possible duplicates and the visits' patients are
     not), as `clinical_changed` does."""
+    if clinical:
+        names = {f"p{i}": patient_id for i, patient_id in enumerate(clinical)}
+        survivors = await fetch_all(db, f"""SELECT merged_into FROM patients WHERE merged_into IS NOT NULL
+                                            AND id IN ({", ".join(":" + name for name in names)})""", names)
+        clinical = [*clinical, *(row["merged_into"] for row in survivors)]
     for column, ids in (("change_number", sorted(set(identities))), ("clinical_change", sorted(set(clinical)))):
         if not ids:
             continue

@@ -248,6 +248,13 @@ def test_a_merge_sends_the_alias_to_its_survivor_and_an_undo_brings_it_back(clie
     assert {e["patient_id"]: [v["id"] for v in e["visits"]] for e in working["entries"]} == {
         survivor: [form["id"]], alias: []}
 
+    # A visit a tablet recorded offline on the merged record reaches the survivor's recent visits.
+    late = visit_form(complaint="Kontrol demam")
+    assert doctor.post(f"/patients/{alias}/visits", data=late, follow_redirects=False).status_code == 303
+    working = feed(doctor, "/feed/visits", after=working["cursor"])
+    assert {e["patient_id"]: [v["id"] for v in e["visits"]] for e in working["entries"]} == {
+        survivor: [late["id"], form["id"]], alias: []}
+
     assert desk.post("/duplicates/undo", data={"survivor": survivor, "alias": alias, "reason": "Keliru"},
                      follow_redirects=False).status_code == 303
     delta, _, _ = whole_index(desk, after=cursor)
@@ -255,4 +262,4 @@ def test_a_merge_sends_the_alias_to_its_survivor_and_an_undo_brings_it_back(clie
     assert flags(delta) == {survivor: True, alias: True}  # open again
     working = feed(doctor, "/feed/visits", after=working["cursor"])
     assert {e["patient_id"]: [v["id"] for v in e["visits"]] for e in working["entries"]} == {
-        survivor: [], alias: [form["id"]]}
+        survivor: [], alias: [late["id"], form["id"]]}
