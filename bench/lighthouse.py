@@ -29,7 +29,7 @@ from typing import Any
 
 from bench.common import BENCH_DIR, chromium_path, record
 
-RUNS = 3  # Lighthouse's figures move from run to run; the median of these is reported
+RUNS = int(os.environ.get("LIGHTHOUSE_RUNS", "3"))  # Lighthouse's figures move from run to run; the median of these is reported
 CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run"
 
 
