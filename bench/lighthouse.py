@@ -29,7 +29,8 @@ from typing import Any
 
 from bench.common import BENCH_DIR, chromium_path, record
 
-RUNS = int(os.environ.get("LIGHTHOUSE_RUNS", "3"))  # Lighthouse's figures move from run to run; the median of these is reported
+RUNS = int(os.environ.get("LIGHTHOUSE_RUNS", "3"))  # the figures move from run to run: the median is reported
+ATTEMPTS = 3  # Lighthouse now and then fails to record a trace (NO_NAVSTART): that run is tried again
 CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run"
 
 
@@ -81,11 +82,15 @@ def _seed(session: Session) -> str:
 def _audit(command: str, url: str, cookie: str, folder: Path) -> dict[str, Any]:
     out = folder / f"report-{uuid.uuid4().hex[:8]}.json"
     env = {**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", "/usr/bin/chromium")}
-    done = subprocess.run(
-        [command, url, "--quiet", "--only-categories=performance,accessibility", "--output=json",
-         f"--output-path={out}", f"--chrome-flags={CHROME_FLAGS}", "--extra-headers", json.dumps({"Cookie": cookie})],
-        capture_output=True, text=True, timeout=300, env=env, check=False)
-    if done.returncode != 0 or not out.exists():
+    for _attempt in range(ATTEMPTS):
+        done = subprocess.run(
+            [command, url, "--quiet", "--only-categories=performance,accessibility", "--output=json",
+             f"--output-path={out}", f"--chrome-flags={CHROME_FLAGS}", "--extra-headers",
+             json.dumps({"Cookie": cookie})],
+            capture_output=True, text=True, timeout=300, env=env, check=False)
+        if done.returncode == 0 and out.exists():
+            break
+    else:
         raise RuntimeError(f"lighthouse failed on {url}: {done.stderr[-1500:]}")
     report = json.loads(out.read_text())
     if urllib.parse.urlparse(report["finalDisplayedUrl"]).path.startswith("/login"):
