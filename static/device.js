@@ -178,21 +178,23 @@
   function record(id) {
     var user = userId();
     var stores = [ClinicDB.PATIENTS, ClinicDB.WORKING_SET, ClinicDB.META];
+    var none = { patient: null, visits: [], ready: null };
     return ClinicDB.transaction(stores, "readonly", function (tx) {
-      var patients = tx.store(ClinicDB.PATIENTS), meta = tx.store(ClinicDB.META);
-      var owner = meta.get(OWNER), ready = meta.get(READY);
-      return patients.get(id).then(function (p) {
-        if (!p || !p.merged_into) return p;
-        return patients.get(p.merged_into).then(function (survivor) { return survivor || p; });
-      }).then(function (p) {
-        if (!p) return { patient: null, visits: [], ready: null };
-        return Promise.all([owner, ready, tx.store(ClinicDB.WORKING_SET).get(p.id)]).then(function (found) {
-          var mine = found[0] && found[0].value === user;
-          var current = found[1] && found[1].value && found[1].value.user === user ? found[1].value : null;
-          return { patient: p, visits: mine && found[2] ? found[2].visits : [], ready: current };
+      var patients = tx.store(ClinicDB.PATIENTS), visits = tx.store(ClinicDB.WORKING_SET), meta = tx.store(ClinicDB.META);
+      // Every request at once: one round trip, unless the patient was merged (then the survivor's too).
+      return Promise.all([patients.get(id), visits.get(id), meta.get(OWNER), meta.get(READY)]).then(function (found) {
+        var p = found[0];
+        if (!p || !p.merged_into) return found;
+        return Promise.all([patients.get(p.merged_into), visits.get(p.merged_into)]).then(function (survivor) {
+          return survivor[0] ? [survivor[0], survivor[1], found[2], found[3]] : found;
         });
+      }).then(function (found) {
+        if (!found[0]) return none;
+        var mine = found[2] && found[2].value === user;
+        var ready = found[3] && found[3].value && found[3].value.user === user ? found[3].value : null;
+        return { patient: found[0], visits: mine && found[1] ? found[1].visits : [], ready: ready };
       });
-    }).catch(function () { return { patient: null, visits: [], ready: null }; });
+    }).catch(function () { return none; });
   }
 
   function allPatients() {
