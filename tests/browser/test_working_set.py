@@ -239,3 +239,29 @@ def test_possible_duplicates_and_a_merge_reach_the_offline_search_and_record(con
     page.wait_for_url(f"**/patients/{siti}")
     expect(page.locator("#offline-record h1")).to_have_text("Siti Rahmawati")
     expect(page.locator("#offline-record [data-possible-duplicate]")).to_have_count(0)
+
+
+def test_a_page_being_kept_for_offline_when_the_user_signs_out_is_not_kept(context, page, live_server):  # type: ignore[no-untyped-def]
+    login(page, "nurse")
+    ready(page)
+    held = []  # the worker's fetch of an offline page: answered by the server at once, delivered after the sign-out
+
+    def hold(route):  # type: ignore[no-untyped-def]
+        held.append((route, route.fetch()))
+
+    context.route("**/patients/new", hold)
+    page.evaluate("caches.delete('pages-v1')")
+    page.evaluate("navigator.serviceWorker.controller.postMessage({type: 'warm', urls: ['/patients/new']})")
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert held, "the worker did not ask for the page"
+
+    page.click(".logout-form button")
+    page.wait_for_url("**/login")
+    for route, answer in held:
+        assert answer.status == 200  # the page itself, fetched while signed in
+        route.fulfill(response=answer)
+    page.wait_for_timeout(2000)  # the answer arrives, after the sign-out
+    kept = page.evaluate("caches.open('pages-v1').then(c => c.keys()).then(k => k.map(r => new URL(r.url).pathname))")
+    assert kept == []
