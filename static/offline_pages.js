@@ -233,10 +233,14 @@
   }
 
   // A saved /patients page opened offline: its results are the device's for the query in the address.
+  // Without a query, a saved copy keeps the list it was saved with (newest first, as the server ordered it; the
+  // outbox's waiting patients are added to it). The index is read at once either way, for the first keystroke.
   function searchFromAddress() {
     var box = document.getElementById("q");
     if (!box || !isSearchBox(box) || !onDevice()) return;
     var query = new URLSearchParams(location.search).get("q") || "";
+    loadIndex();
+    if (!query && document.body.hasAttribute("data-saved-at")) return;
     box.value = query;
     searchOnDevice(query);
   }

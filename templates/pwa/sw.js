@@ -252,20 +252,25 @@ function savedCopy(request, url, fallback) {
 var warming = {};
 function warm(urls) {
   var session = sessions;
-  return Promise.all([keepLoginPage()].concat(urls.map(function (path) {
-    if (!warming[path]) {
-      warming[path] = caches.open(PAGES_CACHE).then(function (cache) { return cache.match(path); }).then(function (hit) {
-        if (hit) return;
-        return fetch(path, { credentials: "same-origin" }).then(function (response) {
-          if (!response.ok || response.redirected || session !== sessions) return;
-          return keep(new Request(path), response).then(function () {
-            if (session !== sessions) return caches.open(PAGES_CACHE).then(function (cache) { return cache.delete(path); });
-          });
+  // One page after the other, in small steps: never more than one request beside the page's own.
+  return urls.reduce(function (done, path) {
+    return done.then(function () { return warmPage(path, session); });
+  }, keepLoginPage().catch(function () {}));
+}
+
+function warmPage(path, session) {
+  if (!warming[path]) {
+    warming[path] = caches.open(PAGES_CACHE).then(function (cache) { return cache.match(path); }).then(function (hit) {
+      if (hit || session !== sessions) return;
+      return fetch(path, { credentials: "same-origin" }).then(function (response) {
+        if (!response.ok || response.redirected || session !== sessions) return;
+        return keep(new Request(path), response).then(function () {
+          if (session !== sessions) return caches.open(PAGES_CACHE).then(function (cache) { return cache.delete(path); });
         });
-      }).catch(function () {}).then(function () { delete warming[path]; });
-    }
-    return warming[path];
-  })));
+      });
+    }).catch(function () {}).then(function () { delete warming[path]; });
+  }
+  return warming[path];
 }
 
 function formFields(formData) {
