@@ -31,7 +31,8 @@ from bench.search import search_patients
 from bench.support import percentile
 
 NAMES = ("dewi s", "siregar", "wulan sari", "putu", "rahma")
-ROUNDS = 3  # each query typed this many times
+ROUNDS = 3  # each name typed this many times
+NUMBERS = 8  # NIKs and No. RMs typed, each once
 RECENT = 20  # patients given five recent visits each (their records open with the working set)
 OPENED = 20  # records opened of each kind
 
@@ -104,8 +105,8 @@ def measure(count: int) -> dict[str, Any]:
         _load(path, rows)
         recent = [row[0] for row in rng.sample(rows, RECENT)]
         index_only = [row[0] for row in rng.sample(rows, OPENED) if row[0] not in recent]
-        niks = [row[5] for row in rng.sample(rows, 200) if row[5]][:ROUNDS]
-        numbers = [str(int(row[1])) for row in rng.sample(rows, ROUNDS)]
+        niks = [row[5] for row in rng.sample(rows, 200) if row[5]][:NUMBERS]
+        numbers = [str(int(row[1])) for row in rng.sample(rows, NUMBERS)]
         server = LiveServer(url, Path(folder), secret_key="bench-secret-key-0123456789-abcdefghij").start()
         try:
             with sync_playwright() as playwright:
