@@ -4,7 +4,7 @@ table. A benchmark that fails or misses its goal is reported, never fails the bu
     python -m bench                 # everything (about 10 minutes)
     python -m bench --readme        # everything, and the table into README.md (`make bench-readme`)
     python -m bench replay wire     # only some parts: replay, wire, sqlite, server, lb1, satusehat, device,
-                                    #   poli, return-visit
+                                    #   device-search, lighthouse, poli, return-visit
     python -m bench sqlite-replay   # also the 2,000-item browser replay on SQLite (not in the default run)
 """
 
@@ -18,7 +18,8 @@ from collections.abc import Callable
 
 from bench.common import README, Result, machine_info, record, write
 
-PARTS = ("replay", "wire", "sqlite", "server", "lb1", "satusehat", "device", "poli", "return-visit")
+PARTS = ("replay", "wire", "sqlite", "server", "lb1", "satusehat", "device", "device-search", "lighthouse", "poli",
+         "return-visit")
 EXTRA = ("sqlite-replay",)
 
 
@@ -94,6 +95,20 @@ def main(argv: list[str]) -> int:
             device_index.run(results)
 
         guarded(results, "The device's patient index (download and delta)", device)
+    if "device-search" in wanted:
+        def device_search() -> None:
+            from bench import device_search as device_search_bench
+
+            device_search_bench.run(results)
+
+        guarded(results, "Offline search and record over 50,000 patients (Chromium)", device_search)
+    if "lighthouse" in wanted:
+        def lighthouse() -> None:
+            from bench import lighthouse as lighthouse_bench
+
+            lighthouse_bench.run(results)
+
+        guarded(results, "Lighthouse: /patients, a record page, the visit form (mobile)", lighthouse)
 
     if "poli" in wanted:
         def poli() -> None:

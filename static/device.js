@@ -19,6 +19,7 @@
   var READY = "deviceReady"; // {user, asOf}: the last complete download for that user
 
   var pulling = null;
+  var indexChanged = false; // this refresh stored or removed index entries (a page holding the index reads it again)
 
   function userId() { return document.body.getAttribute("data-user-id"); }
 
@@ -40,16 +41,11 @@
     });
   }
 
-  // The index entries of a feed page sent by column, with what the offline search compares kept ready.
+  // The index entries of a feed page (sent by column, static/index_wire.js), with what the offline search
+  // compares kept ready.
   function indexEntries(answer) {
-    var names = Object.keys(answer.columns);
-    var entries = [];
-    for (var i = 0; i < answer.count; i++) {
-      var entry = {};
-      names.forEach(function (name) { entry[name] = answer.columns[name][i]; });
-      entry.search = (entry.name || "").toLowerCase();
-      entries.push(entry);
-    }
+    var entries = IndexWire.entries(answer.columns, answer.count);
+    entries.forEach(function (entry) { entry.search = (entry.name || "").toLowerCase(); });
     return entries;
   }
 
@@ -81,6 +77,7 @@
     return ClinicDB.transaction([feed.store, ClinicDB.META], "readwrite", function (tx) {
       var target = tx.store(feed.store);
       var entries = feed.shared ? indexEntries(answer) : answer.entries.map(workingSetEntry);
+      if (feed.shared && entries.length) indexChanged = true;
       var writes = entries.map(function (entry) { return target.put(entry); });
       writes.push(tx.store(ClinicDB.META).put({ name: feed.cursor, value: answer.cursor }));
       return Promise.all(writes);
@@ -88,6 +85,7 @@
   }
 
   function reset(feed) {
+    if (feed.shared) indexChanged = true;
     return ClinicDB.transaction([feed.store, ClinicDB.META], "readwrite", function (tx) {
       return Promise.all([tx.store(feed.store).clear(), tx.store(ClinicDB.META).delete(feed.cursor)]);
     });
@@ -130,6 +128,7 @@
     var user = userId();
     if (!user || !scope.ClinicDB || pulling) return pulling || Promise.resolve();
     var paths = allowedFeeds().filter(function (path) { return FEEDS[path]; });
+    indexChanged = false;
     pulling = idle().then(function () {
       return withLock(function () {
         return claimWorkingSet(user).then(function () {
@@ -156,7 +155,7 @@
     if (!status || !ready) return;
     status.setAttribute("data-ready", "true");
     status.setAttribute("data-as-of", ready.asOf);
-    document.dispatchEvent(new CustomEvent("device:ready", { detail: ready }));
+    document.dispatchEvent(new CustomEvent("device:ready", { detail: { user: ready.user, asOf: ready.asOf, changed: indexChanged } }));
   }
 
   // When the device's data was last brought up to date for this user (or null).
@@ -174,6 +173,30 @@
     }).catch(function () { return []; });
   }
 
+  // What a record shown from the device needs, read in one transaction: the patient (or the survivor it was
+  // merged into: its record now, as on the server), this user's recent visits of it, and how current they are.
+  function record(id) {
+    var user = userId();
+    var stores = [ClinicDB.PATIENTS, ClinicDB.WORKING_SET, ClinicDB.META];
+    var none = { patient: null, visits: [], ready: null };
+    return ClinicDB.transaction(stores, "readonly", function (tx) {
+      var patients = tx.store(ClinicDB.PATIENTS), visits = tx.store(ClinicDB.WORKING_SET), meta = tx.store(ClinicDB.META);
+      // Every request at once: one round trip, unless the patient was merged (then the survivor's too).
+      return Promise.all([patients.get(id), visits.get(id), meta.get(OWNER), meta.get(READY)]).then(function (found) {
+        var p = found[0];
+        if (!p || !p.merged_into) return found;
+        return Promise.all([patients.get(p.merged_into), visits.get(p.merged_into)]).then(function (survivor) {
+          return survivor[0] ? [survivor[0], survivor[1], found[2], found[3]] : found;
+        });
+      }).then(function (found) {
+        if (!found[0]) return none;
+        var mine = found[2] && found[2].value === user;
+        var ready = found[3] && found[3].value && found[3].value.user === user ? found[3].value : null;
+        return { patient: found[0], visits: mine && found[1] ? found[1].visits : [], ready: ready };
+      });
+    }).catch(function () { return none; });
+  }
+
   function allPatients() {
     return ClinicDB.transaction(ClinicDB.PATIENTS, "readonly", function (tx) { return tx.store(ClinicDB.PATIENTS).getAll(); });
   }
@@ -189,6 +212,6 @@
 
   scope.ClinicDevice = {
     refresh: refresh, forgetWorkingSet: forgetWorkingSet, readyState: readyState, patient: patient,
-    recentVisits: recentVisits, allPatients: allPatients,
+    recentVisits: recentVisits, allPatients: allPatients, record: record,
   };
 })(self);

@@ -132,14 +132,29 @@
   var T = root.CLINIC_TEXTS || {};
   var index = null;
 
-  fetch(list.getAttribute("data-icd-data"), { credentials: "same-origin" }).then(function (response) {
-    if (!response.ok) throw new Error("HTTP " + response.status);
-    return response.json();
-  }).then(function (data) {
-    index = build(data);
-    list.setAttribute("data-icd-ready", data.edition);
-    document.querySelectorAll("[data-icd-field]").forEach(showLabel);
-  }).catch(function () { /* no list on this device yet: the server checks and suggests */ });
+  var loading = null;
+
+  function load() {
+    if (loading) return loading;
+    loading = fetch(list.getAttribute("data-icd-data"), { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return response.json();
+    }).then(function (data) {
+      index = build(data);
+      list.setAttribute("data-icd-ready", data.edition);
+      document.querySelectorAll("[data-icd-field]").forEach(showLabel);
+    }).catch(function () { loading = null; /* no list on this device yet: the server checks and suggests */ });
+    return loading;
+  }
+
+  // Offline the list is needed at once. Online the server suggests and checks, and building the list (one
+  // long task) waits until a diagnosis field is entered or the connection drops: the page's first load stays
+  // light (issue 10, point 8).
+  if (!navigator.onLine) load();
+  document.addEventListener("focusin", function (event) {
+    if (event.target.matches && event.target.matches("[data-icd-field]")) load();
+  });
+  root.addEventListener("offline", load);
 
   document.addEventListener("input", function (event) {
     if (!event.target.matches("[data-icd-field]")) return;

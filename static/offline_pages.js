@@ -14,10 +14,14 @@
   // --- the filler ------------------------------------------------------------------------------------
   // A copy of the template's first element, with `data-slot="key"` elements' text set to values[key] and
   // `data-slot-attr="attribute:key"` attributes set to values[key]. A value of null leaves the slot as rendered.
+  // A `data-slot-if="key"` element is kept only when values[key] is true.
   function fill(templateId, values) {
     var template = document.getElementById(templateId);
     if (!template) return null;
     var node = template.content.firstElementChild.cloneNode(true);
+    node.querySelectorAll("[data-slot-if]").forEach(function (el) {
+      if (values[el.getAttribute("data-slot-if")] !== true) el.remove();
+    });
     [node].concat(Array.prototype.slice.call(node.querySelectorAll("[data-slot], [data-slot-attr]"))).forEach(function (el) {
       var slot = el.getAttribute("data-slot");
       if (slot && values[slot] !== undefined && values[slot] !== null) {
@@ -73,7 +77,7 @@
     var row = fill("patient-row-template", {
       id: p.id, href: "/patients/" + p.id, visit_href: "/patients/" + p.id + "/visits/new", record_number: p.record_number || "—", name: p.name || "",
       sex: sexText(p.sex), age: ageText(p.birth_date), birth_date: showDate(p.birth_date), nik: p.nik || "—",
-      badge: item ? waitingBadge(item) : null,
+      badge: item ? waitingBadge(item) : null, possible_duplicate: !!p.possible_duplicate,
     });
     if (row) row.setAttribute("data-patient-id", p.id);
     return row;
@@ -82,9 +86,11 @@
   // --- the matching rules: clinic/patients/queries.py _search_condition -----------------------------
   function normalized(query) { return query.split(/\s+/).filter(Boolean).join(" ").slice(0, 100); }
 
+  function isNumber(query) { return /^[0-9]+$/.test(query.replace(/ /g, "")); }
+
   function matcher(query) {
     var digits = query.replace(/ /g, "");
-    if (/^[0-9]+$/.test(digits)) {
+    if (isNumber(query)) {
       var padded = digits.length < 6 ? ("000000" + digits).slice(-6) : digits;
       return function (p) {
         return p.nik === digits || p.bpjs_number === digits || p.record_number === padded || p.mother_nik === digits ||
@@ -94,7 +100,8 @@
     var words = query.toLowerCase().split(" ").slice(0, MAX_WORDS);
     return function (p) {
       var name = p.search || (p.name || "").toLowerCase();
-      return words.every(function (word) { return name.indexOf(word) !== -1; });
+      for (var w = 0; w < words.length; w++) if (name.indexOf(words[w]) === -1) return false;
+      return true;
     };
   }
 
@@ -102,18 +109,72 @@
     return a.name < b.name ? -1 : a.name > b.name ? 1 : (a.record_number || "") < (b.record_number || "") ? -1 : 1;
   }
 
+  // The index read once per page, in the order of the results (no sort per keystroke), and by id.
   function loadIndex() {
-    if (!index) index = scope.ClinicDevice ? ClinicDevice.allPatients().catch(function () { return []; }) : Promise.resolve([]);
+    if (!index) {
+      var all = scope.ClinicDevice ? ClinicDevice.allPatients() : Promise.resolve([]);
+      index = all.catch(function () { return []; }).then(function (entries) {
+        var byId = new Map();
+        entries.forEach(function (p) { byId.set(p.id, p); });
+        return { sorted: entries.sort(byName), byId: byId };
+      });
+    }
     return index;
   }
+
+  // The device brought new index entries: a page that has read the index reads it again, before the next keystroke.
+  function reloadIndex(event) {
+    if (!index || !(event.detail && event.detail.changed)) return;
+    index = null;
+    loadIndex();
+  }
+
+  // The index's patients matching `query`, in name order, a merged patient standing for its survivor once
+  // (clinic/patients/queries.py: search, _survivors): the first page of them, and how many there are.
+  // Typing on in a name narrows the previous results: only those are searched again.
+  var previous = null; // {found, query, matches}: the last name search, all its matching entries in order
+
+  function findInIndex(found, query) {
+    var match = matcher(query), name = query && !isNumber(query);
+    var narrowing = name && previous && previous.found === found && query.indexOf(previous.query) === 0;
+    var entries = narrowing ? previous.matches : found.sorted;
+    var matches = [], page = [], count = 0, throughAlias = null;
+    for (var i = 0; i < entries.length; i++) {
+      var p = entries[i];
+      if (query && !match(p)) continue;
+      matches.push(p);
+      if (p.merged_into) {
+        var survivor = found.byId.get(p.merged_into);
+        if (survivor) {
+          if (!query || match(survivor)) continue; // listed as itself
+          throughAlias = throughAlias || new Set();
+          if (throughAlias.has(survivor.id)) continue;
+          throughAlias.add(survivor.id);
+          p = survivor;
+        }
+      }
+      count++;
+      if (page.length < PAGE_SIZE) page.push(p);
+    }
+    previous = name ? { found: found, query: query, matches: matches } : null;
+    return { page: page, count: count };
+  }
+
+  // The outbox's waiting patients, read once until the outbox changes (not at every keystroke).
+  var waiting = null;
 
   function outboxPatients() {
     var user = document.body.getAttribute("data-user-id");
     if (!user || !scope.Outbox) return Promise.resolve([]);
-    return Outbox.itemsOf(user).then(function (items) {
-      return items.filter(function (item) { return item.kind === "patient"; });
-    }).catch(function () { return []; });
+    if (!waiting) {
+      waiting = Outbox.itemsOf(user).then(function (items) {
+        return items.filter(function (item) { return item.kind === "patient"; });
+      }).catch(function () { waiting = null; return []; });
+    }
+    return waiting;
   }
+
+  function forgetWaiting() { waiting = null; }
 
   function asPatient(item) {
     return { id: item.key, name: first(item.fields.name) || "", sex: first(item.fields.sex), birth_date: first(item.fields.birth_date),
@@ -129,13 +190,13 @@
     return Promise.all([loadIndex(), outboxPatients()]).then(function (found) {
       var match = matcher(query);
       var waiting = found[1].filter(function (item) { return !query || match(asPatient(item)); });
-      var hits = query ? found[0].filter(match).sort(byName) : found[0].slice().sort(byName);
+      var hits = findInIndex(found[0], query);
       var nodes = waiting.map(function (item) {
         var row = patientRow(asPatient(item), item);
         row.setAttribute("data-outbox", item.key);
         row.classList.add("waiting");
         return row;
-      }).concat(hits.slice(0, PAGE_SIZE).map(function (p) { return patientRow(p); }));
+      }).concat(hits.page.map(function (p) { return patientRow(p); }));
       if (!nodes.length) nodes = [fill("patient-empty-template", { text: query ? (texts().noMatch || "").replace("{q}", query) : texts().noPatients })];
       rows.replaceChildren.apply(rows, nodes);
       var pagination = document.querySelector("#results .pagination");
@@ -143,7 +204,7 @@
       var note = document.getElementById("offline-search-note");
       if (note) {
         note.hidden = false;
-        note.textContent = (texts().foundOnDevice || "{n}").replace("{n}", hits.length);
+        note.textContent = (texts().foundOnDevice || "{n}").replace("{n}", hits.count);
       }
     });
   }
@@ -174,11 +235,15 @@
   // A saved /patients page opened offline: its results are the device's for the query in the address, unless
   // the saved page is the server's answer to that same query and newer than the device's index (a patient
   // registered online after the index was last brought up to date is on it, and not yet in the index).
+  // Without a query, a saved copy keeps the list it was saved with (newest first, as the server ordered it; the
+  // outbox's waiting patients are added to it). The index is read at once either way, for the first keystroke.
   function searchFromAddress() {
     var box = document.getElementById("q");
     if (!box || !isSearchBox(box) || !onDevice()) return;
     var query = new URLSearchParams(location.search).get("q") || "";
     var answered = normalized(box.value); // the query the saved page was rendered for
+    loadIndex();
+    if (!query && document.body.hasAttribute("data-saved-at")) return;
     box.value = query;
     savedCopyIsNewer().then(function (newer) {
       if (!newer || answered !== normalized(query)) searchOnDevice(query);
@@ -265,15 +330,52 @@
       (!!template && template.getAttribute("data-corrects-others") === "true");
   }
 
-  // The shell shows a patient of the index (a record never opened on this device) with the recent visits.
+  // A record page from the device starts reading the patient at once, before the page's other work.
+  var early = null; // {id, found}
+
+  function readRecord(patientId) {
+    if (early && early.id === patientId) return early.found;
+    return ClinicDevice.record(patientId);
+  }
+
+  function readEarly() {
+    var patientId = patientIdOnPage();
+    if (scope.ClinicDevice && patientId && document.getElementById("offline-record")) {
+      early = { id: patientId, found: ClinicDevice.record(patientId) };
+    }
+  }
+
+  // ... and shows it once the page's scripts have run (texts.js), not after the outbox's reads (app.js).
+  function showEarly() {
+    var shell = document.getElementById("offline-record");
+    if (early && shell) showRecord(shell, early.id);
+  }
+
+  function showDuplicateAlert(shell, p) {
+    shell.querySelectorAll("[data-possible-duplicate]").forEach(function (el) { el.remove(); });
+    var alert = p.possible_duplicate ? fill("duplicate-alert-template", {}) : null;
+    var place = shell.querySelector("[data-duplicate-alert]");
+    if (alert && place) place.appendChild(alert);
+  }
+
+  // The shell shows a patient of the index (a record never opened on this device) with the recent visits,
+  // once a page: showEarly and app.js (after the outbox's waiting items) ask alike.
+  var shown = null; // {id, done}
+
   function showRecord(shell, patientId) {
+    if (!shown || shown.id !== patientId) shown = { id: patientId, done: fillRecord(shell, patientId) };
+    return shown.done;
+  }
+
+  function fillRecord(shell, patientId) {
     if (!scope.ClinicDevice) return Promise.resolve(false);
-    return Promise.all([ClinicDevice.patient(patientId), ClinicDevice.recentVisits(patientId), ClinicDevice.readyState()]).then(function (found) {
-      var p = found[0];
+    return readRecord(patientId).then(function (found) {
+      var p = found.patient;
       if (!p) return false;
+      if (p.id !== patientId) history.replaceState(history.state, "", "/patients/" + p.id);
       shell.hidden = false;
       shell.setAttribute("data-patient-id", p.id);
-      var asOf = (found[2] && found[2].asOf) || "";
+      var asOf = (found.ready && found.ready.asOf) || "";
       shell.setAttribute("data-as-of", asOf);
       var set = function (selector, text) { var el = shell.querySelector(selector); if (el) el.textContent = text; };
       set("[data-name]", p.name);
@@ -284,6 +386,7 @@
       set("[data-bpjs]", p.bpjs_number || "—");
       set("[data-address]", p.address || "—");
       set("[data-as-of-note]", (texts().dataAsOf || "{time}").replace("{time}", when(asOf)));
+      showDuplicateAlert(shell, p);
       shell.querySelectorAll("[data-device-only]").forEach(function (el) { el.hidden = false; });
       shell.querySelectorAll("[data-outbox-only]").forEach(function (el) { el.hidden = true; });
       var links = { "a[data-new-visit]": "/visits/new", "a[data-edit-identity]": "/edit" };
@@ -293,7 +396,7 @@
       });
       var timeline = shell.querySelector("#visit-timeline");
       timeline.querySelectorAll("li[data-visit-id]:not([data-outbox])").forEach(function (node) { node.remove(); });
-      found[1].forEach(function (visit) {
+      found.visits.forEach(function (visit) {
         var card = visitCard(Object.assign({ patient_id: p.id }, visit));
         if (card) timeline.appendChild(card);
       });
@@ -301,6 +404,7 @@
       if (empty) empty.hidden = timeline.children.length > 1;
       var missing = document.getElementById("offline-missing");
       if (missing) missing.hidden = true;
+      if (scope.performance && performance.mark) performance.mark("clinic:record-shown"); // bench/device_search.py
       return true;
     });
   }
@@ -480,9 +584,14 @@
   document.addEventListener("submit", onSearchSubmit, true);
   document.addEventListener("htmx:before:request", onHtmxRequest);
   document.addEventListener("DOMContentLoaded", searchFromAddress);
+  document.addEventListener("device:ready", reloadIndex);
+  scope.addEventListener("outbox", forgetWaiting);
+  if (scope.Outbox && Outbox.channel) Outbox.channel.addEventListener("message", forgetWaiting);
+  readEarly();
+  document.addEventListener("DOMContentLoaded", showEarly);
 
   scope.ClinicPages = {
-    fill: fill, matcher: matcher, searchOnDevice: searchOnDevice, renderPatientRows: renderPatientRows,
+    fill: fill, matcher: matcher, searchOnDevice: searchOnDevice, loadIndex: loadIndex, renderPatientRows: renderPatientRows,
     renderTimeline: renderTimeline, showRecord: showRecord, nameShellForm: nameShellForm, fillShellForm: fillShellForm,
   };
 })(self);

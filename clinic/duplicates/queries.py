@@ -32,8 +32,9 @@ async def matches(db: Database, patient_id: str, clean: dict[str, Any]) -> list[
     return list(found.values())[:MATCH_LIMIT]
 
 
-async def flag(db: Database, patient_id: str, clean: dict[str, Any]) -> int:
-    """Flag a just-stored registration with every patient it resembles; how many flags were written."""
+async def flag(db: Database, patient_id: str, clean: dict[str, Any]) -> list[str]:
+    """Flag a just-stored registration with every patient it resembles; the patients it was flagged with
+    (their index entries on the devices change: the caller stamps them, clinic.feed.stamps)."""
     found = await matches(db, patient_id, clean)
     now = utcnow()
     await execute_many(
@@ -42,7 +43,21 @@ async def flag(db: Database, patient_id: str, clean: dict[str, Any]) -> int:
         [{"id": new_id(), "patient_id": patient_id, "other_id": row["id"], "reason": row["reason"], "at": now}
          for row in found],
     )
-    return len(found)
+    return [row["id"] for row in found]
+
+
+async def flagged_among(db: Database, patient_ids: list[str]) -> set[str]:
+    """Which of these patients have an open flag (either side): the search rows' "possible duplicate" mark."""
+    if not patient_ids:
+        return set()
+    names = {f"p{i}": patient_id for i, patient_id in enumerate(patient_ids)}
+    listed = ", ".join(":" + name for name in names)
+    rows = await fetch_all(
+        db, f"""SELECT patient_id AS id FROM duplicate_flags WHERE status = 'open' AND patient_id IN ({listed})
+            UNION SELECT other_id AS id FROM duplicate_flags WHERE status = 'open' AND other_id IN ({listed})""",
+        names,
+    )
+    return {row["id"] for row in rows}
 
 
 PATIENT = "p.id, p.record_number, p.name, p.sex, p.birth_date, p.nik"

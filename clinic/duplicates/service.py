@@ -12,6 +12,7 @@ from clinic import audit
 from clinic.accounts.roles import CurrentUser
 from clinic.db import Row, write_transaction
 from clinic.duplicates import queries
+from clinic.feed import stamps
 from clinic.limits import AUDIT_DETAIL_CHARS
 
 
@@ -65,6 +66,7 @@ async def not_duplicates(db: Database, user: CurrentUser, patient_ids: list[str]
         await queries.decide_not_duplicate(db, patient_ids, user.id)
         for patient_id in patient_ids:
             await audit.log_access(db, user, "not_duplicate", address, patient_id=patient_id)
+        await stamps.identities_changed(db, patient_ids)  # last: the devices' flags go
 
 
 async def merge(db: Database, user: CurrentUser, survivor_id: str, patient_ids: list[str], reason: str,
@@ -81,6 +83,8 @@ async def merge(db: Database, user: CurrentUser, survivor_id: str, patient_ids: 
                 await audit.log_access(db, user, "merge", address, patient_id=alias_id, detail=detail)
             await audit.log_access(db, user, "merge", address, patient_id=survivor_id, detail=detail)
             await queries.close_flags(db, [survivor_id, *aliases], user.id, "merged")
+            # Last: the devices' index sends each alias to the survivor, the survivor's recent visits gain theirs.
+            await stamps.changed_together(db, [survivor_id, *aliases], [survivor_id, *aliases])
     except _NotMerged:
         return []
     return aliases
@@ -93,6 +97,7 @@ async def undo(db: Database, user: CurrentUser, survivor_id: str, alias_id: str,
         for patient_id in (alias_id, survivor_id):
             await audit.log_access(db, user, "unmerge", address, patient_id=patient_id,
                                    detail=reason[:AUDIT_DETAIL_CHARS])
+        await stamps.changed_together(db, [survivor_id, alias_id], [survivor_id, alias_id])  # last
     return True
 
 

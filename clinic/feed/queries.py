@@ -15,7 +15,7 @@ from clinic.visits.queries import visits_of_patients
 from clinic.visits.records import Visit
 
 INDEX_FIELDS = ("id", "record_number", "name", "sex", "birth_date", "nik", "bpjs_number", "mother_nik",
-                "address", "version")
+                "address", "version", "possible_duplicate", "merged_into")
 SHORT_ADDRESS = 40  # characters of the address kept on the device (street and village, mostly)
 # The identity fields an index entry holds whole (the address is cut short): what the offline edit form may change.
 WHOLE_INDEX_FIELDS = tuple(name for name in INDEX_FIELDS if name not in ("id", "address", "version"))
@@ -28,17 +28,27 @@ async def latest_change(db: Database) -> int:
     return int(await fetch_value(db, "SELECT value FROM counters WHERE name = 'change'") or 0)
 
 
-def _index_entry(row: Row) -> list[Any]:
+def _index_entry(row: Row) -> dict[str, Any]:
     address = row["address"] or ""
-    return [row["id"], row["record_number"], row["name"], row["sex"], row["birth_date"].isoformat(), row["nik"],
-            row["bpjs_number"], row["mother_nik"], address[:SHORT_ADDRESS] or None, int(row["version"])]
+    return {"id": row["id"], "record_number": row["record_number"], "name": row["name"], "sex": row["sex"],
+            "birth_date": row["birth_date"], "nik": row["nik"], "bpjs_number": row["bpjs_number"],
+            "mother_nik": row["mother_nik"], "address": address[:SHORT_ADDRESS] or None, "version": int(row["version"]),
+            "possible_duplicate": bool(row["possible_duplicate"]), "merged_into": row["merged_into"]}
 
 
-async def index_page(db: Database, after: int, limit: int) -> tuple[list[list[Any]], int, bool]:
-    """Index entries changed after the cursor `after`, oldest change first: (entries, next cursor, more follow)."""
+# An open flag names the patient on either side (clinic.duplicates.queries.open_for), each side its own index.
+FLAGGED = """CASE WHEN EXISTS (SELECT 1 FROM duplicate_flags f WHERE f.patient_id = p.id AND f.status = 'open')
+    OR EXISTS (SELECT 1 FROM duplicate_flags f WHERE f.other_id = p.id AND f.status = 'open') THEN 1 ELSE 0 END"""
+
+
+async def index_page(db: Database, after: int, limit: int) -> tuple[list[dict[str, Any]], int, bool]:
+    """Index entries changed after the cursor `after`, oldest change first: (entries, next cursor, more follow).
+    A merged patient stays, naming its survivor (`merged_into`): found by its own No. RM or NIK, it stands for
+    the survivor, as on the server (clinic.patients.queries._survivors)."""
     rows = await fetch_all(
-        db, f"""SELECT {", ".join(INDEX_FIELDS)}, change_number FROM patients WHERE change_number > :after
-            ORDER BY change_number LIMIT :limit""",
+        db, f"""SELECT p.id, p.record_number, p.name, p.sex, p.birth_date, p.nik, p.bpjs_number, p.mother_nik,
+                p.address, p.version, p.merged_into, p.change_number, {FLAGGED} AS possible_duplicate
+            FROM patients p WHERE p.change_number > :after ORDER BY p.change_number LIMIT :limit""",
         {"after": after, "limit": limit + 1},
     )
     page = rows[:limit]
@@ -48,21 +58,37 @@ async def index_page(db: Database, after: int, limit: int) -> tuple[list[list[An
 
 async def working_set_page(db: Database, after: int, limit: int,
                            now: dt.datetime | None = None) -> tuple[list[dict[str, Any]], int, bool]:
-    """Patients seen in the last RECENT_DAYS days whose visits changed after `after`, each with its latest
-    RECENT_VISITS visits: (entries, next cursor, more follow)."""
+    """Patients whose visits changed after `after`, each with its latest RECENT_VISITS visits: (entries, next
+    cursor, more follow). The first download (after 0) holds only patients seen in the last RECENT_DAYS days;
+    a delta holds every changed patient, so that one no longer seen (a merge undone) or merged away comes with
+    no visits and leaves the device. A survivor's visits include its aliases', as its record page shows them."""
     since = (now or utcnow()) - dt.timedelta(days=RECENT_DAYS)
+    recent = "" if after else """AND p.merged_into IS NULL
+            AND (EXISTS (SELECT 1 FROM visits v WHERE v.patient_id = p.id
+                         AND COALESCE(v.care_at, v.created_at) >= :since)
+                 OR EXISTS (SELECT 1 FROM patients a JOIN visits v ON v.patient_id = a.id WHERE a.merged_into = p.id
+                            AND COALESCE(v.care_at, v.created_at) >= :since))"""
     rows = await fetch_all(
-        db, """SELECT p.id, p.clinical_change FROM patients p WHERE p.clinical_change > :after
-            AND EXISTS (SELECT 1 FROM visits v WHERE v.patient_id = p.id
-                        AND COALESCE(v.care_at, v.created_at) >= :since)
-            ORDER BY p.clinical_change LIMIT :limit""",
-        {"after": after, "since": since, "limit": limit + 1},
+        db, f"""SELECT p.id, p.clinical_change, p.merged_into FROM patients p WHERE p.clinical_change > :after
+            {recent} ORDER BY p.clinical_change LIMIT :limit""",
+        {"after": after, "limit": limit + 1} | ({} if after else {"since": since}),
     )
     page = rows[:limit]
     cursor = int(page[-1]["clinical_change"]) if page else after
-    visits = await visits_of_patients(db, [row["id"] for row in page])
-    entries = [{"patient_id": row["id"], "visits": [_visit(v) for v in visits.get(row["id"], [])[:RECENT_VISITS]]}
-               for row in page]
+    ids = [row["id"] for row in page if row["merged_into"] is None]
+    owner = {patient_id: patient_id for patient_id in ids}
+    if ids:
+        names = {f"p{i}": patient_id for i, patient_id in enumerate(ids)}
+        aliases = await fetch_all(db, f"""SELECT id, merged_into FROM patients
+                                          WHERE merged_into IN ({", ".join(":" + n for n in names)})""", names)
+        owner.update({row["id"]: row["merged_into"] for row in aliases})
+    visits: dict[str, list[Visit]] = {}
+    for patient_id, found in (await visits_of_patients(db, list(owner))).items():
+        visits.setdefault(owner[patient_id], []).extend(found)
+    entries = []
+    for row in page:
+        latest = sorted(visits.get(row["id"], []), key=lambda v: v.time_of_care, reverse=True)[:RECENT_VISITS]
+        entries.append({"patient_id": row["id"], "visits": [_visit(v) for v in latest]})
     return entries, cursor, len(rows) > limit
 
 

@@ -33,8 +33,10 @@ def choice_options() -> dict[str, Any]:
 async def patient_list(request: Request) -> Response:
     q = request.query_params.get("q", "")
     page = page_number(request)
-    rows, more = await queries.search(request.app.state.db, q, page)
-    context = {"q": q, "patients": rows, "page": page, "more": more}
+    db = request.app.state.db
+    rows, more = await queries.search(db, q, page)
+    flagged = await duplicate_queries.flagged_among(db, [row["id"] for row in rows])
+    context = {"q": q, "patients": rows, "page": page, "more": more, "flagged": flagged}
     if is_htmx(request) and request.headers.get("hx-target", "").endswith("results"):
         response = render(request, "patients/_results.html", context)
     else:

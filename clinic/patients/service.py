@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from databases import Database
@@ -12,6 +12,7 @@ from clinic import audit
 from clinic.accounts.roles import CurrentUser
 from clinic.db import Row, new_id, parse_uuid, utcnow
 from clinic.duplicates import queries as duplicate_flags
+from clinic.feed import stamps
 from clinic.fields import Fields, messages
 from clinic.outcome import Current, Kind, Outcome, Write
 from clinic.patients import conflicts, queries
@@ -58,6 +59,7 @@ class NewPatient:
     address: str
     registered_at: dt.datetime
     warnings: dict[str, list[str]]
+    flagged: list[str] = field(default_factory=list)  # the patients it resembles, once written
 
     def stored(self, row: Row) -> Outcome:
         return Outcome(Kind.STORED, record=row, created=True, warnings=self.warnings)
@@ -65,8 +67,9 @@ class NewPatient:
     async def after_write(self, db: Database) -> None:
         """What storing the registration sets going, in its transaction (the single and the batch write
         alike): never refused for resembling another patient (a device registered offline could not be
-        asked), it is stored and flagged as a possible duplicate."""
-        await duplicate_flags.flag(db, self.id, self.clean)
+        asked), it is stored and flagged as a possible duplicate, and so are the patients it resembles: their
+        index entries change (stamped by the writer, last)."""
+        self.flagged.extend(await duplicate_flags.flag(db, self.id, self.clean))
 
 
 async def _checked(db: Database, user: CurrentUser, fields: Fields, known: ReadAhead | None = None,
@@ -124,6 +127,7 @@ async def register(db: Database, user: CurrentUser, fields: Fields, address: str
     async def log() -> None:
         await audit.log_access(db, user, "register", address, patient_id=new.id)
         await new.after_write(db)
+        await stamps.identities_changed(db, new.flagged)  # the new row's own stamp follows
 
     status, row = await queries.create_patient(db, new.id, clean, user.id, new.registered_at, on_write=log)
     if status == Write.TAKEN:

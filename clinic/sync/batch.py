@@ -51,7 +51,9 @@ async def write(db: Database, batch: list[Prepared]) -> list[Outcome] | None:
             for new in batch:  # what each write sets going (duplicate flags, the queue, SATUSEHAT)
                 await new.after_write(db)
             # Last: the devices' change feed (clinic.db.next_change_number).
-            await stamps.changed_together(db, [new.id for new in patients], [new.patient_id for new in visits])
+            flagged = [other for new in patients for other in new.flagged]  # the patients they resemble
+            await stamps.changed_together(db, [new.id for new in patients] + flagged,
+                                          [new.patient_id for new in visits])
     except Exception as exc:  # NotAllNew, a deadlock, a constraint: each item is tried on its own
         log.info("batch of %d not written together (%s: %s); storing its items one by one",
                  len(batch), type(exc).__name__, exc)

@@ -25,8 +25,8 @@ from clinic.templating import (
 )
 
 # Cached at install: what the app needs to start and show its offline page with no network.
-SHELL_FILES = ("app.css", "htmx.min.js", "idb.js", "outbox_states.js", "outbox.js", "device.js", "offline_pages.js",
-               "app.js", "icons/icon-192.png", "icons/favicon.svg", "icd10.js")
+SHELL_FILES = ("app.css", "htmx.min.js", "idb.js", "outbox_states.js", "outbox.js", "index_wire.js", "device.js",
+               "offline_pages.js", "app.js", "icons/icon-192.png", "icons/favicon.svg", "icd10.js")
 
 
 @cache

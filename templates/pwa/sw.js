@@ -49,7 +49,7 @@ function onMessage(message) {
   if (message.type === "skip-waiting") return self.skipWaiting();
   if (message.type === "replay") return settleSignOut().then(function () { return Outbox.replay({ force: !!message.force }); });
   if (message.type === "warm") return warm(message.urls || []);
-  if (message.type === "signed-out") return Promise.all([caches.delete(PAGES_CACHE), forgetWorkingSet()]);
+  if (message.type === "signed-out") return endSession();
   return Promise.resolve();
 }
 
@@ -71,8 +71,19 @@ function forgetWorkingSet() {
   }).catch(function () {});
 }
 
+// A sign-out ends what the worker was fetching for that user: a page warmed for them that arrives later is
+// not kept (sessions counts sign-outs; warm() keeps a page only while the count is the one it began with).
+var sessions = 0;
+function endSession() {
+  sessions += 1;
+  return Promise.all([caches.delete(PAGES_CACHE), forgetWorkingSet()]);
+}
+
 function signOut(request) {
-  return fetch(request).catch(function () {
+  sessions += 1;
+  return fetch(request).then(function (response) {
+    return caches.delete(PAGES_CACHE).then(function () { return response; });
+  }, function () {
     return Promise.all([caches.delete(PAGES_CACHE), forgetWorkingSet(), ClinicDB.setMeta(SIGN_OUT_PENDING, true),
       ClinicDB.setMeta("currentUser", null)]).then(function () {
       return Response.redirect(LOGIN_PAGE, 303);
@@ -248,17 +259,26 @@ function savedCopy(request, url, fallback) {
 // each fetched once even when several pages ask at the same time.
 var warming = {};
 function warm(urls) {
-  return Promise.all([keepLoginPage()].concat(urls.map(function (path) {
-    if (!warming[path]) {
-      warming[path] = caches.open(PAGES_CACHE).then(function (cache) { return cache.match(path); }).then(function (hit) {
-        if (hit) return;
-        return fetch(path, { credentials: "same-origin" }).then(function (response) {
-          if (response.ok && !response.redirected) return keep(new Request(path), response);
+  var session = sessions;
+  // One page after the other, in small steps: never more than one request beside the page's own.
+  return urls.reduce(function (done, path) {
+    return done.then(function () { return warmPage(path, session); });
+  }, keepLoginPage().catch(function () {}));
+}
+
+function warmPage(path, session) {
+  if (!warming[path]) {
+    warming[path] = caches.open(PAGES_CACHE).then(function (cache) { return cache.match(path); }).then(function (hit) {
+      if (hit || session !== sessions) return;
+      return fetch(path, { credentials: "same-origin" }).then(function (response) {
+        if (!response.ok || response.redirected || session !== sessions) return;
+        return keep(new Request(path), response).then(function () {
+          if (session !== sessions) return caches.open(PAGES_CACHE).then(function (cache) { return cache.delete(path); });
         });
-      }).catch(function () {}).then(function () { delete warming[path]; });
-    }
-    return warming[path];
-  })));
+      });
+    }).catch(function () {}).then(function () { delete warming[path]; });
+  }
+  return warming[path];
 }
 
 function formFields(formData) {

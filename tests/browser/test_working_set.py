@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -190,3 +191,77 @@ def test_after_saving_on_a_slow_link_the_record_shows_what_the_server_stored(con
     expect(page.locator(f"li[data-visit-id='{visit_id}']")).to_be_visible(timeout=30_000)
     assert page.get_attribute("body", "data-saved-at") is None  # the server's page, not the older copy
     assert count(live_server, "SELECT COUNT(*) FROM visits WHERE id = ?", (visit_id,)) == 1
+
+
+def test_possible_duplicates_and_a_merge_reach_the_offline_search_and_record(context, page, live_server):  # type: ignore[no-untyped-def]
+    login(page, "nurse")
+    siti, _budi = seed(page)
+    twin = register_by_http(page, "Siti Rahmawaty", nik=SITI_NIK, birth_date="1990-03-12")  # the same NIK
+    ready(page)
+
+    context.set_offline(True)
+    page.goto("/patients")
+    search(page, "siti")
+    rows = page.locator("#patient-rows tr[data-patient-id]")
+    expect(rows).to_have_count(2)
+    for pid in (siti, twin):  # as the server's results row marks them
+        expect(page.locator(f"#patient-rows tr[data-patient-id='{pid}'] [data-possible-duplicate]")).to_be_visible()
+    search(page, BUDI_NIK)
+    expect(rows).to_have_count(1)
+    expect(page.locator("#patient-rows [data-possible-duplicate]")).to_have_count(0)
+    page.goto(f"/patients/{twin}")
+    expect(page.locator("#offline-record h1")).to_have_text("Siti Rahmawaty")
+    expect(page.locator("#offline-record [data-possible-duplicate]")).to_be_visible()
+
+    # The registration desk merges the twin into Siti's record; the tablet's next contact brings it.
+    context.set_offline(False)
+    desk_context = context.browser.new_context(base_url=live_server.url)
+    desk = desk_context.new_page()
+    login(desk, "registration")
+    body = urlencode({"survivor": siti, "patient": [siti, twin], "reason": "Orang yang sama"}, doseq=True)
+    answer = desk.request.post("/duplicates/merge", data=body,
+                               headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert answer.ok
+    desk_context.close()
+    page.goto("/patients")
+    page.evaluate("ClinicDevice.refresh()")
+    wait_until(page, f"ClinicDevice.patient('{twin}').then(p => p && p.merged_into === '{siti}')")
+
+    context.set_offline(True)
+    page.goto("/patients")
+    search(page, "rahmawaty")  # the merged record's own name finds the record it now belongs to
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-patient-id", siti)
+    expect(page.locator("#patient-rows [data-possible-duplicate]")).to_have_count(0)  # decided
+    search(page, SITI_NIK)
+    expect(rows).to_have_count(1)
+    page.goto(f"/patients/{twin}")
+    page.wait_for_url(f"**/patients/{siti}")
+    expect(page.locator("#offline-record h1")).to_have_text("Siti Rahmawati")
+    expect(page.locator("#offline-record [data-possible-duplicate]")).to_have_count(0)
+
+
+def test_a_page_being_kept_for_offline_when_the_user_signs_out_is_not_kept(context, page, live_server):  # type: ignore[no-untyped-def]
+    login(page, "nurse")
+    ready(page)
+    held = []  # the worker's fetch of an offline page: answered by the server at once, delivered after the sign-out
+
+    def hold(route):  # type: ignore[no-untyped-def]
+        held.append((route, route.fetch()))
+
+    context.route("**/patients/new", hold)
+    page.evaluate("caches.delete('pages-v1')")
+    page.evaluate("navigator.serviceWorker.controller.postMessage({type: 'warm', urls: ['/patients/new']})")
+    deadline = time.monotonic() + 10
+    while not held and time.monotonic() < deadline:
+        page.wait_for_timeout(100)
+    assert held, "the worker did not ask for the page"
+
+    page.click(".logout-form button")
+    page.wait_for_url("**/login")
+    for route, answer in held:
+        assert answer.status == 200  # the page itself, fetched while signed in
+        route.fulfill(response=answer)
+    page.wait_for_timeout(2000)  # the answer arrives, after the sign-out
+    kept = page.evaluate("caches.open('pages-v1').then(c => c.keys()).then(k => k.map(r => new URL(r.url).pathname))")
+    assert kept == []

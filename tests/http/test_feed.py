@@ -4,12 +4,14 @@ Every test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 import uuid
 
 from starlette.testclient import TestClient
 
+from clinic.feed import wire
 from clinic.rules.nik import make_nik
 from tests.http.conftest import query
 from tests.http.test_visits import correction_form, register, visit_form
@@ -22,16 +24,37 @@ def feed(client: TestClient, path: str, **params: object) -> dict:
     return response.json()
 
 
-def whole_index(client: TestClient, after: int = 0, limit: int = 2) -> tuple[dict[str, list], int, int]:
+def _uuid(short: str | None) -> str | None:
+    return str(uuid.UUID(bytes=base64.urlsafe_b64decode(short + "=="))) if short else None
+
+
+def index_entries(body: dict) -> list[dict]:
+    """A page's entries as the device reads them back (static/index_wire.js; tests/unit/test_index_wire.py)."""
+    columns, out, previous = body["columns"], [], 0
+    for i in range(body["count"]):
+        entry = {name: values[i] for name, values in columns.items() if name != "id"}
+        entry["id"] = _uuid(columns["id"][22 * i:22 * (i + 1)])
+        entry["merged_into"] = _uuid(entry["merged_into"])
+        if isinstance(entry["record_number"], int):
+            previous += entry["record_number"]
+            entry["record_number"] = f"{previous:06d}"
+        born = dt.date(1970, 1, 1) + dt.timedelta(days=entry["birth_date"])
+        entry["birth_date"] = born.isoformat()
+        if isinstance(entry["nik"], int):
+            short = str(entry["nik"])
+            entry["nik"] = short[:6] + wire.nik_date(born, entry["sex"]) + short[6:]
+        out.append(entry)
+    return out
+
+
+def whole_index(client: TestClient, after: int = 0, limit: int = 2) -> tuple[dict[str, dict], int, int]:
     """Every entry from `after`, in pages of `limit`: (entries by id, last cursor, pages read)."""
-    entries: dict[str, list] = {}
+    entries: dict[str, dict] = {}
     pages = 0
     while True:
         body = feed(client, "/feed/patients", after=after, limit=limit)
         pages += 1
-        columns = body["columns"]
-        for i in range(body["count"]):
-            entry = {name: values[i] for name, values in columns.items()}
+        for entry in index_entries(body):
             entries[entry["id"]] = entry
         assert body["cursor"] >= after
         after = body["cursor"]
@@ -50,8 +73,9 @@ def test_the_index_pages_from_a_cursor_and_a_change_comes_in_the_next_delta(clie
     assert siti["birth_date"] == "1990-03-02" and siti["sex"] == "female" and len(siti["nik"]) == 16
 
     # Nothing changed: the delta is empty and the cursor stays.
+    columns = {name: [] for name in siti} | {"id": ""}
     assert feed(registration, "/feed/patients", after=cursor) | {"as_of": None} == {
-        "enabled": True, "count": 0, "columns": {name: [] for name in siti}, "cursor": cursor, "more": False,
+        "enabled": True, "count": 0, "columns": columns, "cursor": cursor, "more": False,
         "latest": cursor, "as_of": None}
     edited = {**{k: v for k, v in siti.items() if k in ("name", "sex", "birth_date", "nik")},
               "name": "Siti Rahmawati Putri", "version": "1", "revision_id": str(uuid.uuid4()),
@@ -148,3 +172,94 @@ def test_search_finds_name_fragments_in_any_order(client_for):
     for q in ("rahma siti", "SITI wati", "wati  rah"):
         assert f'data-patient-id="{siti}"' in desk.get("/patients", params={"q": q}).text, q
     assert not re.findall(r'data-patient-id="[0-9a-f-]{36}"', desk.get("/patients", params={"q": "siti hidayat"}).text)
+
+
+def twin(client: TestClient, name: str = "Siti Rahmawati", **fields: str) -> str:
+    """A second registration of the person `register` makes (the same NIK): stored, and flagged."""
+    patient_id = str(uuid.uuid4())
+    data = {"id": patient_id, "name": name, "sex": "female", "birth_date": "1990-03-02",
+            "nik": make_nik("32", "73", "10", dt.date(1990, 3, 2), "female", 4), "accept_warnings": "yes"} | fields
+    assert client.post("/patients", data=data, follow_redirects=False).status_code == 303
+    return patient_id
+
+
+def flagged_rows(client: TestClient, q: str) -> dict[str, bool]:
+    """The server's result rows for `q`: whether each carries the possible-duplicate mark."""
+    results = client.get("/patients", params={"q": q}).text.split('<tbody id="patient-rows">')[1].split("</tbody>")[0]
+    return {row.split('"')[1]: "data-possible-duplicate" in row for row in results.split("<tr data-patient-id=")[1:]}
+
+
+def flags(entries: dict[str, dict]) -> dict[str, bool]:
+    return {pid: entry["possible_duplicate"] for pid, entry in entries.items()}
+
+
+def test_a_possible_duplicate_flags_both_index_entries_and_not_a_duplicate_clears_them(client_for):
+    desk = client_for("registration")
+    first = register(desk, "Siti Rahmawati")
+    other = register(desk, "Budi Hartono")  # the same NIK as `register` always gives, but told apart below
+    desk.post("/duplicates", data={"patient": [first, other]})
+    entries, cursor, _ = whole_index(desk)
+    assert flags(entries) == {first: False, other: False}
+
+    second = twin(desk)
+    delta, cursor, _ = whole_index(desk, after=cursor)
+    assert flags(delta) == {first: True, other: True, second: True}  # the earlier ones changed with it
+    # The server's results row says so too, as the device's does (offline_pages.js, the row template).
+    assert flagged_rows(desk, "siti") == {first: True, second: True}
+
+    assert desk.post("/duplicates", data={"patient": [first, other, second]},
+                     follow_redirects=False).status_code == 303
+    delta, _, _ = whole_index(desk, after=cursor)
+    assert flags(delta) == {first: False, other: False, second: False}
+    assert flagged_rows(desk, "siti") == {first: False, second: False}
+
+
+def test_a_registration_replayed_by_sync_flags_the_patient_it_resembles_in_the_index(client_for):
+    nurse = client_for("nurse")
+    first = register(nurse)
+    _, cursor, _ = whole_index(nurse)
+    item = {"key": "k1", "target": "/patients", "method": "POST", "author": query(
+        nurse, "SELECT id FROM users WHERE username = 'nurse'")[0]["id"],
+        "fields": {"id": str(uuid.uuid4()), "name": "Siti R.", "sex": "female", "birth_date": "1990-03-02",
+                   "nik": make_nik("32", "73", "10", dt.date(1990, 3, 2), "female", 4)}}
+    assert nurse.post("/sync", json={"items": [item]}).json()["results"][0]["status"] == "stored"
+    delta, _, _ = whole_index(nurse, after=cursor)
+    assert flags(delta) == {first: True, item["fields"]["id"]: True}
+
+
+def test_a_merge_sends_the_alias_to_its_survivor_and_an_undo_brings_it_back(client_for):
+    desk, doctor = client_for("registration"), client_for("doctor")
+    survivor = register(desk)
+    alias = twin(desk, name="Siti Rahmawaty")
+    form = visit_form(complaint="Demam sejak kemarin")
+    assert doctor.post(f"/patients/{alias}/visits", data=form, follow_redirects=False).status_code == 303
+    _, cursor, _ = whole_index(desk)
+    visits_cursor = feed(doctor, "/feed/visits")["cursor"]
+
+    answer = desk.post("/duplicates/merge", data={"survivor": survivor, "patient": [survivor, alias],
+                                                  "reason": "Orang yang sama"}, follow_redirects=False)
+    assert answer.status_code == 303
+    delta, cursor, _ = whole_index(desk, after=cursor)
+    assert set(delta) == {survivor, alias}
+    assert delta[alias]["merged_into"] == survivor and delta[survivor]["merged_into"] is None
+    assert flags(delta) == {survivor: False, alias: False}  # decided: merged
+    # The survivor's recent visits are its aliases' too, as on its record page; the alias's entry goes.
+    working = feed(doctor, "/feed/visits", after=visits_cursor)
+    assert {e["patient_id"]: [v["id"] for v in e["visits"]] for e in working["entries"]} == {
+        survivor: [form["id"]], alias: []}
+
+    # A visit a tablet recorded offline on the merged record reaches the survivor's recent visits.
+    late = visit_form(complaint="Kontrol demam")
+    assert doctor.post(f"/patients/{alias}/visits", data=late, follow_redirects=False).status_code == 303
+    working = feed(doctor, "/feed/visits", after=working["cursor"])
+    assert {e["patient_id"]: [v["id"] for v in e["visits"]] for e in working["entries"]} == {
+        survivor: [late["id"], form["id"]], alias: []}
+
+    assert desk.post("/duplicates/undo", data={"survivor": survivor, "alias": alias, "reason": "Keliru"},
+                     follow_redirects=False).status_code == 303
+    delta, _, _ = whole_index(desk, after=cursor)
+    assert delta[alias]["merged_into"] is None
+    assert flags(delta) == {survivor: True, alias: True}  # open again
+    working = feed(doctor, "/feed/visits", after=working["cursor"])
+    assert {e["patient_id"]: [v["id"] for v in e["visits"]] for e in working["entries"]} == {
+        survivor: [], alias: [late["id"], form["id"]]}
