@@ -45,6 +45,7 @@ async def changed_together(db: Database, identities: list[str], clinical: list[s
         if column == "clinical_change":
             await execute(db, f"UPDATE patients SET clinical_change = clinical_change WHERE id IN ({listed})", names)
         numbers = await next_change_numbers(db, len(ids))
-        cases = " ".join(f"WHEN :{name} THEN :n{i}" for i, name in enumerate(names))
+        # CAST: PostgreSQL types a bare parameter in CASE's THEN as text.
+        cases = " ".join(f"WHEN :{name} THEN CAST(:n{i} AS bigint)" for i, name in enumerate(names))
         await execute(db, f"UPDATE patients SET {column} = CASE id {cases} END WHERE id IN ({listed})",
                       names | {f"n{i}": number for i, number in enumerate(numbers)})

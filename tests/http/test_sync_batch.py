@@ -81,3 +81,19 @@ def test_a_batch_meeting_a_stored_id_writes_none_of_itself(client_for):  # type:
     # Sent for real, each item gets the single path's answer.
     results = nurse.post("/sync", json={"items": [fresh, stored]}).json()["results"]
     assert [r["status"] for r in results] == ["stored", "already"]
+
+
+def test_the_new_records_of_one_request_are_written_in_one_transaction(client_for):  # type: ignore[no-untyped-def]
+    """The batch write, not item by item: the visits of one request share one received time and the
+    patients' change numbers are taken together (each a number of its own)."""
+    nurse = client_for("nurse")
+    patients = [patient_item(name=f"Pasien Nomor {chr(65 + index)}") for index in range(3)]
+    visits = [visit_item(patient["key"]) for patient in patients]
+    results = nurse.post("/sync", json={"items": patients + visits}).json()["results"]
+    assert [r["status"] for r in results] == ["stored"] * 6
+    received = {row["created_at"] for row in query(nurse, "SELECT created_at FROM visits")}
+    assert len(received) == 1
+    changes = sorted(int(row["change_number"]) for row in query(nurse, "SELECT change_number FROM patients"))
+    assert len(set(changes)) == 3
+    clinical = [row["clinical_change"] for row in query(nurse, "SELECT clinical_change FROM patients")]
+    assert all(number is not None and int(number) > max(changes) for number in clinical)
