@@ -135,6 +135,46 @@ async def execute_many(db: Database, sql: str, params: Iterable[Params]) -> None
         await raw.executemany(text, [[values[name] for name in names] for values in params])
 
 
+async def fetch_sets(db: Database, reads: list[str], params: Params, *, write: str | None = None) -> list[list[Row]]:
+    """The rows of several reads (SELECTs sharing the parameters `params`), in the order given, as `fetch_all`
+    returns each: on PostgreSQL in ONE round trip (a page's reads cost one wait, not one each). Each read
+    becomes an array of its rows, which asyncpg decodes with every column's own type; the column names are
+    read once per read and process (a prepared statement's description). `write`: an INSERT made in the same
+    statement (PostgreSQL: a data-modifying WITH; SQLite: run after the reads), e.g. the access-log entry of
+    the page being read: on both, the reads see the database as it was before it. SQLite runs the statements
+    one by one: there, a statement is no round trip."""
+    if _on_sqlite(db):
+        found = [await fetch_all(db, sql, params) for sql in reads]
+        if write is not None:
+            await execute(db, write, params)
+        return found
+    async with db.connection() as connection:
+        raw = connection.raw_connection
+        names = [await _read_columns(raw, sql) for sql in reads]
+        text, args = _bind(_sets_text(tuple(reads), write), params)
+        record = await raw.fetchrow(text, *args)
+    return [[dict(zip(columns, values, strict=True)) for values in record[index]]
+            for index, columns in enumerate(names)]
+
+
+_COLUMNS: dict[str, tuple[str, ...]] = {}  # by read's text
+
+
+async def _read_columns(raw: Any, sql: str) -> tuple[str, ...]:
+    if sql not in _COLUMNS:
+        statement = await raw.prepare(_positional(sql)[0])
+        _COLUMNS[sql] = tuple(attribute.name for attribute in statement.get_attributes())
+    return _COLUMNS[sql]
+
+
+@lru_cache(maxsize=64)
+def _sets_text(reads: tuple[str, ...], write: str | None) -> str:
+    # ARRAY(SELECT row FROM (read) AS row): a read with ORDER BY is not flattened into the outer SELECT, so the
+    # array holds its rows in its order.
+    arrays = ", ".join(f"ARRAY(SELECT read_{i} FROM ({sql}) AS read_{i}) AS set_{i}" for i, sql in enumerate(reads))
+    return (f"WITH written AS ({write}) " if write else "") + f"SELECT {arrays}"
+
+
 class NotAllNew(Exception):
     """A multi-row insert met a stored row (a retry, a race, an id taken): the transaction is rolled back."""
 
@@ -162,6 +202,15 @@ async def insert_rows(db: Database, table: str, rows: list[Row], *, suffix: str 
         else:
             await execute(db, sql, params)
     return returned
+
+
+def insert_when(table: str, row: Row, source: str, *, prefix: str) -> tuple[str, Params]:
+    """An INSERT of `row` made only when `source` ("FROM ... WHERE ...") finds a row: its text and parameters
+    (each named `prefix` + column), e.g. a `write` of `fetch_sets`."""
+    columns = tuple(row)
+    values = ", ".join(f":{prefix}{name}" for name in columns)
+    return (f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values} {source} LIMIT 1",
+            {f"{prefix}{name}": value for name, value in row.items()})
 
 
 @lru_cache(maxsize=256)

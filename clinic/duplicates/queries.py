@@ -48,14 +48,10 @@ async def flag(db: Database, patient_id: str, clean: dict[str, Any]) -> int:
 PATIENT = "p.id, p.record_number, p.name, p.sex, p.birth_date, p.nik"
 
 
-async def open_for(db: Database, patient_id: str) -> list[Row]:
-    """The patients this one is flagged with, still open."""
-    return await fetch_all(
-        db, f"""SELECT f.id AS flag_id, f.reason, {PATIENT} FROM duplicate_flags f
-            JOIN patients p ON p.id = CASE WHEN f.patient_id = :id THEN f.other_id ELSE f.patient_id END
-            WHERE (f.patient_id = :id OR f.other_id = :id) AND f.status = 'open' ORDER BY p.record_number""",
-        {"id": patient_id},
-    )
+# The patients one patient is flagged with, still open.
+OPEN_FOR = f"""SELECT f.id AS flag_id, f.reason, {PATIENT} FROM duplicate_flags f
+    JOIN patients p ON p.id = CASE WHEN f.patient_id = :patient_id THEN f.other_id ELSE f.patient_id END
+    WHERE (f.patient_id = :patient_id OR f.other_id = :patient_id) AND f.status = 'open' ORDER BY p.record_number"""
 
 
 async def open_flags(db: Database, limit: int = 500) -> list[Row]:
@@ -140,16 +136,12 @@ async def _merge_row(db: Database, survivor_id: str, alias_id: str, action: str,
     )
 
 
-async def aliases(db: Database, survivor_id: str) -> list[Row]:
-    """The patients merged into this one, each with its latest merge: who, when, why."""
-    return await fetch_all(
-        db, """SELECT p.id, p.record_number, p.name, m.at, m.reason, u.full_name AS by_name
-           FROM patients p
-           JOIN patient_merges m ON m.alias_id = p.id AND m.survivor_id = p.merged_into AND m.action = 'merge'
-           JOIN users u ON u.id = m.by
-           WHERE p.merged_into = :id
-             AND NOT EXISTS (SELECT 1 FROM patient_merges later WHERE later.alias_id = m.alias_id
-                             AND later.at > m.at)
-           ORDER BY p.record_number""",
-        {"id": survivor_id},
-    )
+# The patients merged into the patient `:patient_id`, each with its latest merge: who, when, why.
+ALIASES = """SELECT p.id, p.record_number, p.name, m.at, m.reason, u.full_name AS by_name
+    FROM patients p
+    JOIN patient_merges m ON m.alias_id = p.id AND m.survivor_id = p.merged_into AND m.action = 'merge'
+    JOIN users u ON u.id = m.by
+    WHERE p.merged_into = :patient_id
+      AND NOT EXISTS (SELECT 1 FROM patient_merges later WHERE later.alias_id = m.alias_id AND later.at > m.at)
+    ORDER BY p.record_number"""
+
