@@ -70,7 +70,9 @@ def nested(value: Any) -> int:
 
 @given(JSON, st.booleans())
 def test_the_nesting_read_on_the_brackets_is_the_values_nesting(value: Any, ascii_only: bool) -> None:
-    assert nesting(json.dumps(value, ensure_ascii=ascii_only)) == nested(value)
+    text = json.dumps(value, ensure_ascii=ascii_only)
+    assert nesting(text, 100) == nested(value)
+    assert nesting(text, 1) == min(nested(value), 2)
 
 
 @pytest.mark.parametrize("depth", [MAX_DEPTH, MAX_DEPTH + 1])
