@@ -6,26 +6,39 @@ from typing import Any
 
 from databases import Database
 
-from clinic.db import Row, execute, execute_many, fetch_all, fetch_one, new_id, utcnow
+from clinic.db import Row, execute, execute_many, fetch_all, fetch_one, fetch_sets, new_id, utcnow
 
 MATCH_LIMIT = 20  # more look-alikes than this are not a duplicate to review but a data problem
 
 
+# Two branches, each answered by its own index (ix_patients_nik, ix_patients_lower_name_birth_sex): one WHERE
+# with OR under ORDER BY record_number LIMIT let the planner walk the whole No. RM index instead. `{n}`: the
+# number of the registration among those checked at once (its parameters' suffix).
+MATCHES = """SELECT id, record_number, reason FROM (
+    SELECT id, record_number, 'nik' AS reason FROM patients WHERE nik = :nik_{n} AND id <> :id_{n}
+    UNION ALL
+    SELECT id, record_number, 'identity' AS reason FROM patients
+    WHERE LOWER(name) = LOWER(CAST(:name_{n} AS TEXT)) AND birth_date = :birth_date_{n} AND sex = :sex_{n}
+      AND id <> :id_{n}) AS found LIMIT :limit"""
+
+
 async def matches(db: Database, patient_id: str, clean: dict[str, Any]) -> list[Row]:
     """Stored patients other than `patient_id` with the same NIK, or the same name (any case), birth date and
-    sex; each with the reason ("nik" first). Two branches, each answered by its own index (ix_patients_nik,
-    ix_patients_lower_name_birth_sex): one WHERE with OR under ORDER BY record_number LIMIT let the planner
-    walk the whole No. RM index instead."""
-    rows = await fetch_all(
-        db, """SELECT id, record_number, reason FROM (
-           SELECT id, record_number, 'nik' AS reason FROM patients WHERE nik = :nik AND id <> :id
-           UNION ALL
-           SELECT id, record_number, 'identity' AS reason FROM patients
-           WHERE LOWER(name) = LOWER(CAST(:name AS TEXT)) AND birth_date = :birth_date AND sex = :sex
-             AND id <> :id) AS found LIMIT :limit""",
-        {"id": patient_id, "nik": clean.get("nik") or "-", "limit": 10 * MATCH_LIMIT, "name": clean.get("name") or "",
-         "birth_date": clean.get("birth_date"), "sex": clean.get("sex") or ""},
-    )
+    sex; each with the reason ("nik" first)."""
+    return (await matches_of(db, [(patient_id, clean)]))[0]
+
+
+async def matches_of(db: Database, registrations: list[tuple[str, dict[str, Any]]]) -> list[list[Row]]:
+    """`matches` of each (patient id, clean values), in one round trip (clinic.db.fetch_sets)."""
+    params: dict[str, Any] = {"limit": 10 * MATCH_LIMIT}
+    for n, (patient_id, clean) in enumerate(registrations):
+        params |= {f"id_{n}": patient_id, f"nik_{n}": clean.get("nik") or "-", f"name_{n}": clean.get("name") or "",
+                   f"birth_date_{n}": clean.get("birth_date"), f"sex_{n}": clean.get("sex") or ""}
+    found = await fetch_sets(db, [MATCHES.format(n=n) for n in range(len(registrations))], params)
+    return [_first_by_patient(rows) for rows in found]
+
+
+def _first_by_patient(rows: list[Row]) -> list[Row]:
     found: dict[str, Row] = {}
     for row in sorted(rows, key=lambda r: (r["record_number"], r["reason"] != "nik")):
         found.setdefault(row["id"], row)
@@ -34,15 +47,21 @@ async def matches(db: Database, patient_id: str, clean: dict[str, Any]) -> list[
 
 async def flag(db: Database, patient_id: str, clean: dict[str, Any]) -> int:
     """Flag a just-stored registration with every patient it resembles; how many flags were written."""
-    found = await matches(db, patient_id, clean)
+    return await flag_all(db, [(patient_id, clean)])
+
+
+async def flag_all(db: Database, registrations: list[tuple[str, dict[str, Any]]]) -> int:
+    """`flag` for each just-stored (patient id, clean values): two round trips for any number of them."""
+    if not registrations:
+        return 0
     now = utcnow()
+    flags = [{"id": new_id(), "patient_id": patient_id, "other_id": row["id"], "reason": row["reason"], "at": now}
+             for (patient_id, _), found in zip(registrations, await matches_of(db, registrations), strict=True)
+             for row in found]
     await execute_many(
         db, """INSERT INTO duplicate_flags (id, patient_id, other_id, reason, flagged_at, status)
-           VALUES (:id, :patient_id, :other_id, :reason, :at, 'open') ON CONFLICT DO NOTHING""",
-        [{"id": new_id(), "patient_id": patient_id, "other_id": row["id"], "reason": row["reason"], "at": now}
-         for row in found],
-    )
-    return len(found)
+           VALUES (:id, :patient_id, :other_id, :reason, :at, 'open') ON CONFLICT DO NOTHING""", flags)
+    return len(flags)
 
 
 PATIENT = "p.id, p.record_number, p.name, p.sex, p.birth_date, p.nik"
