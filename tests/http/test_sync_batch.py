@@ -97,3 +97,16 @@ def test_the_new_records_of_one_request_are_written_in_one_transaction(client_fo
     assert len(set(changes)) == 3
     clinical = [row["clinical_change"] for row in query(nurse, "SELECT clinical_change FROM patients")]
     assert all(number is not None and int(number) > max(changes) for number in clinical)
+
+
+def test_registrations_of_one_person_in_one_request_are_each_flagged(client_for):  # type: ignore[no-untyped-def]
+    nurse = client_for("nurse")
+    items = [patient_item(name=name, nik="3171011708880001") for name in ("Wahyu Nugroho", "Wahyu N.", "W. Nugroho")]
+    items.append(patient_item(name="Sri Wahyuni", sex="female"))
+    results = nurse.post("/sync", json={"items": items}).json()["results"]
+    assert [r["status"] for r in results] == ["stored"] * 4
+    flagged = {row["patient_id"] for row in query(nurse, "SELECT patient_id FROM duplicate_flags WHERE status = 'open'")}
+    flagged |= {row["other_id"] for row in query(nurse, "SELECT other_id FROM duplicate_flags WHERE status = 'open'")}
+    assert flagged == {item["key"] for item in items[:3]}
+    page = nurse.get(f"/patients/{items[1]['key']}").text
+    assert "data-possible-duplicate" in page and "Wahyu Nugroho" in page
