@@ -284,20 +284,30 @@ async def next_numbers(db: Database, counter: str, count: int) -> list[int]:
     return sorted(int(row["n"]) for row in rows)
 
 
-async def next_change_number(db: Database) -> int:
-    """The next change number of the device feed, taken as the LAST statement of a write's transaction. Unlike
-    a sequence, the counter row stays locked until the transaction ends, so numbers become visible in commit
-    order: a reader that sees number N has seen every number below it, and a cursor never skips a write that
-    committed late. (SQLite's write lock already orders every write.)"""
-    sql = "UPDATE counters SET value = value + 1 WHERE name = 'change' RETURNING value"
-    return int(await fetch_value(db, sql))
-
-
-async def next_change_numbers(db: Database, count: int) -> list[int]:
-    """`count` change numbers in one statement, as `next_change_number` takes one (a batch write's)."""
-    sql = "UPDATE counters SET value = value + :n WHERE name = 'change' RETURNING value"
-    last = int(await fetch_value(db, sql, {"n": count}))
-    return list(range(last - count + 1, last + 1))
+async def stamp_changes(db: Database, column: str, patient_ids: list[str]) -> None:
+    """Gives each patient of `patient_ids` (distinct) the next change number of the device feed in `column`
+    (`change_number`, `clinical_change`), in that order, taken as the LAST statement of a write's transaction.
+    Unlike a sequence, the counter row stays locked until the transaction ends, so numbers become visible in
+    commit order: a reader that sees number N has seen every number below it, and a cursor never skips a write
+    that committed late. (SQLite's write lock already orders every write.) The caller holds the patients' row
+    locks already (it wrote them), so the counter row is always locked last. PostgreSQL: one statement, the
+    counter taken in its WITH, so the counter row is held for one round trip fewer; SQLite: two."""
+    assert column in ("change_number", "clinical_change"), column
+    if not patient_ids:
+        return
+    names = {f"p{i}": patient_id for i, patient_id in enumerate(patient_ids)}
+    listed = ", ".join(":" + name for name in names)
+    take = "UPDATE counters SET value = value + :n WHERE name = 'change' RETURNING value"
+    # The i-th patient gets last - n + 1 + i, as consecutive numbers handed out in order.
+    offsets = " ".join(f"WHEN :{name} THEN {i + 1}" for i, name in enumerate(names))
+    params = names | {"n": len(names)}
+    if _on_sqlite(db):
+        last = int(await fetch_value(db, take, params))
+        await execute(db, f"UPDATE patients SET {column} = CAST(:last AS bigint) - :n + CASE id {offsets} END "
+                          f"WHERE id IN ({listed})", params | {"last": last})
+        return
+    await execute(db, f"WITH taken AS ({take}) UPDATE patients SET {column} = (SELECT value FROM taken) "
+                      f"- CAST(:n AS bigint) + CASE id {offsets} END WHERE id IN ({listed})", params)
 
 
 async def serves_as_owner(db: Database) -> bool:

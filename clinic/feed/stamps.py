@@ -1,27 +1,23 @@
 """Marking a patient as changed for the devices' change feed (migration 0008): called as the last statement of
-the write's transaction, see `clinic.db.next_change_number`. Every write locks the patient's row before the
+the write's transaction, see `clinic.db.stamp_changes`. Every write locks the patient's row before the
 counter row, never the other way round (no deadlock between an identity edit and a visit of one patient)."""
 
 from __future__ import annotations
 
 from databases import Database
 
-from clinic.db import execute, fetch_value, next_change_number, next_change_numbers
+from clinic.db import execute, fetch_value, stamp_changes
 
 
 async def identity_changed(db: Database, patient_id: str) -> None:
     """The patient's index entry (identity) changed: the next delta of every device carries it. The caller has
     just inserted or updated the row, so it holds the row's lock."""
-    await execute(db, "UPDATE patients SET change_number = :n WHERE id = :id",
-                  {"n": await next_change_number(db), "id": patient_id})
+    await stamp_changes(db, "change_number", [patient_id])
 
 
 async def clinical_changed(db: Database, patient_id: str) -> None:
     """A visit of the patient was recorded or corrected: the clinicians' working sets carry it again."""
-    # Lock the patient's row first (PostgreSQL), then take the number.
-    await execute(db, "UPDATE patients SET clinical_change = clinical_change WHERE id = :id", {"id": patient_id})
-    await execute(db, "UPDATE patients SET clinical_change = :n WHERE id = :id",
-                  {"n": await next_change_number(db), "id": patient_id})
+    await changed_together(db, [], [patient_id])
 
 
 async def clinical_changed_of_visit(db: Database, visit_id: str) -> None:
@@ -32,20 +28,15 @@ async def clinical_changed_of_visit(db: Database, visit_id: str) -> None:
 
 
 async def changed_together(db: Database, identities: list[str], clinical: list[str]) -> None:
-    """The batch write's stamps (clinic.sync.batch), as the single path's: the new patients' index entries and
-    the patients with new visits, each a change number of its own, taken last in the batch's transaction in
-    two statements per kind whatever the batch's size. The batch inserted the new patients' rows, so it holds
-    their locks; the visits' patients are locked first, as `clinical_changed` does."""
-    for column, ids in (("change_number", list(dict.fromkeys(identities))),
-                        ("clinical_change", list(dict.fromkeys(clinical)))):
-        if not ids:
-            continue
-        names = {f"p{i}": patient_id for i, patient_id in enumerate(ids)}
-        listed = ", ".join(":" + name for name in names)
-        if column == "clinical_change":
-            await execute(db, f"UPDATE patients SET clinical_change = clinical_change WHERE id IN ({listed})", names)
-        numbers = await next_change_numbers(db, len(ids))
-        # CAST: PostgreSQL types a bare parameter in CASE's THEN as text.
-        cases = " ".join(f"WHEN :{name} THEN CAST(:n{i} AS bigint)" for i, name in enumerate(names))
-        await execute(db, f"UPDATE patients SET {column} = CASE id {cases} END WHERE id IN ({listed})",
-                      names | {f"n{i}": number for i, number in enumerate(numbers)})
+    """The stamps of one write (a batch's or a single item's): the new or edited patients' index entries and
+    the patients with new or corrected visits, each a change number of its own, taken last in the write's
+    transaction in at most one statement per kind (and one to lock the visits' patients) whatever the batch's
+    size. The write inserted or updated the identities' rows, so it holds their locks; the visits' patients
+    are locked first here (PostgreSQL), before the counter row."""
+    identities, clinical = list(dict.fromkeys(identities)), list(dict.fromkeys(clinical))
+    if clinical:
+        names = {f"p{i}": patient_id for i, patient_id in enumerate(clinical)}
+        await execute(db, "UPDATE patients SET clinical_change = clinical_change "
+                          f"WHERE id IN ({', '.join(':' + name for name in names)})", names)
+    await stamp_changes(db, "change_number", identities)
+    await stamp_changes(db, "clinical_change", clinical)

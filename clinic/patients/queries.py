@@ -132,7 +132,7 @@ async def _insert_patient(db: Database, patient_id: str, clean: dict[str, Any], 
             raise _NotWritten from None
         if on_write is not None:
             await on_write()
-        await identity_changed(db, patient_id)  # last: see clinic.db.next_change_number
+        await identity_changed(db, patient_id)  # last: see clinic.db.stamp_changes
     return row
 
 
@@ -186,7 +186,7 @@ async def update_patient(db: Database, patient_id: str, base_version: int, revis
                     raise _NotWritten  # the id was stored meanwhile: the update goes too
                 if on_write is not None:
                     await on_write()
-                await identity_changed(db, patient_id)  # last: see clinic.db.next_change_number
+                await identity_changed(db, patient_id)  # last: see clinic.db.stamp_changes
     except _NotWritten:
         updated = None
     current = await get_patient(db, patient_id)

@@ -52,7 +52,7 @@ async def write(db: Database, batch: list[Prepared]) -> list[Outcome] | None:
             await after_writes(db, patients)
             for visit in visits:
                 await visit.after_write(db)
-            # Last: the devices' change feed (clinic.db.next_change_number).
+            # Last: the devices' change feed (clinic.db.stamp_changes).
             await stamps.changed_together(db, [new.id for new in patients], [new.patient_id for new in visits])
     except Exception as exc:  # NotAllNew, a deadlock, a constraint: each item is tried on its own
         log.info("batch of %d not written together (%s: %s); storing its items one by one",

@@ -150,7 +150,7 @@ async def create_visit(db: Database, visit_id: str, patient_id: str, clean: dict
             now = await insert_visits(db, [(visit_id, patient_id, clean, author_id, care, (part, encounter_id))])
             if on_write is not None:
                 await on_write()
-            await clinical_changed(db, patient_id)  # last: see clinic.db.next_change_number
+            await clinical_changed(db, patient_id)  # last: see clinic.db.stamp_changes
     except NotAllNew:
         stored = await stored_under(db, visit_id)
         if stored is not None and is_visit(stored, visit_id, patient_id, author_id, encounter_id):
@@ -171,7 +171,7 @@ async def add_revision(db: Database, visit_id: str, base_revision: int, revision
         if inserted and on_write is not None:
             await on_write()
         if inserted:
-            await clinical_changed_of_visit(db, visit_id)  # last: see clinic.db.next_change_number
+            await clinical_changed_of_visit(db, visit_id)  # last: see clinic.db.stamp_changes
     if inserted:
         return Write.STORED
     stored = await stored_under(db, revision_id)

@@ -105,8 +105,8 @@ def test_registrations_of_one_person_in_one_request_are_each_flagged(client_for)
     items.append(patient_item(name="Sri Wahyuni", sex="female"))
     results = nurse.post("/sync", json={"items": items}).json()["results"]
     assert [r["status"] for r in results] == ["stored"] * 4
-    flagged = {row["patient_id"] for row in query(nurse, "SELECT patient_id FROM duplicate_flags WHERE status = 'open'")}
-    flagged |= {row["other_id"] for row in query(nurse, "SELECT other_id FROM duplicate_flags WHERE status = 'open'")}
+    pairs = query(nurse, "SELECT patient_id, other_id FROM duplicate_flags WHERE status = 'open'")
+    flagged = {row["patient_id"] for row in pairs} | {row["other_id"] for row in pairs}
     assert flagged == {item["key"] for item in items[:3]}
     page = nurse.get(f"/patients/{items[1]['key']}").text
     assert "data-possible-duplicate" in page and "Wahyu Nugroho" in page
