@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import re
 
 from tests.http.conftest import query
@@ -48,8 +49,10 @@ def test_a_started_app_has_built_what_requests_need_before_the_first_one(setting
 
     icd10._index.cache_clear()
     templates.env.cache.clear()  # type: ignore[union-attr]
+    gc.unfreeze()
     app = create_app(settings)
     with TestClient(app):
+        assert gc.get_freeze_count() > 0  # and kept out of the garbage collector's passes
         assert icd10._index.cache_info().currsize == 1
         loaded = {template.name for template in templates.env.cache.values()}  # type: ignore[union-attr]
         assert {"patients/show.html", "visits/_part.html", "pwa/sw.js"} <= loaded
