@@ -157,14 +157,18 @@ async def fetch_sets(db: Database, reads: list[str], params: Params, *, write: s
             for index, columns in enumerate(names)]
 
 
-_COLUMNS: dict[str, tuple[str, ...]] = {}  # by read's text
+_COLUMNS: dict[str, tuple[str, ...]] = {}  # by read's text, its parameters' numbered suffixes taken out
+_NUMBERED = re.compile(r"(?<!\w)(:[A-Za-z_]\w*?)_\d+\b")
 
 
 async def _read_columns(raw: Any, sql: str) -> tuple[str, ...]:
-    if sql not in _COLUMNS:
-        statement = await raw.prepare(_positional(sql)[0])
-        _COLUMNS[sql] = tuple(attribute.name for attribute in statement.get_attributes())
-    return _COLUMNS[sql]
+    # Reads that differ only in their parameters' numbers (`:nik_0`, `:nik_1`: one read per registration of a
+    # batch) have the same columns: one description for them all.
+    key = _NUMBERED.sub(r"\1", sql)
+    if key not in _COLUMNS:
+        statement = await raw.prepare(_positional(key)[0])
+        _COLUMNS[key] = tuple(attribute.name for attribute in statement.get_attributes())
+    return _COLUMNS[key]
 
 
 @lru_cache(maxsize=64)
