@@ -3,8 +3,8 @@ table. A benchmark that fails or misses its goal is reported, never fails the bu
 
     python -m bench                 # everything (about 10 minutes)
     python -m bench --readme        # everything, and the table into README.md (`make bench-readme`)
-    python -m bench replay wire     # only some parts: replay, wire, sqlite, server, lb1, satusehat, device,
-                                    #   device-search, lighthouse, poli, return-visit
+    python -m bench replay wire     # only some parts: replay, wire, sqlite, server, fixed, lb1, satusehat,
+                                    #   device, device-search, lighthouse, poli, return-visit
     python -m bench sqlite-replay   # also the 2,000-item browser replay on SQLite (not in the default run)
 """
 
@@ -18,8 +18,8 @@ from collections.abc import Callable
 
 from bench.common import README, Result, machine_info, record, write
 
-PARTS = ("replay", "wire", "sqlite", "server", "lb1", "satusehat", "device", "device-search", "lighthouse", "poli",
-         "return-visit")
+PARTS = ("replay", "wire", "sqlite", "server", "fixed", "lb1", "satusehat", "device", "device-search", "lighthouse",
+         "poli", "return-visit")
 EXTRA = ("sqlite-replay",)
 
 
@@ -73,6 +73,20 @@ def main(argv: list[str]) -> int:
             server_bench.run(results)
 
         guarded(results, "Server benchmarks (ingest, search, load)", server)
+
+    if "fixed" in wanted:
+        def fixed() -> None:
+            import asyncio
+
+            from bench import onesync
+            from bench.support import measure_and_report, postgres_problem, server_url
+
+            server = server_url()
+            measure_and_report(results, "One-item /sync server time p50 (a registration), PostgreSQL",
+                               lambda: onesync.measure(server), lambda f: onesync.report(results, f),
+                               asyncio.run(postgres_problem(server)))
+
+        guarded(results, "Fixed costs: one-item /sync, the record page, SQLite per item", fixed)
 
     if "lb1" in wanted:
         def lb1() -> None:

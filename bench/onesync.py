@@ -1,12 +1,15 @@
 """Fixed costs per request, in-process (the app's own ASGI stack: middleware, session check, connection,
 statements, template, gzip; no sockets): the server time of a /sync request carrying ONE item (a
-registration, a visit), with where it goes, and of the record page of a patient with 5 visits.
+registration, a visit), with where it goes, and of the record page of a patient with 5 visits; then the
+same one-item registration through a uvicorn process, and /sync's cost per item on SQLite.
 
-    .venv/bin/python -m bench.onesync [--requests 200]
+    .venv/bin/python -m bench.onesync [--requests 200]      (`python -m bench fixed` runs it with the rest)
 
 Server time is measured around the app (from the call to its last response message). The breakdown times
-asyncpg's statement calls (`statements`, BEGIN among them; COMMIT apart as `commit`) and Starlette's JSON
-rendering (`JSON`); the rest (`Python`) is body parsing, checks, validation and the middleware.
+asyncpg's statement calls (`statements`, BEGIN among them; COMMIT apart as `commit`), Jinja's rendering
+(`template`) and Starlette's JSON rendering (`JSON`); the rest (`Python`) is body parsing, checks,
+validation, the middleware and gzip. `CPU` is this process's CPU time during the request: the app's own
+work, which the machine's load inflates less than the wall-clock time.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from bench.common import record
 from bench.support import (
     SECRET_KEY,
     ServerProcess,
+    User,
     busy,
     create_database,
     drop_database,
@@ -40,7 +44,7 @@ from bench.support import (
 )
 from tests.seed import cheap_hash, insert_users
 
-PARTS = ("statements", "commit", "JSON")
+PARTS = ("statements", "commit", "template", "JSON")
 
 
 @dataclass
@@ -51,6 +55,7 @@ class OneSyncFigures:
     cpu_ms: dict[str, list[float]] = field(default_factory=dict)  # this process's CPU time, by kind and "page"
     uvicorn_ms: list[float] = field(default_factory=list)  # one-item registrations through uvicorn, as the client saw
     round_trips: dict[str, float] = field(default_factory=dict)  # per request, by kind (and "page")
+    sqlite: SQLiteFigures | None = None
     busy: str = ""
 
 
@@ -77,6 +82,7 @@ class Timed:
 @contextmanager
 def timing_parts(timed: Timed) -> Iterator[None]:
     import asyncpg
+    import jinja2
     from starlette.responses import JSONResponse
 
     patched: list[tuple[Any, str, Any]] = []
@@ -106,6 +112,7 @@ def timing_parts(timed: Timed) -> Iterator[None]:
     for name in ("fetch", "fetchrow", "execute", "executemany"):
         wrap(asyncpg.connection.Connection, name, "statements")
     wrap(JSONResponse, "render", "JSON", is_async=False)
+    wrap(jinja2.Template, "render", "template", is_async=False)
     try:
         yield
     finally:
@@ -161,6 +168,7 @@ async def measure(server: str, requests: int = 200) -> OneSyncFigures:
                 assert all(r["status"] == "stored" for r in response.json()["results"]), response.text[:300]
                 timed.times.clear()
                 timed.cpu.clear()
+                timed.parts.clear()
                 with timing_parts(timed):
                     timed.counts.clear()
                     for _ in range(requests + 20):
@@ -169,9 +177,12 @@ async def measure(server: str, requests: int = 200) -> OneSyncFigures:
                     figures.round_trips["page"] = sum(timed.counts.values()) / (requests + 20)
                 figures.page_ms = timed.times[20:]
                 figures.cpu_ms["page"] = timed.cpu[20:]
+                figures.parts_ms["page"] = {part: statistics.median(p[part] for p in timed.parts[20:])
+                                            for part in PARTS}
         finally:
             await app.state.db.disconnect()
         figures.uvicorn_ms = await through_uvicorn(url, nurse.username, nurse.id, requests)
+        figures.sqlite = await sqlite_per_item(nurse)
         figures.busy = busy()
     finally:
         await drop_database(server, url)
@@ -194,13 +205,83 @@ async def through_uvicorn(url: str, username: str, author_id: str, requests: int
     return times[20:]
 
 
+@dataclass
+class SQLiteFigures:
+    items: int
+    batch: int
+    ms_per_item: float  # server time per item, batches of `batch`
+    calls_ms_per_item: float  # of which in SQLite (statements, fetches, commits: aiosqlite's worker thread)
+    cpu_ms_per_item: float
+    one_item_ms: float  # p50 server time of a /sync request of one registration
+
+
+async def sqlite_per_item(nurse: User, batches: int = 8, batch: int = 50, singles: int = 60) -> SQLiteFigures:
+    """/sync's server time per item on SQLite (the embedded default, a file as `make run` makes), in-process:
+    registrations with their visits in batches of `batch` (as a device sends its queue), then one-item
+    registrations. The SQLite part is the time spent awaiting aiosqlite's thread (statements, fetches,
+    commits, WAL writes)."""
+    import aiosqlite
+    import httpx2
+
+    from clinic.app import create_app
+    from clinic.config import Settings
+    from clinic.migrate import upgrade
+
+    spent = [0.0]
+    original = aiosqlite.Connection._execute
+
+    async def timed_execute(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        began = time.perf_counter()
+        try:
+            return await original(self, fn, *args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - began
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        await asyncio.to_thread(upgrade, url)
+        await insert_users(url, [nurse], cheap_hash())
+        app = create_app(Settings(database_url=url, secret_key=SECRET_KEY))
+        timed = Timed(app)
+        await app.state.db.connect()
+        try:
+            async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=timed), base_url="http://bench",
+                                          timeout=120) as client:
+                await sign_in(client, "http://bench", nurse.username)
+                items = sync_items(random.randrange(10**9), batches * batch, nurse.id)[:(batches + 1) * batch]
+                first, rest = items[:batch], items[batch:]
+                await client.post("/sync", json={"items": first})  # warm: the statements' first use
+                timed.times.clear()
+                timed.cpu.clear()
+                aiosqlite.Connection._execute = timed_execute  # type: ignore[method-assign]
+                try:
+                    for start in range(0, len(rest), batch):
+                        chunk = rest[start:start + batch]
+                        response = await client.post("/sync", json={"items": chunk})
+                        assert all(r["status"] == "stored" for r in response.json()["results"]), response.text[:300]
+                finally:
+                    aiosqlite.Connection._execute = original  # type: ignore[method-assign]
+                count = len(rest)
+                per_item, cpu = sum(timed.times) / count, sum(timed.cpu) / count
+                timed.times.clear()
+                registrations = [i for i in sync_items(random.randrange(10**9), singles + 10, nurse.id)
+                                 if i["target"] == "/patients"]
+                for item in registrations:
+                    response = await client.post("/sync", json={"items": [item]})
+                    assert response.json()["results"][0]["status"] == "stored", response.text[:300]
+                one = percentile(timed.times[10:], 50)
+        finally:
+            await app.state.db.disconnect()
+    return SQLiteFigures(count, batch, per_item, spent[0] * 1000 / count, cpu, one)
+
+
 def report(results: list[Any], fig: OneSyncFigures) -> None:
     for kind, label in (("register", "a registration"), ("visit", "a visit")):
         times = fig.sync_ms[kind]
         parts = fig.parts_ms[kind]
         p50 = percentile(times, 50)
         python = max(0.0, p50 - sum(parts.values()))
-        breakdown = ", ".join(f"{part} {ms:.2f} ms" for part, ms in parts.items())
+        breakdown = ", ".join(f"{part} {ms:.2f} ms" for part, ms in parts.items() if part != "template")
         record(results, f"One-item /sync server time p50 ({label}), PostgreSQL", round(p50, 2), "ms", "<= 10 ms",
                f"in-process, {len(times)} requests of one item each, {fig.round_trips[kind]:.1f} database round "
                f"trips each; median {breakdown}, Python (parsing, checks, "
@@ -210,11 +291,23 @@ def report(results: list[Any], fig: OneSyncFigures) -> None:
     record(results, "One-item /sync through uvicorn p50 (a registration), PostgreSQL", round(percentile(times, 50), 2),
            "ms", "<= 10 ms", f"one uvicorn process, kept-alive connection, {len(times)} requests; as the client saw "
                              f"it (server and loopback); p95 {percentile(times, 95):.1f} ms ({fig.busy})")
-    record(results, "Record page (5 visits) server time p50, PostgreSQL", round(percentile(fig.page_ms, 50), 2),
+    page = fig.parts_ms["page"]
+    p50 = percentile(fig.page_ms, 50)
+    record(results, "Record page (5 visits) server time p50, PostgreSQL", round(p50, 2),
            "ms", "<= 5 ms", f"in-process GET /patients/<id>, gzip accepted, {len(fig.page_ms)} requests, "
-                            f"{fig.round_trips['page']:.1f} database round trips each, CPU "
+                            f"{fig.round_trips['page']:.1f} database round trips each (the session, the record "
+                            f"with its access-log entry); median statements {page['statements']:.2f} ms, "
+                            f"template {page['template']:.2f} ms, Python (middleware, session cookie, gzip) "
+                            f"~{max(0.0, p50 - page['statements'] - page['template']):.2f} ms, CPU "
                             f"{percentile(fig.cpu_ms['page'], 50):.2f} ms; "
                             f"p95 {percentile(fig.page_ms, 95):.1f} ms ({fig.busy})")
+    if fig.sqlite is not None:
+        lite = fig.sqlite
+        record(results, "SQLite /sync cost per item", round(lite.ms_per_item, 3), "ms", "<= 1 ms",
+               f"in-process, {lite.items} items (registrations and their visits) in batches of {lite.batch}: "
+               f"SQLite {lite.calls_ms_per_item:.3f} ms (statements, fetches, commits), Python "
+               f"~{max(0.0, lite.ms_per_item - lite.calls_ms_per_item):.3f} ms, CPU {lite.cpu_ms_per_item:.3f} "
+               f"ms per item; a one-item registration p50 {lite.one_item_ms:.1f} ms ({fig.busy})")
 
 
 def main(argv: list[str] | None = None) -> int:

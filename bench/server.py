@@ -1,4 +1,5 @@
-"""Server benchmarks: /sync ingest against raw asyncpg, patient search at 100,000 patients, 50 tablets.
+"""Server benchmarks: /sync ingest against raw asyncpg, patient search at 100,000 patients, 50 tablets (the
+one-item /sync and the record page: bench/onesync.py, the `fixed` part).
 
     .venv/bin/python -m bench.server [ingest|search|load|profile] ...   (one part, or `all`)
 
@@ -27,8 +28,6 @@ def run(results: list[Any]) -> None:
     problem = asyncio.run(postgres_problem(server))
     measure_and_report(results, "Server ingest: /sync share of executemany rate", lambda: ingest.ingest(server),
                        lambda f: ingest.report_ingest(results, f), problem)
-    measure_and_report(results, "One-item /sync server time p50 (a registration), PostgreSQL",
-                       lambda: onesync.measure(server), lambda f: onesync.report(results, f), problem)
     measure_and_report(results, "Patient search p95, PostgreSQL", lambda: search.search(server),
                        lambda f: search.report_search(results, f), problem)
     measure_and_report(results, "Duplicate check p95 at 100,000 patients", lambda: duplicates.check(server),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,16 +21,17 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from clinic import routes
+from clinic import i18n, routes
 from clinic.accounts.queries import get_user
 from clinic.accounts.sessions import SessionCodec, SessionMiddleware
 from clinic.config import Settings
 from clinic.db import make_database, parse_uuid, serves_as_owner
 from clinic.i18n import _
 from clinic.patients.validation import FIELD_LABELS as PATIENT_LABELS
+from clinic.rules import complaints, icd9cm, icd10
 from clinic.satusehat.sender import run_worker
 from clinic.security import SecurityMiddleware
-from clinic.templating import STATIC_DIR, render
+from clinic.templating import STATIC_DIR, render, templates, texts_version
 from clinic.text import N_
 from clinic.visits.validation import FIELD_LABELS as VISIT_LABELS
 from clinic.web import Page, SessionEnded, WrongAuthor, wants_json
@@ -110,6 +112,28 @@ async def cross_site_refused(scope: Scope, receive: Receive, send: Send) -> None
     await response(scope, receive, send)
 
 
+def warm() -> None:
+    """Builds what every process would otherwise build on its first requests: the ICD-10 index and the device's
+    copy of it, the coded complaints, both catalogues, every template. Done per process on a first request, it
+    held up every request behind it (up to seconds on a busy machine, with 50 tablets syncing at once); done
+    here, before the process takes any. Then sets it all aside from the garbage collector."""
+    icd10.is_valid("A00")
+    icd10.device_version()
+    icd9cm.is_valid("00.01")
+    complaints.complaints()
+    for locale in i18n.LOCALES:
+        i18n.translations(locale)
+    texts_version()
+    for name in templates.env.list_templates(filter_func=lambda name: name.endswith((".html", ".js", ".json"))):
+        templates.env.get_template(name)
+    # What the process holds from now on for good (modules, that index, compiled templates) is left out of the
+    # garbage collector's passes: each older-generation pass walked all of it, a quarter of /sync's CPU per item.
+    # Once per process (the tests start many apps in one).
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
+
+
 def check_declared(all_routes: list[BaseRoute]) -> dict[str, frozenset[str]]:
     """Every route must declare who may use it (clinic.web.page); an undeclared one is a bug.
     Returns the roles of each route by name, for `clinic.web.can`."""
@@ -136,6 +160,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
             await db.connect()
         if await serves_as_owner(db):
             log.warning(OWNER_WARNING)
+        warm()
         # The SATUSEHAT sender runs beside the app in every server process; the outbox's leases keep
         # several of them from sending the same encounter.
         worker = (asyncio.create_task(run_worker(db, settings.satusehat, transport=satusehat_transport))

@@ -135,6 +135,50 @@ async def execute_many(db: Database, sql: str, params: Iterable[Params]) -> None
         await raw.executemany(text, [[values[name] for name in names] for values in params])
 
 
+async def fetch_sets(db: Database, reads: list[str], params: Params, *, write: str | None = None) -> list[list[Row]]:
+    """The rows of several reads (SELECTs sharing the parameters `params`), in the order given, as `fetch_all`
+    returns each: on PostgreSQL in ONE round trip (a page's reads cost one wait, not one each). Each read
+    becomes an array of its rows, which asyncpg decodes with every column's own type; the column names are
+    read once per read and process (a prepared statement's description). `write`: an INSERT made in the same
+    statement (PostgreSQL: a data-modifying WITH; SQLite: run after the reads), e.g. the access-log entry of
+    the page being read: on both, the reads see the database as it was before it. SQLite runs the statements
+    one by one: there, a statement is no round trip."""
+    if _on_sqlite(db):
+        found = [await fetch_all(db, sql, params) for sql in reads]
+        if write is not None:
+            await execute(db, write, params)
+        return found
+    async with db.connection() as connection:
+        raw = connection.raw_connection
+        names = [await _read_columns(raw, sql) for sql in reads]
+        text, args = _bind(_sets_text(tuple(reads), write), params)
+        record = await raw.fetchrow(text, *args)
+    return [[dict(zip(columns, values, strict=True)) for values in record[index]]
+            for index, columns in enumerate(names)]
+
+
+_COLUMNS: dict[str, tuple[str, ...]] = {}  # by read's text, its parameters' numbered suffixes taken out
+_NUMBERED = re.compile(r"(?<!\w)(:[A-Za-z_]\w*?)_\d+\b")
+
+
+async def _read_columns(raw: Any, sql: str) -> tuple[str, ...]:
+    # Reads that differ only in their parameters' numbers (`:nik_0`, `:nik_1`: one read per registration of a
+    # batch) have the same columns: one description for them all.
+    key = _NUMBERED.sub(r"\1", sql)
+    if key not in _COLUMNS:
+        statement = await raw.prepare(_positional(key)[0])
+        _COLUMNS[key] = tuple(attribute.name for attribute in statement.get_attributes())
+    return _COLUMNS[key]
+
+
+@lru_cache(maxsize=64)
+def _sets_text(reads: tuple[str, ...], write: str | None) -> str:
+    # ARRAY(SELECT row FROM (read) AS row): a read with ORDER BY is not flattened into the outer SELECT, so the
+    # array holds its rows in its order.
+    arrays = ", ".join(f"ARRAY(SELECT read_{i} FROM ({sql}) AS read_{i}) AS set_{i}" for i, sql in enumerate(reads))
+    return (f"WITH written AS ({write}) " if write else "") + f"SELECT {arrays}"
+
+
 class NotAllNew(Exception):
     """A multi-row insert met a stored row (a retry, a race, an id taken): the transaction is rolled back."""
 
@@ -162,6 +206,15 @@ async def insert_rows(db: Database, table: str, rows: list[Row], *, suffix: str 
         else:
             await execute(db, sql, params)
     return returned
+
+
+def insert_when(table: str, row: Row, source: str, *, prefix: str) -> tuple[str, Params]:
+    """An INSERT of `row` made only when `source` ("FROM ... WHERE ...") finds a row: its text and parameters
+    (each named `prefix` + column), e.g. a `write` of `fetch_sets`."""
+    columns = tuple(row)
+    values = ", ".join(f":{prefix}{name}" for name in columns)
+    return (f"INSERT INTO {table} ({', '.join(columns)}) SELECT {values} {source} LIMIT 1",
+            {f"{prefix}{name}": value for name, value in row.items()})
 
 
 @lru_cache(maxsize=256)
@@ -235,20 +288,30 @@ async def next_numbers(db: Database, counter: str, count: int) -> list[int]:
     return sorted(int(row["n"]) for row in rows)
 
 
-async def next_change_number(db: Database) -> int:
-    """The next change number of the device feed, taken as the LAST statement of a write's transaction. Unlike
-    a sequence, the counter row stays locked until the transaction ends, so numbers become visible in commit
-    order: a reader that sees number N has seen every number below it, and a cursor never skips a write that
-    committed late. (SQLite's write lock already orders every write.)"""
-    sql = "UPDATE counters SET value = value + 1 WHERE name = 'change' RETURNING value"
-    return int(await fetch_value(db, sql))
-
-
-async def next_change_numbers(db: Database, count: int) -> list[int]:
-    """`count` change numbers in one statement, as `next_change_number` takes one (a batch write's)."""
-    sql = "UPDATE counters SET value = value + :n WHERE name = 'change' RETURNING value"
-    last = int(await fetch_value(db, sql, {"n": count}))
-    return list(range(last - count + 1, last + 1))
+async def stamp_changes(db: Database, column: str, patient_ids: list[str]) -> None:
+    """Gives each patient of `patient_ids` (distinct) the next change number of the device feed in `column`
+    (`change_number`, `clinical_change`), in that order, taken as the LAST statement of a write's transaction.
+    Unlike a sequence, the counter row stays locked until the transaction ends, so numbers become visible in
+    commit order: a reader that sees number N has seen every number below it, and a cursor never skips a write
+    that committed late. (SQLite's write lock already orders every write.) The caller holds the patients' row
+    locks already (it wrote them), so the counter row is always locked last. PostgreSQL: one statement, the
+    counter taken in its WITH, so the counter row is held for one round trip fewer; SQLite: two."""
+    assert column in ("change_number", "clinical_change"), column
+    if not patient_ids:
+        return
+    names = {f"p{i}": patient_id for i, patient_id in enumerate(patient_ids)}
+    listed = ", ".join(":" + name for name in names)
+    take = "UPDATE counters SET value = value + :n WHERE name = 'change' RETURNING value"
+    # The i-th patient gets last - n + 1 + i, as consecutive numbers handed out in order.
+    offsets = " ".join(f"WHEN :{name} THEN {i + 1}" for i, name in enumerate(names))
+    params = names | {"n": len(names)}
+    if _on_sqlite(db):
+        last = int(await fetch_value(db, take, params))
+        await execute(db, f"UPDATE patients SET {column} = CAST(:last AS bigint) - :n + CASE id {offsets} END "
+                          f"WHERE id IN ({listed})", params | {"last": last})
+        return
+    await execute(db, f"WITH taken AS ({take}) UPDATE patients SET {column} = (SELECT value FROM taken) "
+                      f"- CAST(:n AS bigint) + CASE id {offsets} END WHERE id IN ({listed})", params)
 
 
 async def serves_as_owner(db: Database) -> bool:

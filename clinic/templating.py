@@ -64,9 +64,6 @@ def format_clock(moment: dt.datetime | None) -> str:
     return "" if moment is None else moment.astimezone(facility_zone()).strftime("%H:%M")
 
 
-@cache
-
-
 def abnormal(spec: Any, value: Any) -> bool:
     if value is None or spec.normal_min is None:
         return False
@@ -80,14 +77,16 @@ def format_number(value: Any) -> str:
     return text.replace(".", ",") if i18n.get_locale() == "id" else text
 
 
-@cache
-def _labels(choices: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    return dict(choices)
+def _labeller(choices: tuple[tuple[str, str], ...]) -> Any:
+    """The translated label of a stored choice (the value itself when not in `choices`). The dict is made
+    once: hashing the whole tuple of choices on each call cost more than the lookup."""
+    labels = dict(choices)
 
+    def label(value: Any) -> str:
+        found = labels.get(value)
+        return i18n.gettext(found) if found else (value or "")
 
-def _label(choices: Any, value: Any) -> str:
-    label = _labels(choices).get(value)
-    return i18n.gettext(label) if label else (value or "")
+    return label
 
 
 def age_text(born: dt.date | None, today: dt.date | None = None) -> str:
@@ -232,8 +231,8 @@ def make_environment() -> jinja2.Environment:
     env.globals["icd_in_edition"] = icd10.in_edition
     env.globals["icd_replacements"] = icd10.replacements
     env.globals["vitals_specs"] = VITALS
-    env.globals["consciousness_label"] = lambda value: _label(CONSCIOUSNESS, value)
-    env.globals["route_label"] = lambda value: _label(DRUG_ROUTES, value)
+    env.globals["consciousness_label"] = _labeller(CONSCIOUSNESS)
+    env.globals["route_label"] = _labeller(DRUG_ROUTES)
     env.globals["age_text"] = age_text
     env.globals["facility"] = facility
     env.globals["choice_label"] = choice_label

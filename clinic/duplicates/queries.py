@@ -6,26 +6,39 @@ from typing import Any
 
 from databases import Database
 
-from clinic.db import Row, execute, execute_many, fetch_all, fetch_one, new_id, utcnow
+from clinic.db import Row, execute, execute_many, fetch_all, fetch_one, fetch_sets, new_id, utcnow
 
 MATCH_LIMIT = 20  # more look-alikes than this are not a duplicate to review but a data problem
 
 
+# Two branches, each answered by its own index (ix_patients_nik, ix_patients_lower_name_birth_sex): one WHERE
+# with OR under ORDER BY record_number LIMIT let the planner walk the whole No. RM index instead. `{n}`: the
+# number of the registration among those checked at once (its parameters' suffix).
+MATCHES = """SELECT id, record_number, reason FROM (
+    SELECT id, record_number, 'nik' AS reason FROM patients WHERE nik = :nik_{n} AND id <> :id_{n}
+    UNION ALL
+    SELECT id, record_number, 'identity' AS reason FROM patients
+    WHERE LOWER(name) = LOWER(CAST(:name_{n} AS TEXT)) AND birth_date = :birth_date_{n} AND sex = :sex_{n}
+      AND id <> :id_{n}) AS found LIMIT :limit"""
+
+
 async def matches(db: Database, patient_id: str, clean: dict[str, Any]) -> list[Row]:
     """Stored patients other than `patient_id` with the same NIK, or the same name (any case), birth date and
-    sex; each with the reason ("nik" first). Two branches, each answered by its own index (ix_patients_nik,
-    ix_patients_lower_name_birth_sex): one WHERE with OR under ORDER BY record_number LIMIT let the planner
-    walk the whole No. RM index instead."""
-    rows = await fetch_all(
-        db, """SELECT id, record_number, reason FROM (
-           SELECT id, record_number, 'nik' AS reason FROM patients WHERE nik = :nik AND id <> :id
-           UNION ALL
-           SELECT id, record_number, 'identity' AS reason FROM patients
-           WHERE LOWER(name) = LOWER(CAST(:name AS TEXT)) AND birth_date = :birth_date AND sex = :sex
-             AND id <> :id) AS found LIMIT :limit""",
-        {"id": patient_id, "nik": clean.get("nik") or "-", "limit": 10 * MATCH_LIMIT, "name": clean.get("name") or "",
-         "birth_date": clean.get("birth_date"), "sex": clean.get("sex") or ""},
-    )
+    sex; each with the reason ("nik" first)."""
+    return (await matches_of(db, [(patient_id, clean)]))[0]
+
+
+async def matches_of(db: Database, registrations: list[tuple[str, dict[str, Any]]]) -> list[list[Row]]:
+    """`matches` of each (patient id, clean values), in one round trip (clinic.db.fetch_sets)."""
+    params: dict[str, Any] = {"limit": 10 * MATCH_LIMIT}
+    for n, (patient_id, clean) in enumerate(registrations):
+        params |= {f"id_{n}": patient_id, f"nik_{n}": clean.get("nik") or "-", f"name_{n}": clean.get("name") or "",
+                   f"birth_date_{n}": clean.get("birth_date"), f"sex_{n}": clean.get("sex") or ""}
+    found = await fetch_sets(db, [MATCHES.format(n=n) for n in range(len(registrations))], params)
+    return [_first_by_patient(rows) for rows in found]
+
+
+def _first_by_patient(rows: list[Row]) -> list[Row]:
     found: dict[str, Row] = {}
     for row in sorted(rows, key=lambda r: (r["record_number"], r["reason"] != "nik")):
         found.setdefault(row["id"], row)
@@ -35,15 +48,22 @@ async def matches(db: Database, patient_id: str, clean: dict[str, Any]) -> list[
 async def flag(db: Database, patient_id: str, clean: dict[str, Any]) -> list[str]:
     """Flag a just-stored registration with every patient it resembles; the patients it was flagged with
     (their index entries on the devices change: the caller stamps them, clinic.feed.stamps)."""
-    found = await matches(db, patient_id, clean)
+    return await flag_all(db, [(patient_id, clean)])
+
+
+async def flag_all(db: Database, registrations: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """`flag` for each just-stored (patient id, clean values): two round trips for any number of them; the
+    patients they were flagged with."""
+    if not registrations:
+        return []
     now = utcnow()
+    flags = [{"id": new_id(), "patient_id": patient_id, "other_id": row["id"], "reason": row["reason"], "at": now}
+             for (patient_id, _), found in zip(registrations, await matches_of(db, registrations), strict=True)
+             for row in found]
     await execute_many(
         db, """INSERT INTO duplicate_flags (id, patient_id, other_id, reason, flagged_at, status)
-           VALUES (:id, :patient_id, :other_id, :reason, :at, 'open') ON CONFLICT DO NOTHING""",
-        [{"id": new_id(), "patient_id": patient_id, "other_id": row["id"], "reason": row["reason"], "at": now}
-         for row in found],
-    )
-    return [row["id"] for row in found]
+           VALUES (:id, :patient_id, :other_id, :reason, :at, 'open') ON CONFLICT DO NOTHING""", flags)
+    return list(dict.fromkeys(row["other_id"] for row in flags))
 
 
 async def flagged_among(db: Database, patient_ids: list[str]) -> set[str]:
@@ -63,14 +83,10 @@ async def flagged_among(db: Database, patient_ids: list[str]) -> set[str]:
 PATIENT = "p.id, p.record_number, p.name, p.sex, p.birth_date, p.nik"
 
 
-async def open_for(db: Database, patient_id: str) -> list[Row]:
-    """The patients this one is flagged with, still open."""
-    return await fetch_all(
-        db, f"""SELECT f.id AS flag_id, f.reason, {PATIENT} FROM duplicate_flags f
-            JOIN patients p ON p.id = CASE WHEN f.patient_id = :id THEN f.other_id ELSE f.patient_id END
-            WHERE (f.patient_id = :id OR f.other_id = :id) AND f.status = 'open' ORDER BY p.record_number""",
-        {"id": patient_id},
-    )
+# The patients one patient is flagged with, still open.
+OPEN_FOR = f"""SELECT f.id AS flag_id, f.reason, {PATIENT} FROM duplicate_flags f
+    JOIN patients p ON p.id = CASE WHEN f.patient_id = :patient_id THEN f.other_id ELSE f.patient_id END
+    WHERE (f.patient_id = :patient_id OR f.other_id = :patient_id) AND f.status = 'open' ORDER BY p.record_number"""
 
 
 async def open_flags(db: Database, limit: int = 500) -> list[Row]:
@@ -155,16 +171,12 @@ async def _merge_row(db: Database, survivor_id: str, alias_id: str, action: str,
     )
 
 
-async def aliases(db: Database, survivor_id: str) -> list[Row]:
-    """The patients merged into this one, each with its latest merge: who, when, why."""
-    return await fetch_all(
-        db, """SELECT p.id, p.record_number, p.name, m.at, m.reason, u.full_name AS by_name
-           FROM patients p
-           JOIN patient_merges m ON m.alias_id = p.id AND m.survivor_id = p.merged_into AND m.action = 'merge'
-           JOIN users u ON u.id = m.by
-           WHERE p.merged_into = :id
-             AND NOT EXISTS (SELECT 1 FROM patient_merges later WHERE later.alias_id = m.alias_id
-                             AND later.at > m.at)
-           ORDER BY p.record_number""",
-        {"id": survivor_id},
-    )
+# The patients merged into the patient `:patient_id`, each with its latest merge: who, when, why.
+ALIASES = """SELECT p.id, p.record_number, p.name, m.at, m.reason, u.full_name AS by_name
+    FROM patients p
+    JOIN patient_merges m ON m.alias_id = p.id AND m.survivor_id = p.merged_into AND m.action = 'merge'
+    JOIN users u ON u.id = m.by
+    WHERE p.merged_into = :patient_id
+      AND NOT EXISTS (SELECT 1 FROM patient_merges later WHERE later.alias_id = m.alias_id AND later.at > m.at)
+    ORDER BY p.record_number"""
+

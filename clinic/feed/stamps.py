@@ -1,25 +1,24 @@
 """Marking a patient as changed for the devices' change feed (migration 0008): called as the last statement of
-the write's transaction, see `clinic.db.next_change_number`. Every write locks the patient's row before the
+the write's transaction, see `clinic.db.stamp_changes`. Every write locks the patient's row before the
 counter row, never the other way round (no deadlock between an identity edit and a visit of one patient)."""
 
 from __future__ import annotations
 
 from databases import Database
 
-from clinic.db import execute, fetch_all, fetch_value, next_change_number, next_change_numbers
+from clinic.db import execute, fetch_all, fetch_value, stamp_changes
 
 
 async def identities_changed(db: Database, patient_ids: list[str]) -> None:
     """Index entries of patients this write did not insert changed (a duplicate flag set or cleared, a merge):
-    each row is locked, in id order, before the counter; then each takes its change number."""
+    each row is locked before the counter; then each takes its change number."""
     await changed_together(db, patient_ids, [])
 
 
 async def identity_changed(db: Database, patient_id: str) -> None:
     """The patient's index entry (identity) changed: the next delta of every device carries it. The caller has
     just inserted or updated the row, so it holds the row's lock."""
-    await execute(db, "UPDATE patients SET change_number = :n WHERE id = :id",
-                  {"n": await next_change_number(db), "id": patient_id})
+    await stamp_changes(db, "change_number", [patient_id])
 
 
 async def clinical_changed(db: Database, patient_id: str) -> None:
@@ -36,23 +35,21 @@ async def clinical_changed_of_visit(db: Database, visit_id: str) -> None:
 
 
 async def changed_together(db: Database, identities: list[str], clinical: list[str]) -> None:
-    """The batch write's stamps (clinic.sync.batch), as the single path's: the new patients' index entries and
-    the patients with new visits, each a change number of its own, taken last in the batch's transaction in
-    a few statements per kind whatever the batch's size. Every row is locked before the counter (the new
-    patients' rows are the batch's own; those it flagged as possible duplicates and the visits' patients are
-    not), as `clinical_changed` does."""
+    """The stamps of one write (a batch's or a single item's): the patients' index entries (new, edited, flagged
+    as possible duplicates, merged) and the patients with new or corrected visits (and the survivor of a merged
+    one: its recent visits hold the merged record's), each a change number of its own, taken last in the write's
+    transaction in at most one statement per kind, and one that locks every row first (PostgreSQL), so the
+    counter row is always the last lock taken, whatever the batch's size."""
+    identities, clinical = list(dict.fromkeys(identities)), list(dict.fromkeys(clinical))
     if clinical:
         names = {f"p{i}": patient_id for i, patient_id in enumerate(clinical)}
         survivors = await fetch_all(db, f"""SELECT merged_into FROM patients WHERE merged_into IS NOT NULL
                                             AND id IN ({", ".join(":" + name for name in names)})""", names)
-        clinical = [*clinical, *(row["merged_into"] for row in survivors)]
-    for column, ids in (("change_number", sorted(set(identities))), ("clinical_change", sorted(set(clinical)))):
-        if not ids:
-            continue
-        names = {f"p{i}": patient_id for i, patient_id in enumerate(ids)}
-        listed = ", ".join(":" + name for name in names)
-        await execute(db, f"UPDATE patients SET {column} = {column} WHERE id IN ({listed})", names)
-        numbers = await next_change_numbers(db, len(ids))
-        cases = " ".join(f"WHEN :{name} THEN CAST(:n{i} AS BIGINT)" for i, name in enumerate(names))
-        await execute(db, f"UPDATE patients SET {column} = CASE id {cases} END WHERE id IN ({listed})",
-                      names | {f"n{i}": number for i, number in enumerate(numbers)})
+        clinical = list(dict.fromkeys([*clinical, *(row["merged_into"] for row in survivors)]))
+    locked = sorted(set(identities) | set(clinical))
+    if locked:
+        names = {f"p{i}": patient_id for i, patient_id in enumerate(locked)}
+        await execute(db, "UPDATE patients SET change_number = change_number "
+                          f"WHERE id IN ({', '.join(':' + name for name in names)})", names)
+    await stamp_changes(db, "change_number", identities)
+    await stamp_changes(db, "clinical_change", clinical)

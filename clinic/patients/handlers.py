@@ -17,12 +17,11 @@ from clinic.duplicates import queries as duplicate_queries
 from clinic.feed.queries import WHOLE_INDEX_FIELDS
 from clinic.outcome import Kind, Outcome
 from clinic.patients import queries, service
+from clinic.patients.record import read_record
 from clinic.patients.validation import EDUCATION, MARITAL, PATIENT_FIELDS, RELIGIONS, SEXES
 from clinic.queue import queries as queue
 from clinic.rules.dates import parse_date
-from clinic.satusehat import outbox
 from clinic.templating import render
-from clinic.visits.queries import timeline
 from clinic.web import SHELL_ID, client_address, current_user, is_htmx, page_number, read_fields, redirect
 
 
@@ -96,31 +95,26 @@ async def show_patient(request: Request) -> Response:
     db = request.app.state.db
     user = current_user(request)
     patient_id = request.path_params["patient_id"]
-    patient = await queries.get_patient(db, patient_id)
+    clinical = user.has_any(CLINICAL_READERS)
+    # One statement: the whole record, and the read's access-log entry (written when it is shown).
+    record = await read_record(db, patient_id, queue.today(),
+                               audit.access_row(user, "view", client_address(request), patient_id=patient_id),
+                               satusehat=clinical)
+    patient = record.patient
     if patient is None:
         raise HTTPException(404)
     if patient["merged_into"]:  # merged into another record: that one is the patient's record now
         return redirect(f"/patients/{patient['merged_into']}")
-    await audit.log_access(db, user, "view", client_address(request), patient_id=patient_id)
-    clinical = user.has_any(CLINICAL_READERS)
-    aliases = await duplicate_queries.aliases(db, patient_id)
-    visits = await timeline(db, patient_id)
-    for alias in aliases:  # by reference: each visit stays the alias's, as recorded
-        visits += await timeline(db, alias["id"])
-    visits.sort(key=lambda visit: visit.time_of_care, reverse=True)
-    satusehat = await outbox.statuses_for_patient(db, patient_id) if clinical else {}
-    revisions = await queries.revisions(db, patient_id)
-    duplicates = await duplicate_queries.open_for(db, patient_id)
     accesses: list[Any] = []
-    if user.has_any(ADMINS):  # who read the record: for the administrator's audits
+    if user.has_any(ADMINS):  # who read the record (this read included): for the administrator's audits
         accesses, _ = await audit.entries(db, patient_id=patient_id, page_size=20)
     return render(request, "patients/show.html", {
-        "patient": patient, "visits": visits, "clinical": clinical,
-        "polis": await queue.polis(db), "checkins": await queue.patient_checkins(db, patient_id, queue.today()),
+        "patient": patient, "visits": record.visits, "clinical": clinical,
+        "polis": record.polis, "checkins": record.checkins,
         "checkin_values": {"id": new_id()}, "status_labels": queue.STATUS_LABELS,
-        "revisions": [_revision_view(r) for r in revisions],
-        "accesses": accesses, "actions": audit.ACTIONS, "duplicates": duplicates,
-        "aliases": aliases, "satusehat": satusehat,
+        "revisions": [_revision_view(r) for r in record.revisions],
+        "accesses": accesses, "actions": audit.ACTIONS, "duplicates": record.duplicates,
+        "aliases": record.aliases, "satusehat": record.satusehat,
     })
 
 

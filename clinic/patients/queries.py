@@ -56,8 +56,11 @@ def snapshot(row: Row) -> dict[str, Any]:
     return data
 
 
+PATIENT = f"SELECT {COLUMNS} FROM patients WHERE id = :patient_id"
+
+
 async def get_patient(db: Database, patient_id: str) -> Row | None:
-    return await fetch_one(db, f"SELECT {COLUMNS} FROM patients WHERE id = :id", {"id": patient_id})
+    return await fetch_one(db, PATIENT, {"patient_id": patient_id})
 
 
 async def create_patient(db: Database, patient_id: str, clean: dict[str, Any], user_id: str,
@@ -129,7 +132,7 @@ async def _insert_patient(db: Database, patient_id: str, clean: dict[str, Any], 
             raise _NotWritten from None
         if on_write is not None:
             await on_write()
-        await identity_changed(db, patient_id)  # last: see clinic.db.next_change_number
+        await identity_changed(db, patient_id)  # last: see clinic.db.stamp_changes
     return row
 
 
@@ -183,7 +186,7 @@ async def update_patient(db: Database, patient_id: str, base_version: int, revis
                     raise _NotWritten  # the id was stored meanwhile: the update goes too
                 if on_write is not None:
                     await on_write()
-                await identity_changed(db, patient_id)  # last: see clinic.db.next_change_number
+                await identity_changed(db, patient_id)  # last: see clinic.db.stamp_changes
     except _NotWritten:
         updated = None
     current = await get_patient(db, patient_id)
@@ -197,13 +200,10 @@ async def update_patient(db: Database, patient_id: str, base_version: int, revis
     return EditResult(Write.CONFLICT, current)
 
 
-async def revisions(db: Database, patient_id: str) -> list[Row]:
-    return await fetch_all(
-        db, """SELECT r.id, r.version, r.data, r.changed_at, u.full_name AS changed_by_name
-           FROM patient_revisions r JOIN users u ON u.id = r.changed_by
-           WHERE r.patient_id = :id ORDER BY r.version DESC""",
-        {"id": patient_id},
-    )
+# A patient's identity versions, newest first, with who stored each.
+REVISIONS = """SELECT r.id, r.version, r.data, r.changed_at, u.full_name AS changed_by_name
+    FROM patient_revisions r JOIN users u ON u.id = r.changed_by
+    WHERE r.patient_id = :patient_id ORDER BY r.version DESC"""
 
 
 async def versions_since(db: Database, patient_id: str, version: int) -> list[Row]:

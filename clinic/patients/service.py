@@ -65,11 +65,15 @@ class NewPatient:
         return Outcome(Kind.STORED, record=row, created=True, warnings=self.warnings)
 
     async def after_write(self, db: Database) -> None:
-        """What storing the registration sets going, in its transaction (the single and the batch write
-        alike): never refused for resembling another patient (a device registered offline could not be
-        asked), it is stored and flagged as a possible duplicate, and so are the patients it resembles: their
-        index entries change (stamped by the writer, last)."""
-        self.flagged.extend(await duplicate_flags.flag(db, self.id, self.clean))
+        self.flagged.extend(await after_writes(db, [self]))
+
+
+async def after_writes(db: Database, registrations: list[NewPatient]) -> list[str]:
+    """What storing registrations sets going, in their transaction (the single and the batch write alike):
+    never refused for resembling another patient (a device registered offline could not be asked), each is
+    stored and flagged as a possible duplicate (the checks of a whole batch in one round trip), and so are the
+    patients they resemble, returned: their index entries change (stamped by the writer, last)."""
+    return await duplicate_flags.flag_all(db, [(new.id, new.clean) for new in registrations])
 
 
 async def _checked(db: Database, user: CurrentUser, fields: Fields, known: ReadAhead | None = None,

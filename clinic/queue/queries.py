@@ -30,10 +30,12 @@ def today() -> dt.date:
     return facility_date(utcnow())
 
 
+POLIS = "SELECT id, name, active, position, satusehat_location_id FROM polis {where} ORDER BY position, name"
+ACTIVE_POLIS = POLIS.format(where="WHERE active = true")
+
+
 async def polis(db: Database, *, active_only: bool = True) -> list[Row]:
-    where = "WHERE active = true" if active_only else ""
-    return await fetch_all(db, f"SELECT id, name, active, position, satusehat_location_id FROM polis {where} "
-                               "ORDER BY position, name")
+    return await fetch_all(db, ACTIVE_POLIS if active_only else POLIS.format(where=""))
 
 
 async def get_poli(db: Database, poli_id: str) -> Row | None:
@@ -136,7 +138,7 @@ def _status_columns() -> str:
     return f"(SELECT MAX({_STAGE}) FROM queue_events e WHERE e.checkin_id = c.id) AS stage, {times}"
 
 
-def _with_status(row: Row) -> dict[str, Any]:
+def with_status(row: Row) -> dict[str, Any]:
     stage = row["stage"]
     return dict(row) | {"status": STATUSES[int(stage) - 1] if stage else WAITING}
 
@@ -148,16 +150,17 @@ async def day_queue(db: Database, poli_id: str, day: dt.date) -> list[dict[str, 
                 FROM checkins c JOIN polis o ON o.id = c.poli_id JOIN patients p ON p.id = c.patient_id
                 WHERE c.poli_id = :poli AND c.day = :day ORDER BY c.number""",
         {"poli": poli_id, "day": day})
-    return [_with_status(row) for row in rows]
+    return [with_status(row) for row in rows]
+
+
+# The check-ins of the patient `:patient_id` on the day `:day` (each row then `with_status`).
+PATIENT_CHECKINS = f"""SELECT {CHECKIN_COLUMNS}, {_status_columns()} FROM checkins c JOIN polis o ON o.id = c.poli_id
+    WHERE c.patient_id = :patient_id AND c.day = :day ORDER BY c.created_at"""
 
 
 async def patient_checkins(db: Database, patient_id: str, day: dt.date) -> list[dict[str, Any]]:
     """A patient's check-ins of one day, with their status."""
-    rows = await fetch_all(
-        db, f"""SELECT {CHECKIN_COLUMNS}, {_status_columns()} FROM checkins c JOIN polis o ON o.id = c.poli_id
-                WHERE c.patient_id = :patient AND c.day = :day ORDER BY c.created_at""",
-        {"patient": patient_id, "day": day})
-    return [_with_status(row) for row in rows]
+    return [with_status(row) for row in await fetch_all(db, PATIENT_CHECKINS, {"patient_id": patient_id, "day": day})]
 
 
 async def checkin_numbered(db: Database, poli_id: str, day: dt.date, number: int) -> str | None:
@@ -194,7 +197,7 @@ async def advance_checkin(db: Database, checkin: dict[str, Any], status: str, au
 async def advance_patient_checkin(db: Database, checkin_id: str, status: str, author_id: str) -> None:
     row = await fetch_one(db, f"SELECT c.id, {_status_columns()} FROM checkins c WHERE c.id = :id", {"id": checkin_id})
     if row is not None:
-        await advance_checkin(db, _with_status(row), status, author_id)
+        await advance_checkin(db, with_status(row), status, author_id)
 
 
 async def serve_encounter(db: Database, encounter_id: str, patient_id: str, status: str, author_id: str, *,

@@ -149,8 +149,10 @@ async def keep_ihs(db: Database, kind: str, nik: str, ihs: str) -> None:
                   {"kind": kind, "nik": nik, "ihs": ihs, "now": utcnow()})
 
 
-async def statuses_for_patient(db: Database, patient_id: str) -> dict[str, Row]:
-    rows = await fetch_all(
-        db, """SELECT o.visit_id, o.state, o.last_error, o.accepted_at FROM satusehat_outbox o
-           JOIN visits v ON v.id = o.visit_id WHERE v.patient_id = :patient""", {"patient": patient_id})
+# Where each visit of the patient `:patient_id` stands in the outbox.
+STATUSES_FOR_PATIENT = """SELECT o.visit_id, o.state, o.last_error, o.accepted_at FROM satusehat_outbox o
+    JOIN visits v ON v.id = o.visit_id WHERE v.patient_id = :patient_id"""
+
+
+def by_visit(rows: list[Row]) -> dict[str, Row]:
     return {row["visit_id"]: row for row in rows}

@@ -21,7 +21,7 @@ from clinic.db import Row, write_transaction
 from clinic.feed import stamps
 from clinic.outcome import Outcome
 from clinic.patients import queries as patient_queries
-from clinic.patients.service import NewPatient
+from clinic.patients.service import NewPatient, after_writes
 from clinic.visits import queries as visit_queries
 from clinic.visits.service import NewVisit
 
@@ -48,10 +48,11 @@ async def write(db: Database, batch: list[Prepared]) -> list[Outcome] | None:
                 db, [(new.id, new.patient_id, new.clean, new.user.id, new.care, (new.part, None)) for new in visits]
             ) if visits else None
             await audit.log_accesses(db, [access_row(new) for new in batch])
-            for new in batch:  # what each write sets going (duplicate flags, the queue, SATUSEHAT)
-                await new.after_write(db)
-            # Last: the devices' change feed (clinic.db.next_change_number).
-            flagged = [other for new in patients for other in new.flagged]  # the patients they resemble
+            # What the writes set going: duplicate flags (one check for all the registrations), the queue, SATUSEHAT.
+            flagged = await after_writes(db, patients)  # the patients the new ones resemble: their entries change
+            for visit in visits:
+                await visit.after_write(db)
+            # Last: the devices' change feed (clinic.db.stamp_changes).
             await stamps.changed_together(db, [new.id for new in patients] + flagged,
                                           [new.patient_id for new in visits])
     except Exception as exc:  # NotAllNew, a deadlock, a constraint: each item is tried on its own

@@ -47,6 +47,10 @@ MAX_ITEM_CHARS = 512 * 1024
 # a 32 KB gzip body of "[],[],..." unpacks to millions of objects: seconds of work and gigabytes.
 MAX_MEMBERS = MAX_ITEMS * (16 + FIELD_NAMES * (FIELD_VALUES + 1))
 JSON_STRING = re.compile('"[^"]*"')  # once escaped quotes are taken out
+NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+PAIRS = str.maketrans("[]{}", "()()")
+# A surrogate can come into a decoded string only from an escape (UTF-8 text cannot hold one): \ud800-\udfff.
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class Status(StrEnum):
@@ -115,6 +119,10 @@ def parse_body(body: bytes) -> Any:
         payload = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except RecursionError as exc:
         raise ValueError("nested too deeply") from exc
+    if nesting(text, MAX_DEPTH) > MAX_DEPTH:
+        raise ValueError("nested too deeply")
+    if SURROGATE_ESCAPE.search(text) is None:  # no string can hold a lone surrogate: no need to walk them all
+        return payload
     stack: list[tuple[Any, int]] = [(payload, 0)]
     while stack:
         value, depth = stack.pop()
@@ -126,6 +134,24 @@ def parse_body(body: bytes) -> Any:
             children = [*value.keys(), *value.values()] if isinstance(value, dict) else value
             stack.extend((child, depth + 1) for child in children)
     return payload
+
+
+def nesting(text: str, most: int) -> int:
+    """How deep the lists and objects of the JSON text `text` nest (`most` + 1 when deeper than `most`), read
+    on its brackets outside strings, innermost pairs taken out one level at a time (a 100-item batch has
+    ~4,000 brackets but ~60,000 values: walking the values cost ~8 ms)."""
+    brackets = NOT_BRACKET.sub("", structural(text)).translate(PAIRS)
+    depth = 0
+    while brackets and depth <= most:
+        brackets = brackets.replace("()", "")
+        depth += 1
+    return depth
+
+
+def structural(text: str) -> str:
+    """Valid JSON text without its strings: once escaped backslashes and quotes are taken out, every other
+    piece between quotes is a string."""
+    return "".join(text.replace("\\\\", "").replace('\\"', "").split('"')[0::2])
 
 
 MAX_INFLATED = 32 * 1024 * 1024  # a gzip body may not unpack to more than this (no zip bombs)

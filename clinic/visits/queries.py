@@ -150,7 +150,7 @@ async def create_visit(db: Database, visit_id: str, patient_id: str, clean: dict
             now = await insert_visits(db, [(visit_id, patient_id, clean, author_id, care, (part, encounter_id))])
             if on_write is not None:
                 await on_write()
-            await clinical_changed(db, patient_id)  # last: see clinic.db.next_change_number
+            await clinical_changed(db, patient_id)  # last: see clinic.db.stamp_changes
     except NotAllNew:
         stored = await stored_under(db, visit_id)
         if stored is not None and is_visit(stored, visit_id, patient_id, author_id, encounter_id):
@@ -171,7 +171,7 @@ async def add_revision(db: Database, visit_id: str, base_revision: int, revision
         if inserted and on_write is not None:
             await on_write()
         if inserted:
-            await clinical_changed_of_visit(db, visit_id)  # last: see clinic.db.next_change_number
+            await clinical_changed_of_visit(db, visit_id)  # last: see clinic.db.stamp_changes
     if inserted:
         return Write.STORED
     stored = await stored_under(db, revision_id)
@@ -180,24 +180,34 @@ async def add_revision(db: Database, visit_id: str, base_revision: int, revision
     return Write.ALREADY if is_correction(stored, visit_id, user_id) else Write.TAKEN
 
 
+def visits_sql(condition: str, order: str = "") -> str:
+    """The visits (`v`) meeting `condition`, newest first (`order`: how visits at the same time are ordered
+    before their ids), for `assemble`."""
+    return f"""SELECT v.id, v.patient_id, v.author_id, v.created_at, v.care_at, v.device_at, v.part,
+               v.encounter_id, u.full_name AS author_name
+        FROM visits v JOIN users u ON u.id = v.author_id WHERE {condition}
+        ORDER BY COALESCE(v.care_at, v.created_at) DESC, {order}v.id"""
+
+
+def revisions_sql(condition: str) -> str:
+    """Every revision of the visits (`v`) meeting `condition`, for `assemble`."""
+    return f"""SELECT {REVISION_COLUMNS} FROM visit_revisions r JOIN users u ON u.id = r.author_id
+        JOIN visits v ON v.id = r.visit_id WHERE {condition} ORDER BY r.revision"""
+
+
 async def _visits(db: Database, condition: str, params: dict[str, Any]) -> list[Visit]:
-    rows = await fetch_all(
-        db, f"""SELECT v.id, v.patient_id, v.author_id, v.created_at, v.care_at, v.device_at, v.part,
-                   v.encounter_id, u.full_name AS author_name
-            FROM visits v JOIN users u ON u.id = v.author_id WHERE {condition}
-            ORDER BY COALESCE(v.care_at, v.created_at) DESC, v.id""",
-        params,
-    )
+    rows = await fetch_all(db, visits_sql(condition), params)
+    if not rows:
+        return []
+    return assemble(rows, await fetch_all(db, revisions_sql(condition), params))
+
+
+def assemble(rows: list[Row], revision_rows: list[Row]) -> list[Visit]:
+    """The visits of `visits_sql`'s rows, in that order, each with its revisions (`revisions_sql`'s rows)
+    and its later parts; a visit row without a revision is left out."""
     visits = {row["id"]: Visit(row["id"], row["patient_id"], row["author_id"], row["author_name"],
                                row["created_at"], [], row["care_at"], row["device_at"], row["part"] or WHOLE,
                                row["encounter_id"]) for row in rows}
-    if not visits:
-        return []
-    revision_rows = await fetch_all(
-        db, f"""SELECT {REVISION_COLUMNS} FROM visit_revisions r JOIN users u ON u.id = r.author_id
-            JOIN visits v ON v.id = r.visit_id WHERE {condition} ORDER BY r.revision""",
-        params,
-    )
     for row in revision_rows:
         revision = _revision(row)
         visit = visits[row["visit_id"]]

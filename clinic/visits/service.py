@@ -100,8 +100,11 @@ async def prepare_visit(db: Database, user: CurrentUser, patient_id: str, fields
                 return _taken(fields)
             visit = await queries.get_visit(db, visit_id)
             return Outcome(Kind.STORED, record=visit, created=False)
-    if pending and patient_id in pending:
-        registered_at = pending[patient_id]
+    # A patient registered with the same batch has no check-in: a check-in item between them would have written
+    # the batch first. So no queue to move on.
+    in_queue = not (pending and patient_id in pending)
+    if not in_queue:
+        registered_at = pending[patient_id]  # type: ignore[index]
     else:
         patient = await (known.patient(db, patient_id) if known else get_patient(db, patient_id))
         if patient is None:
@@ -117,7 +120,7 @@ async def prepare_visit(db: Database, user: CurrentUser, patient_id: str, fields
     care_at = time_of_care(entered_at, utcnow(), registered_at)
     return NewVisit(visit_id, patient_id, clean, user, address, (care_at, entered_at), warnings,
                     WHOLE if user.has_any(DOCTORS) else TRIAGE,
-                    in_queue=known.may_be_checked_in(patient_id) if known else True)
+                    in_queue=in_queue and (known.may_be_checked_in(patient_id) if known else True))
 
 
 async def record(db: Database, user: CurrentUser, patient_id: str, fields: Fields, address: str,

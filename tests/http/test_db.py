@@ -17,6 +17,7 @@ from clinic.db import (
     execute_many,
     fetch_all,
     fetch_one,
+    fetch_sets,
     fetch_value,
     make_database,
     next_number,
@@ -101,6 +102,39 @@ def test_fetch_all_value_and_a_missing_row(database_url: str) -> None:
     assert users == [{"username": name, "active": True} for name in ("admin", "doctor", "doctor2", "nurse",
                                                                       "pharmacist", "registration")]
     assert (none, missing, count, text) == (None, None, 6, ":not_a_parameter")
+
+
+def test_several_reads_at_once_give_what_each_read_gives_alone(database_url: str) -> None:
+    """fetch_sets: each read's rows as fetch_all gives them (keys, Python types, order, empty reads), and its
+    write made once, with the reads seeing the database as before it."""
+    reads = [
+        """SELECT p.name, p.birth_date, r.revision, r.complaint, r.created_at, r.systolic, r.temperature,
+                  r.weight, u.active, u.must_change_password, u.full_name AS author
+           FROM visit_revisions r JOIN visits v ON v.id = r.visit_id JOIN patients p ON p.id = v.patient_id
+           JOIN users u ON u.id = r.author_id WHERE r.id = :id""",
+        "SELECT username, active FROM users WHERE username <> :nobody ORDER BY username DESC",
+        "SELECT id FROM users WHERE username = :nobody",
+        "SELECT COUNT(*) AS n FROM login_failures WHERE username = :nobody",
+    ]
+    params = {"id": VISIT, "nobody": "nobody", "at": dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)}
+    write = """INSERT INTO login_failures (username, address, at)
+               SELECT :nobody, '10.0.0.1', :at FROM users WHERE username = 'admin'"""
+
+    async def scenario(db: Database) -> tuple[list[list[dict[str, Any]]], list[list[dict[str, Any]]], Any]:
+        await store_visit(db)
+        alone = [await fetch_all(db, sql, params) for sql in reads]
+        together = await fetch_sets(db, reads, params, write=write)
+        again = await fetch_sets(db, reads, params)
+        return alone, together, again
+
+    alone, together, again = on_database(database_url, scenario)
+    assert together == alone
+    assert together[0] == [EXPECTED_ROW]
+    assert [type(value) for value in together[0][0].values()] == [type(value) for value in EXPECTED_ROW.values()]
+    assert [row["username"] for row in together[1]] == ["registration", "pharmacist", "nurse", "doctor2", "doctor",
+                                                        "admin"]
+    assert together[2] == []
+    assert again[3] == [{"n": 1}]  # written once, by the first call
 
 
 def test_execute_many_stores_every_parameter_set(database_url: str) -> None:

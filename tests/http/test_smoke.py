@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import gc
 import re
 
 from tests.http.conftest import query
@@ -35,3 +36,23 @@ def test_the_page_scripts_texts_come_once_per_language_and_are_kept(anon):
     english = anon.get(match.group(1).replace("&amp;", "&").replace("lang=id", "lang=en"))
     assert '"state_offline": "Offline"' in english.text
     assert "no-cache" in anon.get("/texts.js?lang=id&v=old").headers["cache-control"]
+
+
+def test_a_started_app_has_built_what_requests_need_before_the_first_one(settings):
+    """The ICD-10 index and the templates are built when the process starts, not by its first requests (with
+    50 tablets syncing at once, every request waited behind them)."""
+    from starlette.testclient import TestClient
+
+    from clinic.app import create_app
+    from clinic.rules import icd10
+    from clinic.templating import templates
+
+    icd10._index.cache_clear()
+    templates.env.cache.clear()  # type: ignore[union-attr]
+    gc.unfreeze()
+    app = create_app(settings)
+    with TestClient(app):
+        assert gc.get_freeze_count() > 0  # and kept out of the garbage collector's passes
+        assert icd10._index.cache_info().currsize == 1
+        loaded = {template.name for template in templates.env.cache.values()}  # type: ignore[union-attr]
+        assert {"patients/show.html", "visits/_part.html", "pwa/sw.js"} <= loaded

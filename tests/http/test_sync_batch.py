@@ -81,3 +81,32 @@ def test_a_batch_meeting_a_stored_id_writes_none_of_itself(client_for):  # type:
     # Sent for real, each item gets the single path's answer.
     results = nurse.post("/sync", json={"items": [fresh, stored]}).json()["results"]
     assert [r["status"] for r in results] == ["stored", "already"]
+
+
+def test_the_new_records_of_one_request_are_written_in_one_transaction(client_for):  # type: ignore[no-untyped-def]
+    """The batch write, not item by item: the visits of one request share one received time and the
+    patients' change numbers are taken together (each a number of its own)."""
+    nurse = client_for("nurse")
+    patients = [patient_item(name=f"Pasien Nomor {chr(65 + index)}") for index in range(3)]
+    visits = [visit_item(patient["key"]) for patient in patients]
+    results = nurse.post("/sync", json={"items": patients + visits}).json()["results"]
+    assert [r["status"] for r in results] == ["stored"] * 6
+    received = {row["created_at"] for row in query(nurse, "SELECT created_at FROM visits")}
+    assert len(received) == 1
+    changes = sorted(int(row["change_number"]) for row in query(nurse, "SELECT change_number FROM patients"))
+    assert len(set(changes)) == 3
+    clinical = [row["clinical_change"] for row in query(nurse, "SELECT clinical_change FROM patients")]
+    assert all(number is not None and int(number) > max(changes) for number in clinical)
+
+
+def test_registrations_of_one_person_in_one_request_are_each_flagged(client_for):  # type: ignore[no-untyped-def]
+    nurse = client_for("nurse")
+    items = [patient_item(name=name, nik="3171011708880001") for name in ("Wahyu Nugroho", "Wahyu N.", "W. Nugroho")]
+    items.append(patient_item(name="Sri Wahyuni", sex="female"))
+    results = nurse.post("/sync", json={"items": items}).json()["results"]
+    assert [r["status"] for r in results] == ["stored"] * 4
+    pairs = query(nurse, "SELECT patient_id, other_id FROM duplicate_flags WHERE status = 'open'")
+    flagged = {row["patient_id"] for row in pairs} | {row["other_id"] for row in pairs}
+    assert flagged == {item["key"] for item in items[:3]}
+    page = nurse.get(f"/patients/{items[1]['key']}").text
+    assert "data-possible-duplicate" in page and "Wahyu Nugroho" in page
