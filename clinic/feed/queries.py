@@ -11,6 +11,7 @@ from typing import Any
 from databases import Database
 
 from clinic.db import Row, execute, fetch_all, fetch_value, utcnow
+from clinic.rules.clock import facility_date
 from clinic.visits.queries import visits_of_patients
 from clinic.visits.records import Visit
 
@@ -59,19 +60,21 @@ async def index_page(db: Database, after: int, limit: int) -> tuple[list[dict[st
 async def working_set_page(db: Database, after: int, limit: int,
                            now: dt.datetime | None = None) -> tuple[list[dict[str, Any]], int, bool]:
     """Patients whose visits changed after `after`, each with its latest RECENT_VISITS visits: (entries, next
-    cursor, more follow). The first download (after 0) holds only patients seen in the last RECENT_DAYS days;
+    cursor, more follow). The first download (after 0) holds only patients seen in the last RECENT_DAYS days or checked in today;
     a delta holds every changed patient, so that one no longer seen (a merge undone) or merged away comes with
     no visits and leaves the device. A survivor's visits include its aliases', as its record page shows them."""
-    since = (now or utcnow()) - dt.timedelta(days=RECENT_DAYS)
+    now = now or utcnow()
+    since = now - dt.timedelta(days=RECENT_DAYS)
     recent = "" if after else """AND p.merged_into IS NULL
             AND (EXISTS (SELECT 1 FROM visits v WHERE v.patient_id = p.id
                          AND COALESCE(v.care_at, v.created_at) >= :since)
                  OR EXISTS (SELECT 1 FROM patients a JOIN visits v ON v.patient_id = a.id WHERE a.merged_into = p.id
-                            AND COALESCE(v.care_at, v.created_at) >= :since))"""
+                            AND COALESCE(v.care_at, v.created_at) >= :since)
+                 OR EXISTS (SELECT 1 FROM checkins c WHERE c.patient_id = p.id AND c.day = :today))"""
     rows = await fetch_all(
         db, f"""SELECT p.id, p.clinical_change, p.merged_into FROM patients p WHERE p.clinical_change > :after
             {recent} ORDER BY p.clinical_change LIMIT :limit""",
-        {"after": after, "limit": limit + 1} | ({} if after else {"since": since}),
+        {"after": after, "limit": limit + 1} | ({} if after else {"since": since, "today": facility_date(now)}),
     )
     page = rows[:limit]
     cursor = int(page[-1]["clinical_change"]) if page else after

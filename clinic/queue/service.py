@@ -11,6 +11,7 @@ from databases import Database
 from clinic import audit
 from clinic.accounts.roles import CurrentUser
 from clinic.db import Row, new_id, parse_uuid
+from clinic.feed import stamps
 from clinic.fields import Fields, messages
 from clinic.limits import POLI_NAME_CHARS
 from clinic.outcome import Kind, Outcome, Write
@@ -47,6 +48,8 @@ async def check_in(db: Database, user: CurrentUser, patient_id: str, fields: Fie
 
     async def log() -> None:
         await audit.log_access(db, user, "checkin", address, patient_id=patient_id, detail=poli["name"])
+        # Last: a patient checked in is in the clinicians' working sets today, however long ago the last visit.
+        await stamps.clinical_changed(db, patient_id)
 
     status, row = await queries.create_checkin(db, checkin_id, patient_id, poli_id, user.id, entered_at,
                                                on_write=log)

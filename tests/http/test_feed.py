@@ -13,8 +13,11 @@ from starlette.testclient import TestClient
 
 from clinic.feed import wire
 from clinic.rules.nik import make_nik
+from tests.conftest import USER_IDS
 from tests.http.conftest import query
+from tests.http.test_queue import UMUM, check_in
 from tests.http.test_visits import correction_form, register, visit_form
+from tests.visit_rows import Patient, Visit, insert
 
 
 def feed(client: TestClient, path: str, **params: object) -> dict:
@@ -263,3 +266,24 @@ def test_a_merge_sends_the_alias_to_its_survivor_and_an_undo_brings_it_back(clie
     working = feed(doctor, "/feed/visits", after=working["cursor"])
     assert {e["patient_id"]: [v["id"] for v in e["visits"]] for e in working["entries"]} == {
         survivor: [], alias: [late["id"], form["id"]]}
+
+
+def test_a_patient_checked_in_today_joins_the_working_set_however_long_ago_the_last_visit(client_for):
+    """Issue 10, point 2: the working set holds the patients seen in the last 30 days and every patient checked
+    in today. A check-in stamps the patient's working-set entry, so it comes in the next delta, and a tablet
+    signing in later finds it in its first download."""
+    nurse = client_for("nurse")
+    patient = Patient(dt.date(1958, 4, 9), "female")
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=90)
+    nurse.portal.call(insert, nurse.app.state.db, [patient], [Visit(patient, long_ago, ["I10"], 162, 98)],
+                      USER_IDS["doctor"])
+    first = feed(nurse, "/feed/visits")
+    assert patient.id not in [entry["patient_id"] for entry in first["entries"]]
+
+    check_in(nurse, patient.id, UMUM)
+    delta = feed(nurse, "/feed/visits", after=first["cursor"])
+    assert [entry["patient_id"] for entry in delta["entries"]] == [patient.id]
+    assert [(v["content"]["diagnoses"], v["content"]["systolic"]) for v in delta["entries"][0]["visits"]] == [
+        (["I10"], 162)]
+    later = feed(client_for("doctor"), "/feed/visits")
+    assert patient.id in [entry["patient_id"] for entry in later["entries"]]
