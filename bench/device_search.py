@@ -29,6 +29,7 @@ from bench.common import chromium_path, record
 from bench.device_index import _load
 from bench.search import search_patients
 from bench.support import percentile
+from tests.browser.offline_helpers import wait_until
 
 NAMES = ("dewi s", "siregar", "wulan sari", "putu", "rahma")
 ROUNDS = 3  # each name typed this many times
@@ -73,15 +74,6 @@ def _seed_visits(page: Any, patient_ids: list[str]) -> None:
             assert answer.ok, answer.status
 
 
-def _wait(page: Any, expression: str, timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = page.evaluate(expression)
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(expression)
-        time.sleep(0.05)
 
 
 def measure(count: int) -> dict[str, Any]:
@@ -124,10 +116,11 @@ def measure(count: int) -> dict[str, Any]:
                     login(page, "nurse")
                     began = time.monotonic()
                     page.goto("/patients")
-                    _wait(page, "document.getElementById('sync-status').getAttribute('data-ready') === 'true'", 900)
+                    ready = "document.getElementById('sync-status').getAttribute('data-ready') === 'true'"
+                    wait_until(page, ready, 900)
                     download = time.monotonic() - began
-                    _wait(page, "navigator.serviceWorker && navigator.serviceWorker.controller !== null", 300)
-                    _wait(page, "caches.open('pages-v1').then(c => c.match('/offline')).then(Boolean)", 300)
+                    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller !== null", 300)
+                    wait_until(page, "caches.open('pages-v1').then(c => c.match('/offline')).then(Boolean)", 300)
                     stored = page.evaluate("ClinicDevice.allPatients().then(all => all.length)")
                     assert stored == count, stored
 
@@ -154,7 +147,7 @@ def measure(count: int) -> dict[str, Any]:
                     for kind, ids in (("working_set", recent), ("index", index_only)):
                         for patient_id in ids:
                             page.goto(f"/patients/{patient_id}")
-                            shown, response, parsed = _wait(page, SHOWN, 30)
+                            shown, response, parsed = wait_until(page, SHOWN, 30)
                             opened[kind].append(shown)
                             phases.append((response, parsed))
                             if kind == "working_set":

@@ -60,9 +60,10 @@ async def index_page(db: Database, after: int, limit: int) -> tuple[list[dict[st
 async def working_set_page(db: Database, after: int, limit: int,
                            now: dt.datetime | None = None) -> tuple[list[dict[str, Any]], int, bool]:
     """Patients whose visits changed after `after`, each with its latest RECENT_VISITS visits: (entries, next
-    cursor, more follow). The first download (after 0) holds only patients seen in the last RECENT_DAYS days or checked in today;
-    a delta holds every changed patient, so that one no longer seen (a merge undone) or merged away comes with
-    no visits and leaves the device. A survivor's visits include its aliases', as its record page shows them."""
+    cursor, more follow). The first download (after 0) holds only patients seen in the last RECENT_DAYS days
+    or checked in today (a check-in stamps the patient); a delta holds every changed patient, so that one no
+    longer seen (a merge undone) or merged away comes with no visits and leaves the device. A survivor's
+    visits include its aliases', as its record page shows them."""
     now = now or utcnow()
     since = now - dt.timedelta(days=RECENT_DAYS)
     recent = "" if after else """AND p.merged_into IS NULL
