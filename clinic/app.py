@@ -50,6 +50,9 @@ class VersionedStaticFiles(StaticFiles):
             response.headers["cache-control"] = (
                 "public, max-age=31536000, immutable" if versioned else "no-cache"
             )
+            if versioned:  # never revalidated (a new content has a new URL): the validators are bytes for nothing
+                for name in ("etag", "last-modified", "accept-ranges"):
+                    del response.headers[name]
         return response
 
 
