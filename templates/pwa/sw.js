@@ -49,7 +49,7 @@ function onMessage(message) {
   if (message.type === "skip-waiting") return self.skipWaiting();
   if (message.type === "replay") return settleSignOut().then(function () { return Outbox.replay({ force: !!message.force }); });
   if (message.type === "warm") return warm(message.urls || []);
-  if (message.type === "signed-out") return Promise.all([caches.delete(PAGES_CACHE), forgetWorkingSet()]);
+  if (message.type === "signed-out") { signedOut(); return Promise.all([caches.delete(PAGES_CACHE), forgetWorkingSet()]); }
   return Promise.resolve();
 }
 
@@ -72,6 +72,7 @@ function forgetWorkingSet() {
 }
 
 function signOut(request) {
+  signedOut();
   return fetch(request).catch(function () {
     return Promise.all([caches.delete(PAGES_CACHE), forgetWorkingSet(), ClinicDB.setMeta(SIGN_OUT_PENDING, true),
       ClinicDB.setMeta("currentUser", null)]).then(function () {
@@ -160,14 +161,20 @@ function timeout(ms) {
   return new Promise(function (_, reject) { setTimeout(function () { reject(new Error("timeout")); }, ms); });
 }
 
+// A page fetched (or warmed) before a sign-out is not saved after it: the next user would find it offline.
+var session = 0;
+function signedOut() { session += 1; }
+
 function keep(request, response) {
   // Only full pages: an htmx fragment under the same URL would replace the page in the cache.
   if (!response.ok || response.type !== "basic" || request.headers.get("HX-Request")) return Promise.resolve();
+  var began = session;
   return response.clone().blob().then(function (body) {
     var headers = new Headers(response.headers);
     headers.set("X-Saved-At", new Date().toISOString());
     var saved = new Response(body, { status: 200, headers: headers });
     return caches.open(PAGES_CACHE).then(function (cache) {
+      if (began !== session) return;
       var url = new URL(request.url);
       return cache.put(url.pathname + url.search, saved);
     });
