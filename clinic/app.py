@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
+import os
+import pathlib
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -42,8 +46,31 @@ OWNER_WARNING = ("The app is logged in to PostgreSQL as the owner of its tables:
                  "DATABASE_URL to a lesser user, then run `clinic migrate` (README, \"Database roles\").")
 
 
+COMMENT_LINE = re.compile(r"^[ \t]*//.*$", re.MULTILINE)
+INDENT = re.compile(r"^[ \t]+", re.MULTILINE)
+
+
+@functools.cache
+def compact_script(path: str, mtime_ns: int) -> bytes:
+    """A script of ours as the browser gets it: without its whole-line // comments and its indentation (a fifth
+    smaller gzipped). Each line stays where it was, so an error's line number is the source's. A script with a
+    backtick outside those comments (a template literal may span lines) is sent as written."""
+    text = pathlib.Path(path).read_text(encoding="utf-8")
+    stripped = COMMENT_LINE.sub("", text)
+    as_written = "`" in stripped or "\\\n" in stripped  # a template literal, a string continued on the next line
+    return text.encode() if as_written else INDENT.sub("", stripped).encode()
+
+
 class VersionedStaticFiles(StaticFiles):
     """Files asked for with a content hash (?v=...) are kept for a year; others are revalidated."""
+
+    def file_response(self, full_path: Any, stat_result: os.stat_result, scope: Scope,
+                      status_code: int = 200) -> Response:
+        name = str(full_path)
+        if (status_code == 200 and b"v=" in scope.get("query_string", b"") and name.endswith(".js")
+                and not name.endswith(".min.js")):
+            return Response(compact_script(name, stat_result.st_mtime_ns), media_type="text/javascript")
+        return super().file_response(full_path, stat_result, scope, status_code)
 
     async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
@@ -52,6 +79,9 @@ class VersionedStaticFiles(StaticFiles):
             response.headers["cache-control"] = (
                 "public, max-age=31536000, immutable" if versioned else "no-cache"
             )
+            if versioned:  # never revalidated (a new content has a new URL): the validators are bytes for nothing
+                for name in ("etag", "last-modified", "accept-ranges"):
+                    del response.headers[name]
         return response
 
 

@@ -18,6 +18,9 @@ DOCUMENT_HEADERS = {  # not on static files (scripts, styles, icons): bytes matt
     "content-security-policy": CSP,  # frame-ancestors 'none' supersedes X-Frame-Options
     "cross-origin-opener-policy": "same-origin",
 }
+# The app's own assets that a page loads as a script or data, never as a document or a worker (where the two
+# headers above take effect): like static files, they go without them. /sw.js is a worker: it keeps them.
+ASSET_PATHS = frozenset({"/texts.js", "/icd10.json"})
 # Over HTTPS only (RFC 6797 ignores it over HTTP): a year, this host only (other services may share the domain).
 HSTS = "max-age=31536000"
 UNTRUSTED_PROXY = (
@@ -76,7 +79,7 @@ class SecurityMiddleware:
                     headers.setdefault(name, value)
                 if scope.get("scheme") == "https":
                     headers.setdefault("strict-transport-security", HSTS)
-                if not scope["path"].startswith("/static/"):
+                if not scope["path"].startswith("/static/") and scope["path"] not in ASSET_PATHS:
                     for name, value in DOCUMENT_HEADERS.items():
                         headers.setdefault(name, value)
                 # Signed-in pages hold patient data: never kept by the browser's HTTP cache or a proxy.

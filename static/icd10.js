@@ -23,9 +23,23 @@
     return plain.match(/[\p{L}\p{N}_]+/gu) || [];
   }
 
+  // The list's [code, description] pairs from its packed table (clinic/rules/icd10.py `packed_table`).
+  function unpack(table) {
+    var pairs = [], category = "", previous = "";
+    table.split("\n").forEach(function (line) {
+      var parts = line.split("\t");
+      var code = parts[0].charAt(0) === "." ? category + parts[0] : parts[0];
+      var description = previous.slice(0, Number(parts[1] || 0)) + parts[2];
+      pairs.push([code, description]);
+      category = code.split(".")[0];
+      previous = description;
+    });
+    return pairs;
+  }
+
   function build(data) {
     var codes = [], byCode = {}, entries = [];
-    data.codes.forEach(function (pair) {
+    (data.table !== undefined ? unpack(data.table) : data.codes).forEach(function (pair) {
       var entry = { code: pair[0], description: pair[1], words: " " + words(pair[1]).join(" ") };
       codes.push(entry.code);
       byCode[entry.code] = entry;
@@ -120,7 +134,7 @@
     return problems;
   }
 
-  var ICD10 = { normalize: normalize, words: words, build: build, search: search, check: check,
+  var ICD10 = { normalize: normalize, words: words, unpack: unpack, build: build, search: search, check: check,
                 isValid: isValid, label: label };
   if (typeof module !== "undefined" && module.exports) { module.exports = ICD10; return; }
   root.ClinicICD10 = ICD10;

@@ -10,7 +10,7 @@
     NEW: "new", // not kept yet
     WAITING: "waiting", // kept, to be sent at the next replay
     SENDING: "sending", // in a request now (found at the start of a replay: a replay that died; sent again)
-    BACKING_OFF: "backing_off", // the server or network failed: sent again at `retryAt`, or at once on "Sync now"
+    BACKING_OFF: "backing_off", // the server or network failed: sent again at retryAt, or at once on "Sync now"
     PAUSED: "paused", // its author's session ended: sent when they sign in on this device again
     INVALID: "invalid", // needs attention: the server refused it (messages at its fields)
     CONFLICT: "conflict", // needs attention: someone else changed the same fields first

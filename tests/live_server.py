@@ -49,7 +49,7 @@ class LiveServer:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "clinic.main:app", "--host", "127.0.0.1",
                  "--port", str(self.port), "--log-level", "warning", "--http", PROTOCOL,
-                 "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS)],
+                 "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS), "--no-server-header"],
                 cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             )
 

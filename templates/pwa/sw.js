@@ -174,11 +174,13 @@ function timeout(ms) {
 function keep(request, response) {
   // Only full pages: an htmx fragment under the same URL would replace the page in the cache.
   if (!response.ok || response.type !== "basic" || request.headers.get("HX-Request")) return Promise.resolve();
+  var began = sessions; // a page fetched before a sign-out is not saved after it: the next user would find it
   return response.clone().blob().then(function (body) {
     var headers = new Headers(response.headers);
     headers.set("X-Saved-At", new Date().toISOString());
     var saved = new Response(body, { status: 200, headers: headers });
     return caches.open(PAGES_CACHE).then(function (cache) {
+      if (began !== sessions) return;
       var url = new URL(request.url);
       return cache.put(url.pathname + url.search, saved);
     });

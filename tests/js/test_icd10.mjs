@@ -49,6 +49,12 @@ test("the device's list is the server's", () => {
   assert.ok(ICD10.isValid(index, "A90") && ICD10.isValid(index, "a91") && !ICD10.isValid(index, "A97.0"));
 });
 
+test("the packed table unpacks to the server's [code, description] pairs, each one", () => {
+  const pairs = python("import sys, json; from clinic.rules import icd10; sys.stdout.write(json.dumps(icd10.device_data()['codes']))");
+  assert.equal(data.codes, undefined);
+  assert.deepEqual(ICD10.unpack(data.table), pairs);
+});
+
 test("suggestions are the server's, in the same order, for every query", () => {
   for (const query of QUERIES) {
     assert.deepEqual(ICD10.search(index, query, LIMIT), expected.search[query], query);
