@@ -21,6 +21,16 @@ from bench.common import README, Result, machine_info, record, write
 PARTS = ("replay", "wire", "sqlite", "server", "fixed", "lb1", "satusehat", "device", "device-search", "lighthouse",
          "poli", "return-visit")
 EXTRA = ("sqlite-replay",)
+# The parts that are one module's run(results), in the order they run (after the parts above them in PARTS).
+SIMPLE = {
+    "lb1": ("bench.lb1", "LB1 monthly morbidity (PostgreSQL, SQLite)"),
+    "satusehat": ("bench.satusehat", "SATUSEHAT sender against the fake (1,000 encounters, lost answers, 5xx)"),
+    "device": ("bench.device_index", "The device's patient index (download and delta)"),
+    "device-search": ("bench.device_search", "Offline search and record over 50,000 patients (Chromium)"),
+    "lighthouse": ("bench.lighthouse", "Lighthouse: /patients, a record page, the visit form (mobile)"),
+    "poli": ("bench.poli_screen", "Poli screen with 100 waiting (SQLite, PostgreSQL)"),
+    "return-visit": ("bench.return_visit", "The scripted return visit (Chromium)"),
+}
 
 
 def guarded(results: list[Result], name: str, fn: Callable[[], None]) -> None:
@@ -35,6 +45,9 @@ def guarded(results: list[Result], name: str, fn: Callable[[], None]) -> None:
 
 
 def main(argv: list[str]) -> int:
+    if {"-h", "--help"} & set(argv):
+        print(__doc__)
+        return 0
     wanted = [part for part in argv if part in PARTS + EXTRA] or list(PARTS)
     began = time.monotonic()
     info = machine_info()
@@ -88,56 +101,9 @@ def main(argv: list[str]) -> int:
 
         guarded(results, "Fixed costs: one-item /sync, the record page, SQLite per item", fixed)
 
-    if "lb1" in wanted:
-        def lb1() -> None:
-            from bench import lb1 as lb1_bench
-
-            lb1_bench.run(results)
-
-        guarded(results, "LB1 monthly morbidity (PostgreSQL, SQLite)", lb1)
-    if "satusehat" in wanted:
-        def satusehat() -> None:
-            from bench import satusehat as satusehat_bench
-
-            satusehat_bench.run(results)
-
-        guarded(results, "SATUSEHAT sender against the fake (1,000 encounters, lost answers, 5xx)", satusehat)
-    if "device" in wanted:
-        def device() -> None:
-            from bench import device_index
-
-            device_index.run(results)
-
-        guarded(results, "The device's patient index (download and delta)", device)
-    if "device-search" in wanted:
-        def device_search() -> None:
-            from bench import device_search as device_search_bench
-
-            device_search_bench.run(results)
-
-        guarded(results, "Offline search and record over 50,000 patients (Chromium)", device_search)
-    if "lighthouse" in wanted:
-        def lighthouse() -> None:
-            from bench import lighthouse as lighthouse_bench
-
-            lighthouse_bench.run(results)
-
-        guarded(results, "Lighthouse: /patients, a record page, the visit form (mobile)", lighthouse)
-
-    if "poli" in wanted:
-        def poli() -> None:
-            from bench import poli_screen
-
-            poli_screen.run(results)
-
-        guarded(results, "Poli screen with 100 waiting (SQLite, PostgreSQL)", poli)
-    if "return-visit" in wanted:
-        def return_visit() -> None:
-            from bench import return_visit as return_visit_bench
-
-            return_visit_bench.run(results)
-
-        guarded(results, "The scripted return visit (Chromium)", return_visit)
+    for part, (module, title) in SIMPLE.items():  # each module's run(results)
+        if part in wanted:
+            guarded(results, title, lambda module=module: importlib.import_module(module).run(results))
 
     table = write(results, readme=README if "--readme" in argv else None)
     print()
