@@ -155,6 +155,9 @@ def structural(text: str) -> str:
 
 
 MAX_INFLATED = 32 * 1024 * 1024  # a gzip body may not unpack to more than this (no zip bombs)
+# ... nor to more than this many times its own size, past a floor: a batch of real records packs 3-15 times
+# smaller; one long run of the same value packs a thousand times, and would be unpacked and parsed for nothing.
+INFLATE_RATIO, INFLATE_FLOOR = 64, 2 * 1024 * 1024
 
 
 class BodyTooLarge(Exception):
@@ -170,7 +173,7 @@ def inflate(body: bytes, encoding: str) -> bytes:
         raise ValueError(f"unsupported content encoding {encoding!r}")
     unpacker = zlib.decompressobj(wbits=31)
     try:
-        data = unpacker.decompress(body, MAX_INFLATED)
+        data = unpacker.decompress(body, min(MAX_INFLATED, max(INFLATE_FLOOR, INFLATE_RATIO * len(body))))
     except zlib.error as exc:
         raise ValueError("not gzip") from exc
     if unpacker.unconsumed_tail:

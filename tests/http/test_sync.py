@@ -182,4 +182,7 @@ def test_a_gzipped_batch_is_accepted_and_a_broken_one_refused(client_for):  # ty
     assert nurse.post("/sync", content=b"not gzip", headers=headers).status_code == 400
     bomb = gzip.compress(b" " * (40 * 1024 * 1024))
     assert nurse.post("/sync", content=bomb, headers=headers).status_code == 413
+    # Well under the 32 MB cap, but packed a thousand times: past the 2 MB floor, unpacked no further.
+    packed = gzip.compress(json.dumps({"items": [patient_item() | {"padding": " " * (3 * 1024 * 1024)}]}).encode())
+    assert nurse.post("/sync", content=packed, headers=headers).status_code == 413
     assert counts(nurse)["patients"] == 1

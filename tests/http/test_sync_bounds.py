@@ -84,10 +84,13 @@ def test_a_hostile_batch_costs_no_more_than_an_honest_one_of_the_same_size(clien
     assert nurse.post("/sync", json={"items": [patient]}).json()["results"][0]["status"] == "stored"
     patient_id = patient["key"]
 
-    honest = json.dumps({"items": [honest_visit(patient_id, n) for n in range(MAX_ITEMS)]}).encode()
+    honest_time = float("inf")
+    for _ in range(2):  # the faster of two honest batches (new records each), as the hostile ones are timed
+        honest = json.dumps({"items": [honest_visit(patient_id, n) for n in range(MAX_ITEMS)]}).encode()
+        took, response = timed(nurse, honest, JSON_HEADERS)
+        assert [r["status"] for r in response.json()["results"]] == ["stored"] * MAX_ITEMS
+        honest_time = min(honest_time, took)
     honest_gzip = gzip.compress(honest)
-    honest_time, response = timed(nurse, honest, JSON_HEADERS)
-    assert [r["status"] for r in response.json()["results"]] == ["stored"] * MAX_ITEMS
     stored = visit_count(nurse)
 
     def distinct_codes() -> bytes:  # the review's item: 20,000 different unknown codes, one list
