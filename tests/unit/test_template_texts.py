@@ -41,3 +41,14 @@ def test_variables_and_percent_signs_as_jinja_does_them() -> None:
         for source in sources:
             for locale in i18n.LOCALES:
                 assert render(source, locale) == render(source, locale, stock), source
+
+
+def test_a_constant_text_is_translated_when_the_template_is_compiled() -> None:
+    """Each language's templates carry their constant texts as their own (no call per render); a text with
+    variables, or not constant, is still translated when rendered."""
+    indonesian = environment("id").compile('{{ _("Sign out") }}', raw=True)
+    assert "Keluar" in indonesian and "Sign out" not in indonesian and "context.call" not in indonesian
+    english = environment("en").compile('{{ _("Sign out") }}', raw=True)
+    assert "Sign out" in english and "context.call" not in english
+    assert render('{% set t = "Sign out" %}{{ _(t) }}', "id") == "Keluar"
+    assert render('{{ _("Sign out") }} {{ _("Sign out") }}', "en") == "Sign out Sign out"
