@@ -35,7 +35,7 @@ from clinic.patients.validation import FIELD_LABELS as PATIENT_LABELS
 from clinic.rules import complaints, icd9cm, icd10
 from clinic.satusehat.sender import run_worker
 from clinic.security import SecurityMiddleware
-from clinic.templating import STATIC_DIR, render, templates, texts_version
+from clinic.templating import STATIC_DIR, environment, render, texts_version
 from clinic.text import N_
 from clinic.visits.validation import FIELD_LABELS as VISIT_LABELS
 from clinic.web import Page, SessionEnded, WrongAuthor, wants_json
@@ -154,8 +154,10 @@ def warm() -> None:
     for locale in i18n.LOCALES:
         i18n.translations(locale)
     texts_version()
-    for name in templates.env.list_templates(filter_func=lambda name: name.endswith((".html", ".js", ".json"))):
-        templates.env.get_template(name)
+    for locale in i18n.LOCALES:
+        env = environment(locale)
+        for name in env.list_templates(filter_func=lambda name: name.endswith((".html", ".js", ".json"))):
+            env.get_template(name)
     # What the process holds from now on for good (modules, that index, compiled templates) is left out of the
     # garbage collector's passes: each older-generation pass walked all of it, a quarter of /sync's CPU per item.
     # Once per process (the tests start many apps in one).

@@ -76,7 +76,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from clinic.serving import KEEP_ALIVE_SECONDS, PROTOCOL
+    from clinic.serving import KEEP_ALIVE_SECONDS, LOOP, PROTOCOL
 
     settings = Settings.from_env()  # fail early, with a clear message, on bad configuration
 
@@ -88,7 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     uvicorn.run(
         "clinic.main:app", host=args.host, port=args.port, proxy_headers=True,
         forwarded_allow_ips=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
-        workers=args.workers, log_level="info", http=PROTOCOL, timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        workers=args.workers, log_level="info", http=PROTOCOL, loop=LOOP, timeout_keep_alive=KEEP_ALIVE_SECONDS,
         server_header=False,  # "server: uvicorn" on every response tells a browser nothing (bytes on a slow link)
     )
     return 0

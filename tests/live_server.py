@@ -11,7 +11,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from clinic.serving import KEEP_ALIVE_SECONDS, PROTOCOL
+from clinic.serving import KEEP_ALIVE_SECONDS, LOOP, PROTOCOL
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -48,7 +48,7 @@ class LiveServer:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "clinic.main:app", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--log-level", "warning", "--http", PROTOCOL,
+                 "--port", str(self.port), "--log-level", "warning", "--http", PROTOCOL, "--loop", LOOP,
                  "--timeout-keep-alive", str(KEEP_ALIVE_SECONDS), "--no-server-header"],
                 cwd=self.workdir, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             )

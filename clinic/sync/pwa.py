@@ -15,11 +15,11 @@ from clinic.rules import icd10
 from clinic.templating import (
     STATIC_DIR,
     TEMPLATE_DIR,
+    environment,
     icd10_data_url,
     js_texts,
     render,
     static_url,
-    templates,
     texts_url,
     texts_version,
 )
@@ -47,7 +47,7 @@ def worker_version() -> str:
 async def service_worker(request: Request) -> Response:
     shell = ([static_url(name) for name in SHELL_FILES] + [texts_url(locale) for locale in i18n.LOCALES]
              + [icd10_data_url()])
-    body = templates.get_template("pwa/sw.js").render(version=worker_version(), shell=shell, static_url=static_url,
+    body = environment().get_template("pwa/sw.js").render(version=worker_version(), shell=shell, static_url=static_url,
                                                        record_targets=targets.script(request.app.routes))
     return Response(body, media_type="application/javascript", headers={
         "Cache-Control": "no-cache", "Service-Worker-Allowed": "/",

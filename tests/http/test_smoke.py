@@ -43,16 +43,19 @@ def test_a_started_app_has_built_what_requests_need_before_the_first_one(setting
     50 tablets syncing at once, every request waited behind them)."""
     from starlette.testclient import TestClient
 
+    from clinic import i18n
     from clinic.app import create_app
     from clinic.rules import icd10
-    from clinic.templating import templates
+    from clinic.templating import environment
 
     icd10._index.cache_clear()
-    templates.env.cache.clear()  # type: ignore[union-attr]
+    for locale in i18n.LOCALES:
+        environment(locale).cache.clear()  # type: ignore[union-attr]
     gc.unfreeze()
     app = create_app(settings)
     with TestClient(app):
         assert gc.get_freeze_count() > 0  # and kept out of the garbage collector's passes
         assert icd10._index.cache_info().currsize == 1
-        loaded = {template.name for template in templates.env.cache.values()}  # type: ignore[union-attr]
-        assert {"patients/show.html", "visits/_part.html", "pwa/sw.js"} <= loaded
+        for locale in i18n.LOCALES:  # each language's own copy
+            loaded = {template.name for template in environment(locale).cache.values()}  # type: ignore[union-attr]
+            assert {"patients/show.html", "visits/_part.html", "pwa/sw.js"} <= loaded

@@ -6,13 +6,14 @@ from __future__ import annotations
 import jinja2
 
 from clinic import i18n
-from clinic.templating import templates
+from clinic.templating import environment
 
 
-def render(source: str, locale: str, env: jinja2.Environment = templates.env) -> str:
+def render(source: str, locale: str, env: jinja2.Environment | None = None) -> str:
+    """In the app's environment of that language (its constant texts translated when compiled), or `env`."""
     token = i18n._current.set(locale)
     try:
-        return env.from_string(source).render()
+        return (env or environment(locale)).from_string(source).render()
     finally:
         i18n._current.reset(token)
 
@@ -33,8 +34,21 @@ def test_each_language_gets_its_own_text_however_often_asked() -> None:
 def test_variables_and_percent_signs_as_jinja_does_them() -> None:
     stock = stock_environment()
     sources = ['{{ _("%(who)s & co", who="<b>") }}', '{{ _("100%%") }}', '{{ _("{n} years").format(n="<3>") }}',
-               '{{ gettext("Sign out") }}', '{% autoescape false %}{{ _("%(who)s", who="<b>") }}{% endautoescape %}']
+               '{{ gettext("Sign out") }}', '{% autoescape false %}{{ _("%(who)s", who="<b>") }}{% endautoescape %}',
+               '{{ _("<b>Sign out</b>") }}', '{% autoescape false %}{{ _("a & b") }}{% endautoescape %}',
+               '{{ _("a & b")|e }}', '{{ _("Sign out")|upper }}', '{{ _("Sign out") ~ "<" }}']
     for _ in range(2):
         for source in sources:
             for locale in i18n.LOCALES:
                 assert render(source, locale) == render(source, locale, stock), source
+
+
+def test_a_constant_text_is_translated_when_the_template_is_compiled() -> None:
+    """Each language's templates carry their constant texts as their own (no call per render); a text with
+    variables, or not constant, is still translated when rendered."""
+    indonesian = environment("id").compile('{{ _("Sign out") }}', raw=True)
+    assert "Keluar" in indonesian and "Sign out" not in indonesian and "context.call" not in indonesian
+    english = environment("en").compile('{{ _("Sign out") }}', raw=True)
+    assert "Sign out" in english and "context.call" not in english
+    assert render('{% set t = "Sign out" %}{{ _(t) }}', "id") == "Keluar"
+    assert render('{{ _("Sign out") }} {{ _("Sign out") }}', "en") == "Sign out Sign out"
