@@ -15,8 +15,8 @@
     "/feed/patients": { store: "patients", key: "id", cursor: "cursor:patients", shared: true },
     "/feed/visits": { store: "working_set", key: "patient_id", cursor: "cursor:visits", shared: false },
   };
-  var OWNER = "workingSetOwner"; // the user whose working set this device holds
-  var READY = "deviceReady"; // {user, asOf}: the last complete download for that user
+  var OWNER = "workingSetOwner"; // the user whose working set this device holds (ClinicDB.OWNER)
+  var READY = "deviceReady"; // {user, asOf}: the last complete download for that user (ClinicDB.READY)
 
   var pulling = null;
   var indexChanged = false; // this refresh stored or removed index entries (a page holding the index reads it again)
@@ -173,28 +173,19 @@
     }).catch(function () { return []; });
   }
 
-  // What a record shown from the device needs, read in one transaction: the patient (or the survivor it was
-  // merged into: its record now, as on the server), this user's recent visits of it, and how current they are.
-  function record(id) {
+  // What a record shown from the device needs: the patient (or the survivor it was merged into: its record
+  // now, as on the server), this user's recent visits of it, and how current they are. `parts` are
+  // ClinicDB.readRecord's, read by this page or handed over by the worker with the page.
+  function judgeRecord(parts) {
     var user = userId();
-    var stores = [ClinicDB.PATIENTS, ClinicDB.WORKING_SET, ClinicDB.META];
-    var none = { patient: null, visits: [], ready: null };
-    return ClinicDB.transaction(stores, "readonly", function (tx) {
-      var patients = tx.store(ClinicDB.PATIENTS), visits = tx.store(ClinicDB.WORKING_SET), meta = tx.store(ClinicDB.META);
-      // Every request at once: one round trip, unless the patient was merged (then the survivor's too).
-      return Promise.all([patients.get(id), visits.get(id), meta.get(OWNER), meta.get(READY)]).then(function (found) {
-        var p = found[0];
-        if (!p || !p.merged_into) return found;
-        return Promise.all([patients.get(p.merged_into), visits.get(p.merged_into)]).then(function (survivor) {
-          return survivor[0] ? [survivor[0], survivor[1], found[2], found[3]] : found;
-        });
-      }).then(function (found) {
-        if (!found[0]) return none;
-        var mine = found[2] && found[2].value === user;
-        var ready = found[3] && found[3].value && found[3].value.user === user ? found[3].value : null;
-        return { patient: found[0], visits: mine && found[1] ? found[1].visits : [], ready: ready };
-      });
-    }).catch(function () { return none; });
+    if (!parts || !parts.patient) return { patient: null, visits: [], ready: null };
+    var mine = parts.owner === user;
+    var ready = parts.ready && parts.ready.user === user ? parts.ready : null;
+    return { patient: parts.patient, visits: mine && parts.entry ? parts.entry.visits : [], ready: ready };
+  }
+
+  function record(id) {
+    return ClinicDB.readRecord(id).catch(function () { return null; }).then(judgeRecord);
   }
 
   function allPatients() {
@@ -212,6 +203,6 @@
 
   scope.ClinicDevice = {
     refresh: refresh, forgetWorkingSet: forgetWorkingSet, readyState: readyState, patient: patient,
-    recentVisits: recentVisits, allPatients: allPatients, record: record,
+    recentVisits: recentVisits, allPatients: allPatients, record: record, judgeRecord: judgeRecord,
   };
 })(self);

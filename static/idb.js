@@ -9,6 +9,8 @@
   var META = "meta"; // small named values: currentUser, lastGoodSync, backoff, ...
   var PATIENTS = "patients"; // the facility's patient index (device.js), key = the patient's id
   var WORKING_SET = "working_set"; // the signed-in clinician's recent visits, key = patient_id
+  var OWNER = "workingSetOwner"; // META: the user whose working set this device holds
+  var READY = "deviceReady"; // META: {user, asOf}: the last complete download for that user
 
   // Every schema change adds a step here; old steps never change (items must survive updates).
   function upgrade(db, oldVersion) {
@@ -124,8 +126,29 @@
     return put(META, { name: name, value: value });
   }
 
+  // What a record shown from the device is made of, read in one transaction with every request at once: the
+  // patient (or the survivor it was merged into), its working-set entry, the working set's owner and the last
+  // download. Whose they are is judged by the page (device.js judgeRecord); the worker reads them too, to hand
+  // them to the offline record page with its HTML.
+  function readRecord(id) {
+    return transaction([PATIENTS, WORKING_SET, META], "readonly", function (tx) {
+      var patients = tx.store(PATIENTS), visits = tx.store(WORKING_SET), meta = tx.store(META);
+      return Promise.all([patients.get(id), visits.get(id), meta.get(OWNER), meta.get(READY)]).then(function (found) {
+        var p = found[0];
+        if (!p || !p.merged_into) return found;
+        return Promise.all([patients.get(p.merged_into), visits.get(p.merged_into)]).then(function (survivor) {
+          return survivor[0] ? [survivor[0], survivor[1], found[2], found[3]] : found;
+        });
+      }).then(function (found) {
+        return { patient: found[0] || null, entry: found[1] || null, owner: found[2] ? found[2].value : null,
+          ready: found[3] ? found[3].value || null : null };
+      });
+    });
+  }
+
   scope.ClinicDB = {
-    OUTBOX: OUTBOX, META: META, PATIENTS: PATIENTS, WORKING_SET: WORKING_SET, open: open, get: get, put: put, remove: remove,
-    allInOrder: allInOrder, getMeta: getMeta, setMeta: setMeta, transaction: transaction,
+    OUTBOX: OUTBOX, META: META, PATIENTS: PATIENTS, WORKING_SET: WORKING_SET, OWNER: OWNER, READY: READY, open: open,
+    get: get, put: put, remove: remove, allInOrder: allInOrder, getMeta: getMeta, setMeta: setMeta,
+    transaction: transaction, readRecord: readRecord,
   };
 })(self);

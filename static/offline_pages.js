@@ -341,7 +341,20 @@
   function readEarly() {
     var patientId = patientIdOnPage();
     if (scope.ClinicDevice && patientId && document.getElementById("offline-record")) {
-      early = { id: patientId, found: ClinicDevice.record(patientId) };
+      var handed = handedRecord(patientId);
+      early = { id: patientId, found: handed ? Promise.resolve(ClinicDevice.judgeRecord(handed)) : ClinicDevice.record(patientId) };
+    }
+  }
+
+  // The record the worker read from this device and put into the shell as JSON (sw.js deviceRecord), or null.
+  function handedRecord(patientId) {
+    var element = document.getElementById("device-record");
+    if (!element) return null;
+    try {
+      var handed = JSON.parse(element.textContent);
+      return handed && handed.id === patientId ? handed.parts : null;
+    } catch (error) {
+      return null;
     }
   }
 

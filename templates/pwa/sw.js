@@ -211,12 +211,36 @@ function networkFirst(request, url) {
   }
   var network = fetch(request);
   network.then(function (response) { return keep(request, response); }).catch(function () {});
-  if (mustBeFresh(url)) return network.catch(function () { return savedCopy(request, url, true); });
+  // A record from the device is read as soon as the network has failed, while the saved pages are looked up.
+  var parts = null;
+  var readOnce = function () { return parts || (parts = deviceRecord(url)); };
+  if (mustBeFresh(url)) return network.catch(function () { return savedCopy(request, url, readOnce()); });
   return Promise.race([network, timeout(PAGE_TIMEOUT_MS)]).catch(function () {
+    readOnce();
     return savedCopy(request, url).then(function (copy) { return copy || network; });
   }).catch(function () {
-    return savedCopy(request, url, true);
+    return savedCopy(request, url, readOnce());
   });
+}
+
+// A record page offline: what the device holds of it (ClinicDB.readRecord), handed to the shell with its
+// HTML so that the page shows it without opening IndexedDB itself (issue 10: opening a record offline).
+var RECORD_PAGE = /^\/patients\/([0-9a-f-]{36})$/;
+function deviceRecord(url) {
+  var match = RECORD_PAGE.exec(url.pathname);
+  if (!match) return Promise.resolve(null);
+  return ClinicDB.readRecord(match[1]).then(function (found) {
+    return found.patient ? { id: match[1], parts: found } : null;
+  }).catch(function () { return null; });
+}
+
+// As data, never as script: `<` escaped, so nothing in a record can end the element (offline_pages.js readEarly).
+function withRecord(html, record) {
+  if (!record) return html;
+  var json = JSON.stringify(record).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026");
+  var element = '<script type="application/json" id="device-record">' + json + "</script>";
+  var end = html.lastIndexOf("</body>");
+  return end === -1 ? html + element : html.slice(0, end) + element + html.slice(end);
 }
 
 // Before the offline pages were fetched (the very first minutes of a device): a plain page, both languages.
@@ -230,15 +254,16 @@ function lastResort() {
   return new Response(html, { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } });
 }
 
-function markSaved(response) {
+function markSaved(response, record) {
   var savedAt = response.headers.get("X-Saved-At") || "";
-  return response.text().then(function (html) {
-    var marked = html.replace("<body", '<body data-saved-at="' + savedAt + '"');
+  return Promise.all([response.text(), record]).then(function (found) {
+    var marked = withRecord(found[0].replace("<body", '<body data-saved-at="' + savedAt + '"'), found[1]);
     return new Response(marked, { status: 200, headers: { "Content-Type": "text/html; charset=utf-8" } });
   });
 }
 
-// The saved copy of a page; with `fallback`, the offline shell that renders from this device's outbox.
+// The saved copy of a page; with `fallback` (a promise of deviceRecord's), the offline shell that renders
+// from this device's outbox, index and working set.
 function savedCopy(request, url, fallback) {
   return caches.open(PAGES_CACHE).then(function (cache) {
     return cache.match(url.pathname + url.search).then(function (hit) {
@@ -251,7 +276,7 @@ function savedCopy(request, url, fallback) {
       return cache.match(shell).then(function (page) {
         return page || cache.match(OFFLINE_PAGE);
       }).then(function (page) {
-        return page ? markSaved(page) : lastResort();
+        return page ? markSaved(page, shell === OFFLINE_PAGE ? fallback : null) : lastResort();
       });
     });
   });

@@ -112,6 +112,31 @@ def test_a_patient_never_opened_is_found_and_opened_offline_and_a_visit_lands_on
     assert page.evaluate("ClinicDB.allInOrder()") == []
 
 
+MARKUP = 'Nyeri </script><script>window.ran = 1</script><!-- & "kutip" \u2028 <b>tebal</b>'
+
+
+def test_a_record_handed_over_by_the_worker_shows_markup_as_text(context, page, live_server):  # type: ignore[no-untyped-def]
+    login(page, "nurse")
+    siti, _ = seed(page)
+    visit = record_visit_by_http(page, siti, complaint=MARKUP)
+    ready(page)
+
+    context.set_offline(True)
+    page.goto(f"/patients/{siti}")
+    record = page.locator("#offline-record")
+    expect(record.locator("h1")).to_have_text("Siti Rahmawati")
+    expect(record).to_have_attribute("data-as-of", re.compile(r"^\d{4}-\d\d-\d\dT"))
+    expect(record.locator("li[data-visit-id]")).to_have_count(2)
+    expect(record.locator(f"li[data-visit-id='{visit}']")).to_contain_text(MARKUP)
+    # The worker read the record and put it into the page as data, whole: nothing of it ran or became markup.
+    handed = page.evaluate(
+        "JSON.parse(document.querySelector('script#device-record[type=\"application/json\"]').textContent)")
+    assert handed["id"] == siti
+    assert MARKUP in [v["content"]["complaint"] for v in handed["parts"]["entry"]["visits"]]
+    assert page.evaluate("window.ran") is None
+    expect(page.locator("b", has_text="tebal")).to_have_count(0)
+
+
 def test_a_record_changed_on_the_server_reaches_the_index_and_its_search(context, browser, page, live_server):  # type: ignore[no-untyped-def]
     login(page, "registration")
     _siti, budi = seed_registration(page)
