@@ -80,8 +80,25 @@
 
   // --- service worker and replay -------------------------------------------------------------
   function registerWorker() {
-    navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(watchForUpdate).catch(function () {});
     navigator.serviceWorker.addEventListener("controllerchange", onControllerChange);
+    register(0);
+  }
+
+  // A registration that fails (the worker's script not fetched) or a first install that fails (its files not
+  // fetched, after the worker's own tries) is tried again on this page, a few times, later each time: on a bad
+  // link the device would otherwise have no worker, and nothing offline, until the next page.
+  var REGISTER_TRIES = 5;
+  function register(attempt) {
+    var again = function () {
+      if (attempt + 1 < REGISTER_TRIES) setTimeout(function () { register(attempt + 1); }, 2000 * Math.pow(2, attempt));
+    };
+    navigator.serviceWorker.register("/sw.js", { scope: "/" }).then(function (registration) {
+      watchForUpdate(registration);
+      var first = !registration.active && registration.installing;
+      if (first) {
+        first.addEventListener("statechange", function () { if (first.state === "redundant" && !registration.active) again(); });
+      }
+    }).catch(again);
   }
 
   var reloading = false;

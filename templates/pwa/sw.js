@@ -25,9 +25,29 @@ self.addEventListener("message", function (event) { event.waitUntil(onMessage(ev
 self.addEventListener("sync", function (event) { if (event.tag === "outbox") event.waitUntil(replaySoon()); });
 
 function install() {
-  return caches.open(SHELL_CACHE).then(function (cache) { return cache.addAll(SHELL); }).then(function () {
+  return caches.open(SHELL_CACHE).then(function (cache) {
+    return Promise.all(SHELL.map(function (url) { return keepShellFile(cache, url, SHELL_TRIES); }));
+  }).then(function () {
     // The first worker takes over at once; an update waits until the user chooses to reload.
     if (!self.registration.active) return self.skipWaiting();
+  });
+}
+
+// One file of the shell, tried again after a failed fetch (a dropped or refused connection on a bad link):
+// one failure would fail the whole install, and the device would have no worker until the next page.
+var SHELL_TRIES = 4;
+function keepShellFile(cache, url, tries) {
+  return cache.match(url).then(function (hit) {
+    if (hit) return;
+    return fetch(url, { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) throw new Error(url + ": " + response.status);
+      return cache.put(url, response);
+    });
+  }).catch(function (error) {
+    if (tries <= 1) throw error;
+    return new Promise(function (resolve) { setTimeout(resolve, 500 * (SHELL_TRIES - tries + 1)); }).then(function () {
+      return keepShellFile(cache, url, tries - 1);
+    });
   });
 }
 
