@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.fixtures import login
-from tests.browser.offline_helpers import count, expect_pending, wait_for_worker, wait_until
+from tests.browser.offline_helpers import count, expect_pending, wait_for_controller, wait_for_worker, wait_until
 from tests.browser.test_record_ui import record_visit_by_http, register_by_http
 
 pytestmark = pytest.mark.browser
@@ -39,7 +39,7 @@ DEVICE_STATE = """async () => {
 def ready(page: Page, clinical: bool = True) -> None:
     """Signed in with a worker, and the device's index and working set current."""
     page.goto("/patients")
-    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=60)
+    wait_for_controller(page, 60)
     page.reload()
     if clinical:
         wait_for_worker(page)  # the offline pages of a clinician
