@@ -1,7 +1,7 @@
 """`make bench`: every benchmark on this machine; writes bench/results.json and bench/results.md, prints the
 table. A benchmark that fails or misses its goal is reported, never fails the build (exit status 0).
 
-    python -m bench                 # everything (about 10 minutes)
+    python -m bench                 # everything (about 9 minutes on 2 quiet cores)
     python -m bench --readme        # everything, and the table into README.md (`make bench-readme`)
     python -m bench replay wire     # only some parts: replay, wire, sqlite, server, fixed, lb1, satusehat,
                                     #   device, device-search, lighthouse, poli, return-visit

@@ -37,7 +37,7 @@ MERGED_VISITS = 100
 
 async def _time_merge(url: str, rows: list[tuple[Any, ...]], user: Any) -> tuple[float, float]:
     from clinic.accounts.roles import CurrentUser
-    from clinic.db import make_database, new_id, utcnow
+    from clinic.db import fetch_all, make_database, new_id, utcnow
     from clinic.duplicates import queries, service
     from clinic.visits.queries import create_visit, timeline
 
@@ -55,7 +55,7 @@ async def _time_merge(url: str, rows: list[tuple[Any, ...]], user: Any) -> tuple
         assert merged == [alias_id]
         started = time.perf_counter()
         visits = await timeline(db, survivor_id)
-        for alias in await queries.aliases(db, survivor_id):
+        for alias in await fetch_all(db, queries.ALIASES, {"patient_id": survivor_id}):
             visits += await timeline(db, alias["id"])
         shown = time.perf_counter() - started
         assert len(visits) == MERGED_VISITS
