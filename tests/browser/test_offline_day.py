@@ -8,7 +8,6 @@ the device never held (phone, full address) are kept as stored."""
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import uuid
 from pathlib import Path
@@ -20,7 +19,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.fixtures import CHROMIUM_FLAGS, login
 from tests.browser.offline_helpers import count, expect_pending, outbox
 from tests.browser.test_record_ui import AXE, patient_url_id, record_visit_by_http, register_by_http
-from tests.browser.test_working_set import BUDI_NIK, SITI_NIK, ready, search
+from tests.browser.test_working_set import BUDI_NIK, SITI_NIK, open_from_device, ready, search
 
 pytestmark = pytest.mark.browser
 
@@ -72,12 +71,7 @@ def test_a_whole_day_offline_for_patients_never_opened_lands_each_record_once(  
     expect(rows.first).to_have_attribute("data-patient-id", budi)
 
     # The record of a patient this tablet never opened, with the recent visit and its correction link.
-    search(page, "siti")
-    page.click(f"#patient-rows tr[data-patient-id='{siti}'] a")
-    page.wait_for_url(f"**/patients/{siti}")
-    record = page.locator("#offline-record")
-    expect(record.locator("h1")).to_have_text("Siti Rahmawati")
-    expect(record).to_have_attribute("data-as-of", re.compile(r"^\d{4}-\d\d-\d\dT"))
+    record = open_from_device(page, "siti", siti, "Siti Rahmawati")
     card = record.locator(f"li[data-visit-id='{earlier}']")
     expect(card).to_contain_text("Batuk berdahak sejak seminggu")
     expect(card.locator("[data-correct-actions] a")).to_have_attribute(

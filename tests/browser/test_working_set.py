@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -46,6 +47,18 @@ def ready(page: Page, clinical: bool = True) -> None:
     expect(page.locator("#sync-status")).to_have_attribute("data-ready", "true", timeout=30_000)
 
 
+def open_from_device(page: Page, query: str, patient_id: str, name: str) -> Any:
+    """Search the device for `query`, open the patient's record from the results: the offline record, filled
+    from the device with its "data as of" time."""
+    search(page, query)
+    page.click(f"#patient-rows tr[data-patient-id='{patient_id}'] a")
+    page.wait_for_url(f"**/patients/{patient_id}")
+    record = page.locator("#offline-record")
+    expect(record.locator("h1")).to_have_text(name)
+    expect(record).to_have_attribute("data-as-of", re.compile(r"^\d{4}-\d\d-\d\dT"))
+    return record
+
+
 def seed(page: Page) -> tuple[str, str]:
     siti = register_by_http(page, "Siti Rahmawati", nik=SITI_NIK, birth_date="1990-03-12")
     budi = register_by_http(page, "Budi Hartono", sex="male", nik=BUDI_NIK, birth_date="1985-07-15")
@@ -82,12 +95,7 @@ def test_a_patient_never_opened_is_found_and_opened_offline_and_a_visit_lands_on
     search(page, "2")  # No. RM 000002 without its leading zeros
     expect(page.locator(f"#patient-rows tr[data-patient-id='{budi}']")).to_have_count(1)
 
-    search(page, "siti")
-    page.click(f"#patient-rows tr[data-patient-id='{siti}'] a")
-    page.wait_for_url(f"**/patients/{siti}")
-    record = page.locator("#offline-record")
-    expect(record.locator("h1")).to_have_text("Siti Rahmawati")
-    expect(record).to_have_attribute("data-as-of", re.compile(r"^\d{4}-\d\d-\d\dT"))
+    record = open_from_device(page, "siti", siti, "Siti Rahmawati")
     expect(record.locator("[data-nik]")).to_have_text(SITI_NIK)
     expect(record.locator("li[data-visit-id]")).to_have_count(1)
     expect(record.locator("li[data-visit-id]")).to_contain_text("Batuk berdahak sejak seminggu")
