@@ -157,15 +157,17 @@ async def measure(server: str, requests: int = 200) -> OneSyncFigures:
                     figures.round_trips[kind] = sum(timed.counts.values()) / len(chosen)
                     figures.parts_ms[kind] = {part: statistics.median(p[part] for p in timed.parts[20:])
                                               for part in PARTS}
-                # The record page of a patient with 5 visits, as a browser asks for it (gzip accepted).
-                patient = registers[0]
+                # The record page of a patient with exactly 5 visits (a new patient: those above have visits of
+                # their own), as a browser asks for it (gzip accepted).
+                page_items = sync_items(random.randrange(10**9), 12, nurse.id)
+                patient = next(i for i in page_items if i["target"] == "/patients")
                 patient_id = patient["fields"]["id"][0]
-                five = [dict(v, target=f"/patients/{patient_id}/visits") for v in
-                        sync_items(random.randrange(10**9), 12, nurse.id) if v["target"] != "/patients"][:5]
-                for visit in five:
-                    visit["key"] = visit["fields"]["id"][0]
-                response = await client.post("/sync", json={"items": five})
+                five = [dict(v, target=f"/patients/{patient_id}/visits", key=v["fields"]["id"][0]) for v in
+                        page_items if v["target"] != "/patients"][:5]
+                response = await client.post("/sync", json={"items": [patient, *five]})
                 assert all(r["status"] == "stored" for r in response.json()["results"]), response.text[:300]
+                response = await client.get(f"/patients/{patient_id}")
+                assert response.text.count('class="card visit"') == 5, "the record page does not show 5 visits"
                 timed.times.clear()
                 timed.cpu.clear()
                 timed.parts.clear()

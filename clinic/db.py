@@ -157,17 +157,25 @@ async def fetch_sets(db: Database, reads: list[str], params: Params, *, write: s
             for index, columns in enumerate(names)]
 
 
-_COLUMNS: dict[str, tuple[str, ...]] = {}  # by read's text, its parameters' numbered suffixes taken out
+_COLUMNS: dict[str, tuple[str, ...]] = {}  # by read's text, its parameters' numbered suffixes taken out, and as given
+MAX_KEPT_READS = 4096  # texts kept as given (a batch's numbered reads differ in their count of parameters)
 _NUMBERED = re.compile(r"(?<!\w)(:[A-Za-z_]\w*?)_\d+\b")
 
 
 async def _read_columns(raw: Any, sql: str) -> tuple[str, ...]:
     # Reads that differ only in their parameters' numbers (`:nik_0`, `:nik_1`: one read per registration of a
     # batch) have the same columns: one description for them all.
+    # Looked up by the read's own text first: taking the numbers out of a page's reads cost more than its
+    # statement's Python work (a regular expression over ~5 KB of SQL on every request).
+    found = _COLUMNS.get(sql)
+    if found is not None:
+        return found
     key = _NUMBERED.sub(r"\1", sql)
     if key not in _COLUMNS:
         statement = await raw.prepare(_positional(key)[0])
         _COLUMNS[key] = tuple(attribute.name for attribute in statement.get_attributes())
+    if len(_COLUMNS) < MAX_KEPT_READS:
+        _COLUMNS[sql] = _COLUMNS[key]
     return _COLUMNS[key]
 
 

@@ -14,7 +14,7 @@ import jinja2
 import jinja2.ext
 from jinja2 import nodes
 from jinja2.visitor import NodeTransformer
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
@@ -92,6 +92,21 @@ def _labeller(choices: tuple[tuple[str, str], ...]) -> Any:
 
     return label
 
+
+
+consciousness_label = _labeller(CONSCIOUSNESS)
+def vital_signs(content: dict[str, Any]) -> Markup:
+    """A visit's vital signs as the record page lists them: each one measured, with its unit, those out of
+    the normal range marked `vital-abnormal`, then the consciousness, separated by "; ". One call per visit
+    part: the same loop in the template cost as much as the rest of the visit's card. The labels and units
+    are the app's own texts (translations are taken as markup, as in the templates), the values numbers."""
+    shown = [f'<span class="vital{" vital-abnormal" if abnormal(spec, content[spec.name]) else ""}">'
+             f"{i18n.gettext(spec.label)}: {format_number(content[spec.name])} {spec.unit}</span>"
+             for spec in VITALS if content.get(spec.name) is not None]
+    if content.get("consciousness"):
+        shown.append(f'<span class="vital">{i18n.gettext(N_("Consciousness"))}: '
+                     f"{escape(consciousness_label(content['consciousness']))}</span>")
+    return Markup("; ".join(shown))
 
 def age_text(born: dt.date | None, today: dt.date | None = None) -> str:
     if born is None:
@@ -284,7 +299,8 @@ def make_environment(locale: str) -> jinja2.Environment:
     env.globals["icd_in_edition"] = icd10.in_edition
     env.globals["icd_replacements"] = icd10.replacements
     env.globals["vitals_specs"] = VITALS
-    env.globals["consciousness_label"] = _labeller(CONSCIOUSNESS)
+    env.globals["consciousness_label"] = consciousness_label
+    env.globals["vital_signs"] = vital_signs
     env.globals["route_label"] = _labeller(DRUG_ROUTES)
     env.globals["age_text"] = age_text
     env.globals["facility"] = facility
