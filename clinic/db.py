@@ -5,6 +5,7 @@ Python types on SQLite (embedded default) and PostgreSQL. Dialect differences li
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import sqlite3
@@ -196,13 +197,18 @@ MAX_PARAMETERS = 32_000
 
 
 async def insert_rows(db: Database, table: str, rows: list[Row], *, suffix: str = "") -> list[Row]:
-    """INSERT of `rows` (dicts with the same keys: the columns) as multi-row VALUES lists, as few statements
-    as the parameter limit allows; `suffix` is e.g. "ON CONFLICT DO NOTHING RETURNING id". The rows each
-    statement returned (the ones written, with ON CONFLICT DO NOTHING). One row or two hundred: one shape,
-    so the single-item and the batch write share each table's row (its columns come from the row)."""
+    """INSERT of `rows` (dicts with the same keys: the columns); `suffix` is e.g. "ON CONFLICT DO NOTHING
+    RETURNING id". The rows the statements returned (the ones written, with ON CONFLICT DO NOTHING). One row or
+    two hundred: one shape, so the single-item and the batch write share each table's row (its columns come
+    from the row). PostgreSQL: ONE statement whose text does not depend on the number of rows, each column
+    sent as one array (`unnest`): prepared once per process and table, where a VALUES list of each length was
+    a statement of its own, parsed and planned again for every batch. SQLite: multi-row VALUES lists, as few
+    statements as the parameter limit allows."""
     if not rows:
         return []
     columns = tuple(rows[0])
+    if not _on_sqlite(db):
+        return await _insert_arrays(db, table, columns, rows, suffix)
     per_statement = max(1, MAX_PARAMETERS // len(columns))
     returned: list[Row] = []
     for start in range(0, len(rows), per_statement):
@@ -214,6 +220,50 @@ async def insert_rows(db: Database, table: str, rows: list[Row], *, suffix: str 
         else:
             await execute(db, sql, params)
     return returned
+
+
+async def _insert_arrays(db: Database, table: str, columns: tuple[str, ...], rows: list[Row],
+                         suffix: str) -> list[Row]:
+    async with db.connection() as connection:
+        types = await _column_types(connection.raw_connection, table, columns)
+    sql = _unnest_text(table, tuple((name, types[name]) for name in columns), suffix)
+    params = {f"c_{name}": [row[name] for row in rows] for name in columns}
+    if "RETURNING" in suffix.upper():
+        return await fetch_all(db, sql, params)
+    await execute(db, sql, params)
+    return []
+
+
+_TYPES: dict[str, dict[str, str]] = {}  # each table's columns and their declared types, read once per process
+
+
+async def _column_types(raw: Any, table: str, columns: tuple[str, ...]) -> dict[str, str]:
+    if table not in _TYPES or not set(columns) <= _TYPES[table].keys():
+        rows = await raw.fetch("SELECT attname, format_type(atttypid, atttypmod) AS type FROM pg_attribute "
+                               "WHERE attrelid = CAST($1 AS regclass) AND attnum > 0 AND NOT attisdropped", table)
+        _TYPES[table] = {row["attname"]: row["type"] for row in rows}
+    return _TYPES[table]
+
+
+@lru_cache(maxsize=64)
+def _unnest_text(table: str, typed: tuple[tuple[str, str], ...], suffix: str) -> str:
+    arrays = ", ".join(f"CAST(:c_{name} AS {kind}[])" for name, kind in typed)
+    return f"INSERT INTO {table} ({', '.join(name for name, _ in typed)}) SELECT * FROM unnest({arrays}) {suffix}"
+
+
+def among(db: Database, column: str, name: str) -> str:
+    """The condition "`column` is one of the values of the list parameter `name`" (its value made by `listed`):
+    one statement text for any number of values (PostgreSQL: an array; SQLite: a JSON list)."""
+    if _on_sqlite(db):
+        return f"{column} IN (SELECT value FROM json_each(:{name}))"
+    # Not `= ANY(array)`: in a prepared statement's generic plan that is a filter comparing each row with every
+    # value (seen: 3.8 ms for 70 ids on 1,400 visits); a set is joined through the index or a hash.
+    return f"{column} IN (SELECT unnest(CAST(:{name} AS text[])))"
+
+
+def listed(db: Database, values: Iterable[str]) -> Any:
+    """The value of a list parameter of `among`."""
+    return json.dumps(list(values)) if _on_sqlite(db) else list(values)
 
 
 def insert_when(table: str, row: Row, source: str, *, prefix: str) -> tuple[str, Params]:
@@ -303,23 +353,36 @@ async def stamp_changes(db: Database, column: str, patient_ids: list[str]) -> No
     commit order: a reader that sees number N has seen every number below it, and a cursor never skips a write
     that committed late. (SQLite's write lock already orders every write.) The caller holds the patients' row
     locks already (it wrote them), so the counter row is always locked last. PostgreSQL: one statement, the
-    counter taken in its WITH, so the counter row is held for one round trip fewer; SQLite: two."""
+    counter taken in its WITH, so the counter row is held for one round trip fewer, and one text for any number
+    of patients (an array); SQLite: two."""
     assert column in ("change_number", "clinical_change"), column
     if not patient_ids:
         return
-    names = {f"p{i}": patient_id for i, patient_id in enumerate(patient_ids)}
-    listed = ", ".join(":" + name for name in names)
     take = "UPDATE counters SET value = value + :n WHERE name = 'change' RETURNING value"
+    if not _on_sqlite(db):
+        # One text for any number of patients: the i-th of the array gets last - n + i.
+        await execute(db, f"WITH taken AS ({take}) UPDATE patients SET {column} = (SELECT value FROM taken) "
+                          "- CAST(:n AS bigint) + stamped.place FROM unnest(CAST(:ids AS text[])) WITH ORDINALITY "
+                          "AS stamped(id, place) WHERE patients.id = stamped.id",
+                      {"ids": patient_ids, "n": len(patient_ids)})
+        return
+    names = {f"p{i}": patient_id for i, patient_id in enumerate(patient_ids)}
     # The i-th patient gets last - n + 1 + i, as consecutive numbers handed out in order.
     offsets = " ".join(f"WHEN :{name} THEN {i + 1}" for i, name in enumerate(names))
     params = names | {"n": len(names)}
-    if _on_sqlite(db):
-        last = int(await fetch_value(db, take, params))
-        await execute(db, f"UPDATE patients SET {column} = CAST(:last AS bigint) - :n + CASE id {offsets} END "
-                          f"WHERE id IN ({listed})", params | {"last": last})
-        return
-    await execute(db, f"WITH taken AS ({take}) UPDATE patients SET {column} = (SELECT value FROM taken) "
-                      f"- CAST(:n AS bigint) + CASE id {offsets} END WHERE id IN ({listed})", params)
+    last = int(await fetch_value(db, take, params))
+    await execute(db, f"UPDATE patients SET {column} = CAST(:last AS bigint) - :n + CASE id {offsets} END "
+                      f"WHERE id IN ({', '.join(':' + name for name in names)})", params | {"last": last})
+
+
+async def lock_rows(db: Database, table: str, ids: list[str]) -> None:
+    """Locks the rows of `table` with these ids until the transaction ends, in the order of their ids, as an
+    UPDATE of them would (PostgreSQL: FOR NO KEY UPDATE: a visit inserted for the patient meanwhile does not
+    wait), without writing a new version of each row. SQLite: nothing to do, write_transaction holds its one
+    write lock."""
+    if ids and not _on_sqlite(db):
+        await execute(db, f"SELECT id FROM {table} WHERE {among(db, 'id', 'ids')} ORDER BY id FOR NO KEY UPDATE",
+                      {"ids": listed(db, ids)})
 
 
 async def serves_as_owner(db: Database) -> bool:

@@ -1,23 +1,20 @@
 """What a /sync request reads ahead for the items it is about to check: the patients and the visits' ids
-they name, in one statement per table instead of one or two per item. The checks ask it as they would ask
-the database (`patient`, `stored_under`); an id it did not read is read then. The caller forgets it once
-the request has written anything, so no check sees what was true before its own request's writes.
-With the patients it reads which of them have a check-in today: a visit of a patient who has none has no
-queue to move on, and its write skips that statement."""
+they name, in one statement per table (one text for any number of ids: clinic.db.among) instead of one or
+two per item. The checks ask it as they would ask the database (`patient`, `stored_under`); an id it did not
+read is read then. The caller forgets it once the request has written anything, so no check sees what was
+true before its own request's writes. With the patients it reads which of them have a check-in today: a
+visit of a patient who has none has no queue to move on, and its write skips that statement."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 from databases import Database
 
-from clinic.db import Row, fetch_all
+from clinic.db import Row, among, fetch_all, listed
 from clinic.patients import queries as patients
 from clinic.queue import queries as queue
 from clinic.visits import queries as visits
-
-MAX_IDS = 1000  # per statement
-STORED_KEYS = ("visit_id", "patient_id", "author_id", "revision", "encounter_id")  # as visits.stored_under
 
 # What `stored_under` answers (clinic.visits.queries), kept for each id read ahead.
 STORED_KEYS = ("visit_id", "patient_id", "author_id", "revision", "encounter_id")
@@ -35,15 +32,17 @@ class ReadAhead:
         self.patients = dict.fromkeys(sorted(set(patient_ids)))
         self.stored = dict.fromkeys(sorted(set(record_ids)))
         self.not_checked_in = set()
-        for names, params in _chunks(list(self.patients)):
+        if self.patients:
             sql = (f"SELECT {patients.COLUMNS}, EXISTS (SELECT 1 FROM checkins c WHERE c.patient_id = patients.id "
-                   f"AND c.day = :today) AS checked_in FROM patients WHERE id IN ({names})")
-            for row in await fetch_all(db, sql, params | {"today": queue.today()}):
+                   f"AND c.day = :today) AS checked_in FROM patients WHERE {among(db, 'id', 'ids')}")
+            for row in await fetch_all(db, sql, {"ids": listed(db, self.patients), "today": queue.today()}):
                 if not row.pop("checked_in"):
                     self.not_checked_in.add(row["id"])
                 self.patients[row["id"]] = row
-        for names, params in _chunks(list(self.stored)):
-            for row in await fetch_all(db, visits.STORED_UNDER.format(ids=names), params):
+        if self.stored:
+            sql = visits.STORED_UNDER.format(revisions_among=among(db, "r.id", "ids"),
+                                             visits_among=among(db, "id", "ids"))
+            for row in await fetch_all(db, sql, {"ids": listed(db, self.stored)}):
                 found = self.stored.get(row["record_id"])
                 if found is None or int(row["revision"]) > int(found["revision"]):
                     self.stored[row["record_id"]] = {key: row[key] for key in STORED_KEYS}
@@ -67,10 +66,3 @@ class ReadAhead:
             return self.stored[record_id]
         return await visits.stored_under(db, record_id)
 
-
-def _chunks(ids: list[str]) -> Iterator[tuple[str, dict[str, str]]]:
-    """`ids` by at most MAX_IDS: each chunk's parameter list (":id_0, :id_1") and its parameters."""
-    for start in range(0, len(ids), MAX_IDS):
-        chunk = ids[start:start + MAX_IDS]
-        yield (", ".join(f":id_{index}" for index in range(len(chunk))),
-               {f"id_{index}": value for index, value in enumerate(chunk)})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from databases import Database
 
-from clinic.db import execute, fetch_all, fetch_value, stamp_changes
+from clinic.db import among, fetch_all, fetch_value, listed, lock_rows, stamp_changes
 
 
 async def identities_changed(db: Database, patient_ids: list[str]) -> None:
@@ -42,14 +42,10 @@ async def changed_together(db: Database, identities: list[str], clinical: list[s
     counter row is always the last lock taken, whatever the batch's size."""
     identities, clinical = list(dict.fromkeys(identities)), list(dict.fromkeys(clinical))
     if clinical:
-        names = {f"p{i}": patient_id for i, patient_id in enumerate(clinical)}
-        survivors = await fetch_all(db, f"""SELECT merged_into FROM patients WHERE merged_into IS NOT NULL
-                                            AND id IN ({", ".join(":" + name for name in names)})""", names)
+        survivors = await fetch_all(db, "SELECT merged_into FROM patients WHERE merged_into IS NOT NULL AND "
+                                        + among(db, "id", "ids"), {"ids": listed(db, clinical)})
         clinical = list(dict.fromkeys([*clinical, *(row["merged_into"] for row in survivors)]))
     locked = sorted(set(identities) | set(clinical))
-    if locked:
-        names = {f"p{i}": patient_id for i, patient_id in enumerate(locked)}
-        await execute(db, "UPDATE patients SET change_number = change_number "
-                          f"WHERE id IN ({', '.join(':' + name for name in names)})", names)
+    await lock_rows(db, "patients", locked)
     await stamp_changes(db, "change_number", identities)
     await stamp_changes(db, "clinical_change", clinical)

@@ -87,12 +87,13 @@ async def stored_under(db: Database, record_id: str) -> Row | None:
     )
 
 
-# stored_under for several ids at once (`{ids}`: a list of parameters), each row naming its `record_id`.
+# stored_under for several ids at once, each row naming its `record_id`; the conditions on the ids are filled
+# in with clinic.db.among (one text for any number of ids).
 STORED_UNDER = """SELECT r.id AS record_id, r.visit_id, v.patient_id, r.author_id, r.revision, v.encounter_id
-    FROM visit_revisions r JOIN visits v ON v.id = r.visit_id WHERE r.id IN ({ids})
+    FROM visit_revisions r JOIN visits v ON v.id = r.visit_id WHERE {revisions_among}
     UNION ALL
     SELECT id AS record_id, id AS visit_id, patient_id, author_id, 0 AS revision, encounter_id FROM visits
-    WHERE id IN ({ids})"""
+    WHERE {visits_among}"""
 
 
 def is_visit(stored: Row, visit_id: str, patient_id: str, author_id: str, encounter_id: str | None = None) -> bool:
