@@ -158,26 +158,15 @@ async def fetch_sets(db: Database, reads: list[str], params: Params, *, write: s
             for index, columns in enumerate(names)]
 
 
-_COLUMNS: dict[str, tuple[str, ...]] = {}  # by read's text, its parameters' numbered suffixes taken out, and as given
-MAX_KEPT_READS = 4096  # texts kept as given (a batch's numbered reads differ in their count of parameters)
-_NUMBERED = re.compile(r"(?<!\w)(:[A-Za-z_]\w*?)_\d+\b")
+_COLUMNS: dict[str, tuple[str, ...]] = {}  # each read's column names, by its text: read once per process
 
 
 async def _read_columns(raw: Any, sql: str) -> tuple[str, ...]:
-    # Reads that differ only in their parameters' numbers (`:nik_0`, `:nik_1`: one read per registration of a
-    # batch) have the same columns: one description for them all.
-    # Looked up by the read's own text first: taking the numbers out of a page's reads cost more than its
-    # statement's Python work (a regular expression over ~5 KB of SQL on every request).
     found = _COLUMNS.get(sql)
-    if found is not None:
-        return found
-    key = _NUMBERED.sub(r"\1", sql)
-    if key not in _COLUMNS:
-        statement = await raw.prepare(_positional(key)[0])
-        _COLUMNS[key] = tuple(attribute.name for attribute in statement.get_attributes())
-    if len(_COLUMNS) < MAX_KEPT_READS:
-        _COLUMNS[sql] = _COLUMNS[key]
-    return _COLUMNS[key]
+    if found is None:
+        statement = await raw.prepare(_positional(sql)[0])
+        found = _COLUMNS[sql] = tuple(attribute.name for attribute in statement.get_attributes())
+    return found
 
 
 @lru_cache(maxsize=64)
@@ -264,6 +253,25 @@ def among(db: Database, column: str, name: str) -> str:
 def listed(db: Database, values: Iterable[str]) -> Any:
     """The value of a list parameter of `among`."""
     return json.dumps(list(values)) if _on_sqlite(db) else list(values)
+
+
+def rows_of(db: Database, name: str, columns: tuple[tuple[str, str], ...]) -> str:
+    """A FROM item `name` of rows sent as one parameter set (values by `rows_param`): the columns named in
+    `columns` ((name, PostgreSQL type) pairs) and `place`, each row's place in the list from 1. One statement
+    text for any number of rows. PostgreSQL: each column one array, `unnest ... WITH ORDINALITY`; SQLite: a
+    JSON list of lists, `json_each`."""
+    if _on_sqlite(db):
+        picked = ", ".join(f"json_extract(value, '$[{i}]') AS {column}" for i, (column, _) in enumerate(columns))
+        return f"(SELECT key + 1 AS place, {picked} FROM json_each(:{name})) AS {name}"
+    arrays = ", ".join(f"CAST(:{name}_{column} AS {kind}[])" for column, kind in columns)
+    return f"unnest({arrays}) WITH ORDINALITY AS {name}({', '.join(column for column, _ in columns)}, place)"
+
+
+def rows_param(db: Database, name: str, columns: tuple[tuple[str, str], ...], rows: list[tuple[Any, ...]]) -> Params:
+    """The parameters of `rows_of(db, name, columns)` holding `rows` (tuples in the order of `columns`)."""
+    if _on_sqlite(db):
+        return {name: json.dumps(rows, default=str)}
+    return {f"{name}_{column}": [row[i] for row in rows] for i, (column, _) in enumerate(columns)}
 
 
 def insert_when(table: str, row: Row, source: str, *, prefix: str) -> tuple[str, Params]:

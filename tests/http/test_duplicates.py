@@ -59,6 +59,26 @@ def test_a_different_sex_or_birth_date_is_no_duplicate(client_for):
     assert query(desk, "SELECT COUNT(*) AS n FROM duplicate_flags")[0]["n"] == 0
 
 
+def test_one_sync_request_checks_each_registration_against_the_stored_and_each_other(client_for):
+    desk = client_for("registration")
+    stored = register(desk, nik="")  # Budi Hartono, male, 1985-07-21, no NIK
+    ids = [str(uuid.uuid4()) for _ in range(4)]
+    fields = [{"name": "BUDI HARTONO", "sex": "male", "birth_date": "1985-07-21"},  # the stored one's namesake
+              {"name": "Sri Wahyuni", "sex": "female", "birth_date": "1990-01-02", "nik": NIK},
+              {"name": "Wahyuni Sri", "sex": "female", "birth_date": "1991-03-04", "nik": NIK},  # its NIK
+              {"name": "Budi Hartono", "sex": "female", "birth_date": "1985-07-21"}]  # another sex: no one
+    items = [{"key": pid, "target": "/patients", "method": "POST", "fields": {"id": pid, **values},
+              "author": USER_IDS["registration"]} for pid, values in zip(ids, fields, strict=True)]
+    results = desk.post("/sync", json={"items": items}).json()["results"]
+    assert [r["status"] for r in results] == ["stored"] * 4
+    flags = query(desk, "SELECT patient_id, other_id, reason FROM duplicate_flags")
+    pairs = {(f["patient_id"], f["other_id"]): f["reason"] for f in flags}
+    # Written together, the two with one NIK see each other (either way round: one review entry).
+    assert pairs.pop((ids[0], stored)) == "identity"
+    assert {frozenset(pair) for pair in pairs} == {frozenset(ids[1:3])}
+    assert set(pairs.values()) == {"nik"}
+
+
 def test_only_the_registration_desk_and_admins_review(client_for):
     assert client_for("nurse").get("/duplicates").status_code == 403
     assert client_for("admin").get("/duplicates").status_code == 200
