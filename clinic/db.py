@@ -243,11 +243,14 @@ def _unnest_text(table: str, typed: tuple[tuple[str, str], ...], suffix: str) ->
 def among(db: Database, column: str, name: str) -> str:
     """The condition "`column` is one of the values of the list parameter `name`" (its value made by `listed`):
     one statement text for any number of values (PostgreSQL: an array; SQLite: a JSON list)."""
-    if _on_sqlite(db):
-        return f"{column} IN (SELECT value FROM json_each(:{name}))"
     # Not `= ANY(array)`: in a prepared statement's generic plan that is a filter comparing each row with every
     # value (seen: 3.8 ms for 70 ids on 1,400 visits); a set is joined through the index or a hash.
-    return f"{column} IN (SELECT unnest(CAST(:{name} AS text[])))"
+    return f"{column} IN ({values_of(db, name)})"
+
+
+def values_of(db: Database, name: str) -> str:
+    """A SELECT of the values of the list parameter `name` (made by `listed`), one row each."""
+    return f"SELECT value FROM json_each(:{name})" if _on_sqlite(db) else f"SELECT unnest(CAST(:{name} AS text[]))"
 
 
 def listed(db: Database, values: Iterable[str]) -> Any:
@@ -354,43 +357,48 @@ async def next_numbers(db: Database, counter: str, count: int) -> list[int]:
     return sorted(int(row["n"]) for row in rows)
 
 
-async def stamp_changes(db: Database, column: str, patient_ids: list[str]) -> None:
-    """Gives each patient of `patient_ids` (distinct) the next change number of the device feed in `column`
-    (`change_number`, `clinical_change`), in that order, taken as the LAST statement of a write's transaction.
-    Unlike a sequence, the counter row stays locked until the transaction ends, so numbers become visible in
-    commit order: a reader that sees number N has seen every number below it, and a cursor never skips a write
-    that committed late. (SQLite's write lock already orders every write.) The caller holds the patients' row
-    locks already (it wrote them), so the counter row is always locked last. PostgreSQL: one statement, the
-    counter taken in its WITH, so the counter row is held for one round trip fewer, and one text for any number
-    of patients (an array); SQLite: two."""
-    assert column in ("change_number", "clinical_change"), column
-    if not patient_ids:
+# The rows stamped by stamp_changes: each patient once, with its place among the identity and the clinical
+# stamps (NULL: not that kind).
+STAMPED = (("id", "text"), ("identity_place", "bigint"), ("clinical_place", "bigint"))
+
+
+async def stamp_changes(db: Database, identities: list[str], clinical: list[str]) -> None:
+    """Gives each patient of `identities` (distinct) the next change number of the device feed in
+    `change_number`, then each of `clinical` (distinct) one in `clinical_change`, in that order, taken as the
+    LAST statement of a write's transaction. Unlike a sequence, the counter row stays locked until the
+    transaction ends, so numbers become visible in commit order: a reader that sees number N has seen every
+    number below it, and a cursor never skips a write that committed late. (SQLite's write lock already orders
+    every write.) The caller holds the patients' row locks already (it wrote or locked them), so the counter
+    row is always locked last. One statement on PostgreSQL (the counter taken in its WITH, so the counter row
+    is held for one round trip fewer), two on SQLite; one text for any number of patients, and one new version
+    of a patient's row whether it takes one number or two."""
+    if not identities and not clinical:
         return
+    places: dict[str, list[int | None]] = {}
+    for place, patient_id in enumerate(identities, 1):
+        places.setdefault(patient_id, [None, None])[0] = place
+    for place, patient_id in enumerate(clinical, len(identities) + 1):
+        places.setdefault(patient_id, [None, None])[1] = place
+    params = rows_param(db, "stamped", STAMPED, [(key, *value) for key, value in places.items()])
+    params["n"] = len(identities) + len(clinical)
     take = "UPDATE counters SET value = value + :n WHERE name = 'change' RETURNING value"
-    if not _on_sqlite(db):
-        # One text for any number of patients: the i-th of the array gets last - n + i.
-        await execute(db, f"WITH taken AS ({take}) UPDATE patients SET {column} = (SELECT value FROM taken) "
-                          "- CAST(:n AS bigint) + stamped.place FROM unnest(CAST(:ids AS text[])) WITH ORDINALITY "
-                          "AS stamped(id, place) WHERE patients.id = stamped.id",
-                      {"ids": patient_ids, "n": len(patient_ids)})
-        return
-    names = {f"p{i}": patient_id for i, patient_id in enumerate(patient_ids)}
-    # The i-th patient gets last - n + 1 + i, as consecutive numbers handed out in order.
-    offsets = " ".join(f"WHEN :{name} THEN {i + 1}" for i, name in enumerate(names))
-    params = names | {"n": len(names)}
-    last = int(await fetch_value(db, take, params))
-    await execute(db, f"UPDATE patients SET {column} = CAST(:last AS bigint) - :n + CASE id {offsets} END "
-                      f"WHERE id IN ({', '.join(':' + name for name in names)})", params | {"last": last})
+    if _on_sqlite(db):
+        last, first = ":last", ""
+        params["last"] = int(await fetch_value(db, take, params))
+    else:
+        last, first = "(SELECT value FROM taken)", f"WITH taken AS ({take}) "
+    # The k-th number handed out is last - n + k: consecutive numbers, in order.
+    await execute(db, f"""{first}UPDATE patients SET
+        change_number = COALESCE({last} - CAST(:n AS bigint) + stamped.identity_place, patients.change_number),
+        clinical_change = COALESCE({last} - CAST(:n AS bigint) + stamped.clinical_place, patients.clinical_change)
+        FROM {rows_of(db, "stamped", STAMPED)} WHERE patients.id = stamped.id""", params)
 
 
-async def lock_rows(db: Database, table: str, ids: list[str]) -> None:
-    """Locks the rows of `table` with these ids until the transaction ends, in the order of their ids, as an
-    UPDATE of them would (PostgreSQL: FOR NO KEY UPDATE: a visit inserted for the patient meanwhile does not
-    wait), without writing a new version of each row. SQLite: nothing to do, write_transaction holds its one
-    write lock."""
-    if ids and not _on_sqlite(db):
-        await execute(db, f"SELECT id FROM {table} WHERE {among(db, 'id', 'ids')} ORDER BY id FOR NO KEY UPDATE",
-                      {"ids": listed(db, ids)})
+def locking(db: Database) -> str:
+    """The clause that locks the rows a SELECT reads until the transaction ends, as an UPDATE of them would
+    (PostgreSQL: FOR NO KEY UPDATE, so a row inserted meanwhile that refers to one, a visit, does not wait),
+    without writing new versions of them. SQLite: nothing to add, write_transaction holds its one write lock."""
+    return "" if _on_sqlite(db) else " FOR NO KEY UPDATE"
 
 
 async def serves_as_owner(db: Database) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from databases import Database
 
-from clinic.db import among, fetch_all, fetch_value, listed, lock_rows, stamp_changes
+from clinic.db import among, fetch_all, fetch_value, listed, locking, stamp_changes, values_of
 
 
 async def identities_changed(db: Database, patient_ids: list[str]) -> None:
@@ -18,7 +18,7 @@ async def identities_changed(db: Database, patient_ids: list[str]) -> None:
 async def identity_changed(db: Database, patient_id: str) -> None:
     """The patient's index entry (identity) changed: the next delta of every device carries it. The caller has
     just inserted or updated the row, so it holds the row's lock."""
-    await stamp_changes(db, "change_number", [patient_id])
+    await stamp_changes(db, [patient_id], [])
 
 
 async def clinical_changed(db: Database, patient_id: str) -> None:
@@ -34,18 +34,28 @@ async def clinical_changed_of_visit(db: Database, visit_id: str) -> None:
         await clinical_changed(db, patient_id)
 
 
+# The rows a write stamps, locked in the order of their ids (two writers never wait for each other in a
+# circle): the patients named, and the records the clinical ones were merged into. Each with the record it was
+# merged into, read once it is locked.
+LOCKED = """SELECT id, merged_into FROM patients WHERE id IN (
+    {named}
+    UNION SELECT merged_into FROM patients WHERE merged_into IS NOT NULL AND {clinical})
+    ORDER BY id{locking}"""
+
+
 async def changed_together(db: Database, identities: list[str], clinical: list[str]) -> None:
     """The stamps of one write (a batch's or a single item's): the patients' index entries (new, edited, flagged
     as possible duplicates, merged) and the patients with new or corrected visits (and the survivor of a merged
     one: its recent visits hold the merged record's), each a change number of its own, taken last in the write's
-    transaction in at most one statement per kind, and one that locks every row first (PostgreSQL), so the
-    counter row is always the last lock taken, whatever the batch's size."""
+    transaction. Two statements whatever the batch's size: one locks every row first (and finds the
+    survivors), so the counter row, taken by the second, is always the last lock taken."""
     identities, clinical = list(dict.fromkeys(identities)), list(dict.fromkeys(clinical))
-    if clinical:
-        survivors = await fetch_all(db, "SELECT merged_into FROM patients WHERE merged_into IS NOT NULL AND "
-                                        + among(db, "id", "ids"), {"ids": listed(db, clinical)})
-        clinical = list(dict.fromkeys([*clinical, *(row["merged_into"] for row in survivors)]))
-    locked = sorted(set(identities) | set(clinical))
-    await lock_rows(db, "patients", locked)
-    await stamp_changes(db, "change_number", identities)
-    await stamp_changes(db, "clinical_change", clinical)
+    named = list(dict.fromkeys(identities + clinical))
+    if not named:
+        return
+    sql = LOCKED.format(named=values_of(db, "ids"), clinical=among(db, "id", "clinical"), locking=locking(db))
+    rows = await fetch_all(db, sql, {"ids": listed(db, named), "clinical": listed(db, clinical)})
+    locked = {row["id"]: row["merged_into"] for row in rows}
+    survivors = [locked[patient_id] for patient_id in clinical
+                 if locked.get(patient_id) is not None and locked[patient_id] in locked]
+    await stamp_changes(db, identities, list(dict.fromkeys(clinical + survivors)))
