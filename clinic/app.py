@@ -38,7 +38,7 @@ from clinic.security import SecurityMiddleware
 from clinic.templating import STATIC_DIR, environment, render, texts_version
 from clinic.text import N_
 from clinic.visits.validation import FIELD_LABELS as VISIT_LABELS
-from clinic.web import Page, SessionEnded, WrongAuthor, wants_json
+from clinic.web import Page, SessionEnded, WrongAuthor, record_targets, wants_json
 
 log = logging.getLogger("clinic")
 OWNER_WARNING = ("The app is logged in to PostgreSQL as the owner of its tables: that login could empty them or "
@@ -226,4 +226,5 @@ def create_app(settings: Settings | None = None, db: Database | None = None,
     app.state.settings = settings
     app.state.sessions = codec
     app.state.access = access
+    app.state.targets = record_targets(app.routes)  # what /sync resolves each item's target among
     return app

@@ -26,7 +26,8 @@ def _too_many(name: str | None = None) -> InvalidFields:
 
 
 class Fields:
-    """Each field name maps to a list of strings; single values are the first of the list."""
+    """Each field name maps to a list of strings; single values are the first of the list. `size`: the
+    characters of its names and values (what storing it would hold)."""
 
     def __init__(self, data: Mapping[str, list[str]]) -> None:
         """Checked fields: InvalidFields for a NUL character, a value longer than FIELD_CHARS, or more
@@ -34,14 +35,7 @@ class Fields:
         if len(data) > FIELD_NAMES:
             raise _too_many()
         self.data = {key: list(values) for key, values in data.items()}
-        for key, values in self.data.items():
-            if len(values) > FIELD_VALUES:
-                raise _too_many(key)
-            for value in values:
-                if "\x00" in value or "\x00" in key:
-                    raise InvalidFields("NUL characters are not allowed", nul=True)
-                if len(value) > FIELD_CHARS:
-                    raise InvalidFields(f"field {key!r} is too long")
+        self.size = _checked_size(self.data)
 
     @classmethod
     def from_pairs(cls, pairs: Iterable[tuple[str, str]]) -> Fields:
@@ -63,6 +57,9 @@ class Fields:
             raise _too_many()
         data: dict[str, list[str]] = {}
         for key, value in payload.items():
+            if type(value) is str:  # most fields: one text
+                data[key] = [value]
+                continue
             items = value if isinstance(value, list) else [value]
             if len(items) > FIELD_VALUES:  # refused before any value is converted
                 raise _too_many(str(key))
@@ -74,7 +71,10 @@ class Fields:
                     raise InvalidFields(f"field {key!r} must be text")
                 texts.append(str(item))
             data[str(key)] = texts
-        return cls(data)
+        fields = cls.__new__(cls)  # its lists are its own already: checked, not copied
+        fields.data = data
+        fields.size = _checked_size(data)
+        return fields
 
     def get(self, name: str) -> str:
         values = self.data.get(name)
@@ -90,6 +90,22 @@ class Fields:
 
     def values(self, names: Iterable[str]) -> dict[str, str]:
         return {name: self.get(name) for name in names}
+
+
+def _checked_size(data: dict[str, list[str]]) -> int:
+    """The characters of the names and values; InvalidFields for a NUL character, a value longer than
+    FIELD_CHARS or more repeats than FIELD_VALUES. (Each check over all values at once: a record's two dozen
+    fields, checked one by one, cost as much as validating them.)"""
+    if max(map(len, data.values()), default=0) > FIELD_VALUES:
+        raise _too_many(next(key for key, values in data.items() if len(values) > FIELD_VALUES))
+    texts = [value for values in data.values() for value in values]
+    if max(map(len, texts), default=0) > FIELD_CHARS:
+        long = next(key for key, values in data.items() for value in values if len(value) > FIELD_CHARS)
+        raise InvalidFields(f"field {long!r} is too long")
+    everything = "".join(data) + "".join(texts)
+    if "\x00" in everything:
+        raise InvalidFields("NUL characters are not allowed", nul=True)
+    return len(everything)
 
 
 def messages(problems: Iterable[Problem]) -> tuple[dict[str, str], dict[str, list[str]]]:

@@ -1,9 +1,10 @@
 """What a /sync request reads ahead for the items it is about to check: the patients and the visits' ids
-they name, in one statement per table (one text for any number of ids: clinic.db.among) instead of one or
-two per item. The checks ask it as they would ask the database (`patient`, `stored_under`); an id it did not
-read is read then. The caller forgets it once the request has written anything, so no check sees what was
-true before its own request's writes. With the patients it reads which of them have a check-in today: a
-visit of a patient who has none has no queue to move on, and its write skips that statement."""
+they name, both in one round trip (clinic.db.fetch_sets, one text for any number of ids: clinic.db.among)
+instead of one or two per item. The checks ask it as they would ask the database (`patient`,
+`stored_under`); an id it did not read is read then. The caller forgets it once the request has written
+anything, so no check sees what was true before its own request's writes. With the patients it reads which
+of them have a check-in today: a visit of a patient who has none has no queue to move on, and its write
+skips that statement."""
 
 from __future__ import annotations
 
@@ -11,13 +12,18 @@ from collections.abc import Iterable
 
 from databases import Database
 
-from clinic.db import Row, among, fetch_all, listed
+from clinic.db import Row, among, fetch_sets, listed
 from clinic.patients import queries as patients
 from clinic.queue import queries as queue
 from clinic.visits import queries as visits
 
 # What `stored_under` answers (clinic.visits.queries), kept for each id read ahead.
 STORED_KEYS = ("visit_id", "patient_id", "author_id", "revision", "encounter_id")
+
+
+# The patients read ahead, each with whether it has a check-in today.
+PATIENTS = (f"SELECT {patients.COLUMNS}, EXISTS (SELECT 1 FROM checkins c WHERE c.patient_id = patients.id "
+            "AND c.day = :today) AS checked_in FROM patients WHERE {ids}")
 
 
 class ReadAhead:
@@ -32,20 +38,22 @@ class ReadAhead:
         self.patients = dict.fromkeys(sorted(set(patient_ids)))
         self.stored = dict.fromkeys(sorted(set(record_ids)))
         self.not_checked_in = set()
-        if self.patients:
-            sql = (f"SELECT {patients.COLUMNS}, EXISTS (SELECT 1 FROM checkins c WHERE c.patient_id = patients.id "
-                   f"AND c.day = :today) AS checked_in FROM patients WHERE {among(db, 'id', 'ids')}")
-            for row in await fetch_all(db, sql, {"ids": listed(db, self.patients), "today": queue.today()}):
-                if not row.pop("checked_in"):
-                    self.not_checked_in.add(row["id"])
-                self.patients[row["id"]] = row
-        if self.stored:
-            sql = visits.STORED_UNDER.format(revisions_among=among(db, "r.id", "ids"),
-                                             visits_among=among(db, "id", "ids"))
-            for row in await fetch_all(db, sql, {"ids": listed(db, self.stored)}):
-                found = self.stored.get(row["record_id"])
-                if found is None or int(row["revision"]) > int(found["revision"]):
-                    self.stored[row["record_id"]] = {key: row[key] for key in STORED_KEYS}
+        if not self.patients and not self.stored:
+            return
+        # Both reads in one round trip (an empty list reads nothing).
+        found = await fetch_sets(db, [PATIENTS.format(ids=among(db, "id", "patients")),
+                                      visits.STORED_UNDER.format(revisions_among=among(db, "r.id", "records"),
+                                                                 visits_among=among(db, "id", "records"))],
+                                 {"patients": listed(db, self.patients), "records": listed(db, self.stored),
+                                  "today": queue.today()})
+        for row in found[0]:
+            if not row.pop("checked_in"):
+                self.not_checked_in.add(row["id"])
+            self.patients[row["id"]] = row
+        for row in found[1]:
+            known = self.stored.get(row["record_id"])
+            if known is None or int(row["revision"]) > int(known["revision"]):
+                self.stored[row["record_id"]] = {key: row[key] for key in STORED_KEYS}
 
     def forget(self) -> None:
         self.patients.clear()

@@ -234,13 +234,13 @@ def check(user: CurrentUser, routes: Sequence[BaseRoute], item: Any) -> dict[str
         return result | {"status": Status.FORBIDDEN, "code": 403, "message": _("Your role may not do this.")}
     if "discard" in item:
         return Item(result, route, params, Fields({}), None, discard=item["discard"])
-    if len(json.dumps(item, ensure_ascii=False)) > MAX_ITEM_CHARS:
-        return result | {"status": Status.REJECTED, "code": 413, "message": _("This item is too large to store.")}
     try:
         fields = Fields.from_json(item.get("fields"))
     except InvalidFields as exc:
         return result | {"status": Status.REJECTED, "code": 400,
                          "message": _("The fields are malformed: {reason}", reason=str(exc))}
+    if fields.size > MAX_ITEM_CHARS:  # what would be stored: its fields' names and values
+        return result | {"status": Status.REJECTED, "code": 413, "message": _("This item is too large to store.")}
     assert route.offline is not None
     return Item(result, route, params, fields, device_time(item.get("queued_at")))
 
@@ -306,8 +306,7 @@ async def sync(request: Request) -> Response:
         return JSONResponse({"error": "too_many", "message": _("At most {n} items per request.", n=MAX_ITEMS)}, 413)
     db = request.app.state.db
     address = client_address(request)
-    routes = request.app.routes
-    results = await replay_items(db, user, routes, items, address)
+    results = await replay_items(db, user, request.app.state.targets, items, address)
     return JSONResponse({"results": results}, headers={"Cache-Control": "no-store"})
 
 
