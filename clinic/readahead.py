@@ -40,17 +40,17 @@ class ReadAhead:
         self.not_checked_in = set()
         if not self.patients and not self.stored:
             return
-        # Both reads in one round trip (an empty list reads nothing).
-        found = await fetch_sets(db, [PATIENTS.format(ids=among(db, "id", "patients")),
-                                      visits.STORED_UNDER.format(revisions_among=among(db, "r.id", "records"),
-                                                                 visits_among=among(db, "id", "records"))],
-                                 {"patients": listed(db, self.patients), "records": listed(db, self.stored),
-                                  "today": queue.today()})
-        for row in found[0]:
+        # Both reads in one round trip; a read with no id to read is left out (its text unplanned for nothing).
+        reads = ([PATIENTS.format(ids=among(db, "id", "patients"))] if self.patients else []) + (
+            [visits.STORED_UNDER.format(revisions_among=among(db, "r.id", "records"),
+                                        visits_among=among(db, "id", "records"))] if self.stored else [])
+        found = await fetch_sets(db, reads, {"patients": listed(db, self.patients), "records": listed(db, self.stored),
+                                             "today": queue.today()})
+        for row in found[0] if self.patients else []:
             if not row.pop("checked_in"):
                 self.not_checked_in.add(row["id"])
             self.patients[row["id"]] = row
-        for row in found[1]:
+        for row in found[-1] if self.stored else []:
             known = self.stored.get(row["record_id"])
             if known is None or int(row["revision"]) > int(known["revision"]):
                 self.stored[row["record_id"]] = {key: row[key] for key in STORED_KEYS}
