@@ -14,6 +14,7 @@ ENVIRONMENTS = ("development", "production")
 # 32 characters of token_urlsafe are 192 random bits; anything shorter is a password, not a key.
 MIN_SECRET_KEY_CHARS = 32
 SQLITE_PREFIX = "sqlite:///"
+POOL_SIZE = 10  # PostgreSQL connections per app process (clinic.db.make_database)
 
 
 class ConfigError(RuntimeError):
@@ -130,6 +131,9 @@ class Settings:
     session_hours: float = 12.0  # one working shift
     max_body_bytes: int = 2 * 1024 * 1024
     body_timeout_seconds: float = 30.0  # a request body with no byte for this long is answered 408
+    # Signed-in requests working on PostgreSQL at once, per process; the others wait their turn in the order
+    # they came (clinic.db.Turns). More than the cores can run only lengthens every request.
+    db_concurrency: int = 4
     satusehat: Satusehat = field(default_factory=lambda: Satusehat())
 
     @classmethod
@@ -143,11 +147,15 @@ class Settings:
             body_timeout = float(os.environ.get("BODY_TIMEOUT_SECONDS", "30"))
         except ValueError as exc:
             raise ConfigError("BODY_TIMEOUT_SECONDS must be a number of seconds, e.g. 30") from exc
+        concurrency = os.environ.get("DB_CONCURRENCY", "4").strip()
+        if not concurrency.isdigit() or not 1 <= int(concurrency) <= POOL_SIZE:
+            raise ConfigError(f"DB_CONCURRENCY must be a whole number from 1 to {POOL_SIZE}, e.g. 4")
         return cls(
             database_url=normalize_database_url(os.environ.get("DATABASE_URL", DEFAULT_DATABASE_URL)),
             secret_key=load_secret_key(),
             session_hours=hours,
             body_timeout_seconds=body_timeout,
+            db_concurrency=int(concurrency),
             satusehat=Satusehat.from_env(),
         )
 

@@ -4,12 +4,14 @@ Python types on SQLite (embedded default) and PostgreSQL. Dialect differences li
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import os
 import re
 import sqlite3
 import uuid
+from collections import deque
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -18,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from databases import Database
+
+from clinic.config import POOL_SIZE
 
 Row = dict[str, Any]
 Params = dict[str, Any]
@@ -70,7 +74,45 @@ def make_database(url: str, **options: Any) -> Database:
     if is_sqlite(url):
         return Database(url, factory=ClinicSQLiteConnection, detect_types=sqlite3.PARSE_DECLTYPES, timeout=15,
                         **options)
-    return Database(url, min_size=1, max_size=10, reset=_keep_session, **options)
+    return Database(url, min_size=1, max_size=POOL_SIZE, reset=_keep_session, **options)
+
+
+class Turns:
+    """At most `size` holders at a time; the others wait in the order they came, each handed its turn by the
+    one leaving (the session middleware takes one for a signed-in request's work on PostgreSQL). asyncpg's pool
+    is an asyncio.Queue, which is not fair: a waiter woken for a connection given back finds it taken by a
+    request that came later, and goes to the back of the line again. With 50 tablets syncing at once some
+    requests waited so, turn after turn, four times as long as the rest (p99 2.1 s, p50 0.4 s)."""
+
+    def __init__(self, size: int) -> None:
+        self.free = size
+        self.waiting: deque[asyncio.Future[None]] = deque()
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        if self.free > 0 and not self.waiting:
+            self.free -= 1
+        else:
+            handed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self.waiting.append(handed)
+            try:
+                await handed
+            except BaseException:
+                if handed.done() and not handed.cancelled():  # given a turn as it was cancelled: pass it on
+                    self._leave()
+                raise
+        try:
+            yield
+        finally:
+            self._leave()
+
+    def _leave(self) -> None:
+        while self.waiting:
+            handed = self.waiting.popleft()
+            if not handed.done():  # a cancelled waiter's is done
+                handed.set_result(None)
+                return
+        self.free += 1
 
 
 def _on_sqlite(db: Database) -> bool:

@@ -72,3 +72,13 @@ def test_bench_leaves_the_readme_alone_unless_asked(tmp_path: Path) -> None:
     write(results, tmp_path, readme=readme)
     text = readme.read_text()
     assert "old" not in text and "| figure |" in text and text.endswith("<!-- bench:end -->\nrest\n")
+
+
+@pytest.mark.parametrize("value", ["0", "11", "four", "-1", "2.5"])
+def test_db_concurrency_outside_one_to_the_pool_size_is_refused(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("SECRET_KEY", "k" * 48)
+    monkeypatch.setenv("DB_CONCURRENCY", value)
+    with pytest.raises(ConfigError, match="DB_CONCURRENCY must be a whole number from 1 to 10"):
+        Settings.from_env()
+    monkeypatch.setenv("DB_CONCURRENCY", "6")
+    assert Settings.from_env().db_concurrency == 6
