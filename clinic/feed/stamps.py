@@ -43,15 +43,21 @@ LOCKED = """SELECT id, merged_into FROM patients WHERE id IN (
     ORDER BY id{locking}"""
 
 
-async def changed_together(db: Database, identities: list[str], clinical: list[str]) -> None:
+async def changed_together(db: Database, identities: list[str], clinical: list[str],
+                           inserted: frozenset[str] = frozenset()) -> None:
     """The stamps of one write (a batch's or a single item's): the patients' index entries (new, edited, flagged
     as possible duplicates, merged) and the patients with new or corrected visits (and the survivor of a merged
     one: its recent visits hold the merged record's), each a change number of its own, taken last in the write's
     transaction. Two statements whatever the batch's size: one locks every row first (and finds the
-    survivors), so the counter row, taken by the second, is always the last lock taken."""
+    survivors), so the counter row, taken by the second, is always the last lock taken. `inserted`: patients
+    this transaction inserted, whose rows it holds already (and which no record was merged into): when it
+    names only those, the first statement is left out (a registration's)."""
     identities, clinical = list(dict.fromkeys(identities)), list(dict.fromkeys(clinical))
     named = list(dict.fromkeys(identities + clinical))
     if not named:
+        return
+    if inserted.issuperset(named):
+        await stamp_changes(db, identities, clinical)
         return
     sql = LOCKED.format(named=values_of(db, "ids"), clinical=among(db, "id", "clinical"), locking=locking(db))
     rows = await fetch_all(db, sql, {"ids": listed(db, named), "clinical": listed(db, clinical)})

@@ -54,7 +54,7 @@ async def write(db: Database, batch: list[Prepared]) -> list[Outcome] | None:
                 await visit.after_write(db)
             # Last: the devices' change feed (clinic.db.stamp_changes).
             await stamps.changed_together(db, [new.id for new in patients] + flagged,
-                                          [new.patient_id for new in visits])
+                                          [new.patient_id for new in visits], frozenset(new.id for new in patients))
     except Exception as exc:  # NotAllNew, a deadlock, a constraint: each item is tried on its own
         log.info("batch of %d not written together (%s: %s); storing its items one by one",
                  len(batch), type(exc).__name__, exc)
