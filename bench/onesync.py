@@ -125,7 +125,7 @@ def timing_parts(timed: Timed) -> Iterator[None]:
 async def measure(server: str, requests: int = 200) -> OneSyncFigures:
     import httpx2
 
-    from clinic.app import create_app
+    from clinic.app import create_app, warm
     from clinic.config import Settings
 
     url = await create_database(server, "bench_onesync")
@@ -136,6 +136,7 @@ async def measure(server: str, requests: int = 200) -> OneSyncFigures:
         app = create_app(Settings(database_url=url, secret_key=SECRET_KEY))
         timed = Timed(app)
         await app.state.db.connect()
+        warm()  # what the app's start-up does in every server process (the ASGI transport runs no lifespan)
         try:
             transport = httpx2.ASGITransport(app=timed)
             async with httpx2.AsyncClient(transport=transport, base_url="http://bench") as client:
@@ -242,7 +243,7 @@ async def sqlite_per_item(nurse: User, batches: int = 8, batch: int = 50, single
     import aiosqlite
     import httpx2
 
-    from clinic.app import create_app
+    from clinic.app import create_app, warm
     from clinic.config import Settings
     from clinic.migrate import upgrade
 
@@ -263,6 +264,7 @@ async def sqlite_per_item(nurse: User, batches: int = 8, batch: int = 50, single
         app = create_app(Settings(database_url=url, secret_key=SECRET_KEY))
         timed = Timed(app)
         await app.state.db.connect()
+        warm()  # what the app's start-up does in every server process (the ASGI transport runs no lifespan)
         try:
             async with httpx2.AsyncClient(transport=httpx2.ASGITransport(app=timed), base_url="http://bench",
                                           timeout=120) as client:

@@ -127,12 +127,13 @@ async def _in_process_sync(url: str, nurse: User, batches: Sequence[Sequence[dic
     """The app in this process (ASGI transport, no sockets); returns the seconds spent in /sync."""
     import httpx2
 
-    from clinic.app import create_app
+    from clinic.app import create_app, warm
     from clinic.config import Settings
 
     app = create_app(Settings(database_url=url, secret_key=SECRET_KEY))
     db = app.state.db
     await db.connect()
+    warm()  # what the app's start-up does in every server process (the ASGI transport runs no lifespan)
     try:
         wrapped = app if variant == "as is" else _PerRequest(app, db, variant)
         transport = httpx2.ASGITransport(app=wrapped)
