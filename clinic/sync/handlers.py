@@ -47,8 +47,8 @@ MAX_ITEM_CHARS = 512 * 1024
 # a 32 KB gzip body of "[],[],..." unpacks to millions of objects: seconds of work and gigabytes.
 MAX_MEMBERS = MAX_ITEMS * (16 + FIELD_NAMES * (FIELD_VALUES + 1))
 JSON_STRING = re.compile('"[^"]*"')  # once escaped quotes are taken out
-NOT_BRACKET = re.compile(r"[^\[\]{}]+")
-PAIRS = str.maketrans("[]{}", "()()")
+NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+PAIRS = bytes.maketrans(b"[]{}", b"()()")
 # A surrogate can come into a decoded string only from an escape (UTF-8 text cannot hold one): \ud800-\udfff.
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -139,19 +139,21 @@ def parse_body(body: bytes) -> Any:
 def nesting(text: str, most: int) -> int:
     """How deep the lists and objects of the JSON text `text` nest (`most` + 1 when deeper than `most`), read
     on its brackets outside strings, innermost pairs taken out one level at a time (a 100-item batch has
-    ~4,000 brackets but ~60,000 values: walking the values cost ~8 ms)."""
-    brackets = NOT_BRACKET.sub("", structural(text)).translate(PAIRS)
+    ~4,000 brackets but ~60,000 values: walking the values cost ~8 ms). On its UTF-8 bytes: the quotes and
+    backslashes that bound strings are single bytes no other character contains, and bytes.translate drops
+    every other byte at once (on text, the regular expression that did so was half of the check's time)."""
+    brackets = structural(text.encode("utf-8", "surrogatepass")).translate(PAIRS, NOT_BRACKETS)
     depth = 0
     while brackets and depth <= most:
-        brackets = brackets.replace("()", "")
+        brackets = brackets.replace(b"()", b"")
         depth += 1
     return depth
 
 
-def structural(text: str) -> str:
+def structural(text: bytes) -> bytes:
     """Valid JSON text without its strings: once escaped backslashes and quotes are taken out, every other
     piece between quotes is a string."""
-    return "".join(text.replace("\\\\", "").replace('\\"', "").split('"')[0::2])
+    return b"".join(text.replace(b"\\\\", b"").replace(b'\\"', b"").split(b'"')[0::2])
 
 
 MAX_INFLATED = 32 * 1024 * 1024  # a gzip body may not unpack to more than this (no zip bombs)
