@@ -12,7 +12,6 @@ client: the body is read first, with a read timeout, and the response is sent af
 from __future__ import annotations
 
 import time
-from contextlib import nullcontext
 from http.cookies import SimpleCookie
 from typing import Any
 
@@ -26,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from clinic import i18n
 from clinic.accounts.queries import session_user
 from clinic.accounts.roles import CurrentUser
-from clinic.db import Turns, is_sqlite
+from clinic.db import connection_turns
 from clinic.i18n import _
 
 COOKIE = "clinic_session"
@@ -133,8 +132,8 @@ class SessionMiddleware:
         self.codec = codec
         self.body_timeout = body_timeout
         # PostgreSQL: at most `concurrency` requests at work on the pool's connections, the rest waiting in the
-        # order they came. SQLite opens a connection per request: nothing to wait for.
-        self.turns = None if is_sqlite(str(db.url)) else Turns(concurrency)
+        # order they came.
+        self.turns = connection_turns(db, concurrency)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -169,7 +168,7 @@ class SessionMiddleware:
 
         user = None
         if token:
-            async with self.turns.turn() if self.turns else nullcontext(), self.db.connection():
+            async with self.turns.turn(), self.db.connection():
                 user = scope["user"] = await self.load_user(token)
                 if user is not None:
                     await self.app(scope, body.receive, keep)
