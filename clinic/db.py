@@ -519,10 +519,16 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+# A UUID in its canonical form already (what devices send): no need to build a uuid.UUID to know it.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def parse_uuid(text: str | None) -> str | None:
     """The canonical lowercase form of a UUID, or None when `text` is not one."""
     if not text:
         return None
+    if _CANONICAL_UUID.fullmatch(text):
+        return text
     try:
         return str(uuid.UUID(text.strip()))
     except ValueError:

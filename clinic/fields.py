@@ -55,25 +55,18 @@ class Fields:
             raise InvalidFields("fields must be an object")
         if len(payload) > FIELD_NAMES:
             raise _too_many()
-        data: dict[str, list[str]] = {}
-        for key, value in payload.items():
-            if type(value) is str:  # most fields: one text
-                data[key] = [value]
-                continue
-            items = value if isinstance(value, list) else [value]
-            if len(items) > FIELD_VALUES:  # refused before any value is converted
-                raise _too_many(str(key))
-            texts = []
-            for item in items:
-                if item is None:
-                    item = ""
-                if isinstance(item, bool) or not isinstance(item, str | int | float):
-                    raise InvalidFields(f"field {key!r} must be text")
-                texts.append(str(item))
-            data[str(key)] = texts
-        fields = cls.__new__(cls)  # its lists are its own already: checked, not copied
+        # As forms send them, every value a list of texts: taken as they are (their lists are the payload's own,
+        # parsed for this request), and a value that is not text makes the size count fail. Anything else is
+        # converted (or refused) one value at a time.
+        data = {key: value if type(value) is list else [value] for key, value in payload.items()}
+        try:
+            size = _checked_size(data)
+        except TypeError:
+            data = {key: _texts(key, values) for key, values in data.items()}
+            size = _checked_size(data)
+        fields = cls.__new__(cls)  # checked, not copied
         fields.data = data
-        fields.size = _checked_size(data)
+        fields.size = size
         return fields
 
     def get(self, name: str) -> str:
@@ -92,17 +85,31 @@ class Fields:
         return {name: self.get(name) for name in names}
 
 
+def _texts(key: str, values: list[Any]) -> list[str]:
+    """A field's values as texts: numbers made text, null an empty text; InvalidFields for anything else."""
+    if len(values) > FIELD_VALUES:  # refused before any value is converted
+        raise _too_many(key)
+    texts = []
+    for value in values:
+        if value is None:
+            value = ""
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise InvalidFields(f"field {key!r} must be text")
+        texts.append(str(value))
+    return texts
+
+
 def _checked_size(data: dict[str, list[str]]) -> int:
     """The characters of the names and values; InvalidFields for a NUL character, a value longer than
-    FIELD_CHARS or more repeats than FIELD_VALUES. (Each check over all values at once: a record's two dozen
-    fields, checked one by one, cost as much as validating them.)"""
+    FIELD_CHARS or more repeats than FIELD_VALUES; TypeError for a value that is not text. (Each check over
+    all values at once: a record's two dozen fields, checked one by one, cost as much as validating them.)"""
     if max(map(len, data.values()), default=0) > FIELD_VALUES:
         raise _too_many(next(key for key, values in data.items() if len(values) > FIELD_VALUES))
     texts = [value for values in data.values() for value in values]
+    everything = "".join(data) + "".join(texts)  # TypeError for a value that is not text
     if max(map(len, texts), default=0) > FIELD_CHARS:
         long = next(key for key, values in data.items() for value in values if len(value) > FIELD_CHARS)
         raise InvalidFields(f"field {long!r} is too long")
-    everything = "".join(data) + "".join(texts)
     if "\x00" in everything:
         raise InvalidFields("NUL characters are not allowed", nul=True)
     return len(everything)

@@ -28,11 +28,16 @@ def _revision(row: Row) -> Revision:
                     row["created_at"], row["reason"], content, row["care_at"], row["device_at"])
 
 
+# json.dumps with options builds an encoder per call: these are built once.
+_TO_JSON = json.JSONEncoder().encode
+_TO_JSON_TEXT = json.JSONEncoder(ensure_ascii=False).encode  # prescriptions: as typed, not \u-escaped
+
+
 def _params(clean: dict[str, Any]) -> dict[str, Any]:
     params = {name: clean.get(name) for name in CONTENT}
     params["complaint"] = params["complaint"] or ""  # a later part of an encounter: the triage holds it
-    params["diagnoses"] = json.dumps(clean.get("diagnoses") or [])
-    params["prescriptions"] = json.dumps(clean.get("prescriptions") or [], ensure_ascii=False)
+    params["diagnoses"] = _TO_JSON(clean.get("diagnoses") or [])
+    params["prescriptions"] = _TO_JSON_TEXT(clean.get("prescriptions") or [])
     return params
 
 
