@@ -6,7 +6,7 @@ from __future__ import annotations
 from databases import Database
 
 from clinic.accounts.roles import CurrentUser
-from clinic.db import Row, fetch_all, insert_rows, utcnow
+from clinic.db import Row, append_rows, fetch_all, utcnow
 from clinic.text import N_
 
 ACTIONS = {
@@ -56,7 +56,7 @@ async def log_access(db: Database, user: CurrentUser, action: str, address: str,
 
 
 async def log_accesses(db: Database, rows: list[Row]) -> None:
-    await insert_rows(db, "access_log", rows)
+    await append_rows(db, "access_log", rows)
 
 
 async def record_discard(db: Database, user: CurrentUser, address: str, *, key: str, kind: str, reason: str,

@@ -13,6 +13,7 @@ from databases import Database
 from clinic.db import (
     NotAllNew,
     Row,
+    append_rows,
     fetch_all,
     fetch_one,
     ilike,
@@ -111,15 +112,10 @@ async def insert_patients(db: Database, new: list[tuple[str, dict[str, Any], str
     now = utcnow()
     rows = [patient_row(patient_id, clean, number, user_id, registered_at, now)
             for (patient_id, clean, user_id, registered_at), number in zip(new, numbers, strict=True)]
-    inserted = await insert_rows(db, "patients", rows, suffix=f"ON CONFLICT (id) DO NOTHING RETURNING {COLUMNS}")
-    if len(inserted) != len(rows):
-        raise NotAllNew
-    by_id = {row["id"]: row for row in inserted}
-    stored = [by_id[row["id"]] for row in rows]
-    revisions = [revision_row(new_id(), row, user_id) for row, (_, _, user_id, _) in zip(stored, new, strict=True)]
-    if len(await insert_rows(db, "patient_revisions", revisions, suffix="ON CONFLICT DO NOTHING RETURNING id")) \
-            != len(revisions):
-        raise NotAllNew
+    await append_rows(db, "patients", rows)
+    stored = [row | {"merged_into": None} for row in rows]  # as they would be read (COLUMNS): none merged yet
+    await append_rows(db, "patient_revisions", [revision_row(new_id(), row, user_id)
+                                                for row, (_, _, user_id, _) in zip(stored, new, strict=True)])
     return stored
 
 

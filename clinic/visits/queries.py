@@ -8,7 +8,7 @@ from typing import Any
 
 from databases import Database
 
-from clinic.db import NotAllNew, Row, fetch_all, fetch_one, insert_rows, utcnow, write_transaction
+from clinic.db import NotAllNew, Row, append_rows, fetch_all, fetch_one, insert_rows, utcnow, write_transaction
 from clinic.feed.stamps import clinical_changed, clinical_changed_of_visit
 from clinic.outcome import Write
 from clinic.patients.queries import OnWrite
@@ -122,14 +122,10 @@ async def insert_visits(db: Database, new: list[tuple[str, str, dict[str, Any], 
     now = utcnow()
     visits = [visit_row(visit_id, patient_id, author_id, now, care, place)
               for visit_id, patient_id, _, author_id, care, place in new]
-    if len(await insert_rows(db, "visits", visits, suffix="ON CONFLICT (id) DO NOTHING RETURNING id")) != len(new):
-        raise NotAllNew
+    await append_rows(db, "visits", visits)
     # The first revision shares the visit's id: one id per submission, made on the device.
-    revisions = [revision_row(visit_id, visit_id, 1, clean, author_id, None)
-                 for visit_id, _, clean, author_id, _, _ in new]
-    if len(await insert_rows(db, "visit_revisions", revisions, suffix="ON CONFLICT DO NOTHING RETURNING id")) \
-            != len(new):
-        raise NotAllNew
+    await append_rows(db, "visit_revisions", [revision_row(visit_id, visit_id, 1, clean, author_id, None)
+                                              for visit_id, _, clean, author_id, _, _ in new])
     return now
 
 

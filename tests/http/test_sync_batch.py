@@ -5,12 +5,15 @@ itself and its items are stored one by one, as the single path answers them."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from clinic.accounts.roles import CurrentUser
 from clinic.fields import Fields
 from clinic.patients.service import NewPatient
 from clinic.patients.validation import validate_patient
 from clinic.sync import batch
+from clinic.visits.service import NewVisit
+from clinic.visits.validation import validate_visit
 from tests.conftest import USER_IDS
 from tests.http.conftest import query
 from tests.http.test_sync import counts, patient_item, visit_item
@@ -81,6 +84,44 @@ def test_a_batch_meeting_a_stored_id_writes_none_of_itself(client_for):  # type:
     # Sent for real, each item gets the single path's answer.
     results = nurse.post("/sync", json={"items": [fresh, stored]}).json()["results"]
     assert [r["status"] for r in results] == ["stored", "already"]
+
+
+def test_a_batch_of_visits_meeting_a_stored_visit_or_revision_id_writes_none_of_itself(client_for):  # type: ignore[no-untyped-def]
+    """The visits' and their revisions' rows are appended in bulk (a COPY on PostgreSQL): an id stored already,
+    as a visit or as another visit's correction, leaves nothing of the batch, and each item then gets the
+    single path's answer."""
+    nurse, doctor = client_for("nurse"), client_for("doctor")
+    patient = patient_item()
+    assert nurse.post("/sync", json={"items": [patient]}).json()["results"][0]["status"] == "stored"
+    mine = {"author": USER_IDS["doctor"]}
+    stored = visit_item(patient["key"]) | mine
+    correction_id = str(uuid.uuid4())
+    correction = {"key": correction_id, "target": f"/patients/{patient['key']}/visits/{stored['key']}/revisions",
+                  "method": "POST", **mine,
+                  "fields": {**stored["fields"], "id": correction_id, "base_revision": "1",
+                             "complaint": "Sakit kepala berdenyut", "reason": "Keluhan dilengkapi"}}
+    results = doctor.post("/sync", json={"items": [stored, correction]}).json()["results"]
+    assert [r["status"] for r in results] == ["stored", "stored"]
+    user = CurrentUser(USER_IDS["doctor"], "doctor", "Doctor", frozenset({"doctor"}), False)
+    before = counts(doctor)
+
+    def new(visit_id: str) -> NewVisit:
+        clean, _ = validate_visit(Fields.from_json(visit_item(patient["key"])["fields"]))
+        now = dt.datetime.now(dt.UTC)
+        return NewVisit(visit_id, patient["key"], clean, user, "127.0.0.1", (now, now), {}, "whole")
+
+    for taken in (stored["key"], correction_id):  # a visit's id; a correction's (a revision's) id
+        async def write(taken: str = taken) -> object:
+            fresh = [new(str(uuid.uuid4())) for _ in range(3)]
+            return await batch.write(doctor.app.state.db, [*fresh, new(taken)])  # type: ignore[attr-defined]
+
+        assert doctor.portal is not None
+        assert doctor.portal.call(write) is None
+        assert counts(doctor) == before
+    # Sent for real, each item gets the single path's answer.
+    items = [visit_item(patient["key"]) | mine, visit_item(patient["key"], correction_id) | mine, stored]
+    results = doctor.post("/sync", json={"items": items}).json()["results"]
+    assert [r["status"] for r in results] == ["stored", "invalid", "already"]  # the id is taken
 
 
 def test_the_new_records_of_one_request_are_written_in_one_transaction(client_for):  # type: ignore[no-untyped-def]
