@@ -25,12 +25,13 @@ SLOW_4G_RTT = 0.150
 
 
 def _load(path: Path, rows: list[tuple[Any, ...]]) -> None:
-    columns = (*PATIENT_COLUMNS, "change_number")
-    values = [tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in row) + (i,)
-              for i, row in enumerate(rows, start=1)]
+    columns = PATIENT_COLUMNS
+    values = [tuple(v.isoformat() if hasattr(v, "isoformat") else v for v in row) for row in rows]
     with sqlite3.connect(path) as conn:
         conn.executemany(f"INSERT INTO patients ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
                          values)
+        conn.execute("INSERT INTO patient_stamps (patient_id, change_number) "
+                     "SELECT id, ROW_NUMBER() OVER (ORDER BY rowid) FROM patients")
         conn.execute("UPDATE counters SET value = ? WHERE name IN ('record_number', 'change')", (len(rows),))
 
 
@@ -38,8 +39,9 @@ def _change(path: Path, count: int, first: int) -> None:
     with sqlite3.connect(path) as conn:
         ids = [row[0] for row in conn.execute("SELECT id FROM patients ORDER BY random() LIMIT ?", (count,))]
         for i, patient_id in enumerate(ids, start=first):
-            conn.execute("UPDATE patients SET address = address || ' (pindah)', version = version + 1, "
-                         "change_number = ? WHERE id = ?", (i, patient_id))
+            conn.execute("UPDATE patients SET address = address || ' (pindah)', version = version + 1 "
+                         "WHERE id = ?", (patient_id,))
+            conn.execute("UPDATE patient_stamps SET change_number = ? WHERE patient_id = ?", (i, patient_id))
         conn.execute("UPDATE counters SET value = ? WHERE name = 'change'", (first + count - 1,))
 
 

@@ -58,7 +58,7 @@ async def _read_rows(url: str) -> dict[str, tuple[list[str], list[tuple[Any, ...
     conn = await asyncpg.connect(url)
     try:
         tables = {}
-        for table in ("patients", "patient_revisions", "visits", "visit_revisions", "access_log"):
+        for table in ("patients", "patient_stamps", "patient_revisions", "visits", "visit_revisions", "access_log"):
             rows = await conn.fetch(f"SELECT * FROM {table}")
             columns = list(rows[0].keys()) if rows else []
             tables[table] = (columns, [tuple(row.values()) for row in rows])
@@ -70,12 +70,14 @@ async def _read_rows(url: str) -> dict[str, tuple[list[str], list[tuple[Any, ...
 def _rows_by_batch(tables: dict[str, tuple[list[str], list[tuple[Any, ...]]]],
                    batches: Sequence[Sequence[dict[str, Any]]]) -> list[dict[str, list[tuple[Any, ...]]]]:
     """Each table's rows split by the /sync batch that wrote them, so the raw inserts commit the same
-    rows in the same groups and in an order the foreign keys accept."""
+    rows in the same groups and in an order the foreign keys accept. A patient's change numbers (stamped again
+    by the batches of its visits) go with its registration, as they stand at the end: as when the patient's
+    own row held them (before migration 0016), the raw inserts write no update."""
     batch_of: dict[str, int] = {}
     for index, batch in enumerate(batches):
         for item in batch:
             batch_of[item_record_id(item)[1]] = index
-    owner = {"patients": "id", "patient_revisions": "patient_id", "visits": "id",
+    owner = {"patients": "id", "patient_stamps": "patient_id", "patient_revisions": "patient_id", "visits": "id",
              "visit_revisions": "visit_id"}
     split: list[dict[str, list[tuple[Any, ...]]]] = [{t: [] for t in tables} for _ in batches]
     for table, (columns, rows) in tables.items():
@@ -201,8 +203,8 @@ def report_ingest(results: list[Any], f: IngestFigures) -> None:
              f"one uvicorn process; median of {ROUNDS} runs, taking turns with the raw inserts")
     record(results, "Server ingest: POST /sync", f.sync_rate, "items/s", "", f"{setup}; {f.busy}")
     record(results, "Server ingest: asyncpg executemany, same rows", f.executemany_rate, "items/s", "",
-           "the rows /sync wrote (patients, patient_revisions, visits, visit_revisions, access_log), "
-           "one transaction per batch: " + f.notes[0])
+           "the rows /sync wrote (patients, their change numbers as they stand at the end, patient_revisions, "
+           "visits, visit_revisions, access_log), one transaction per batch: " + f.notes[0])
     record(results, "Server ingest: asyncpg COPY, same rows", f.copy_rate, "items/s", "",
            "copy_records_to_table, one transaction per batch")
     stmts = f"; {f.statements_per_item:.1f} database round trips per item" if f.statements_per_item else ""

@@ -444,9 +444,11 @@ async def stamp_changes(db: Database, identities: list[str], clinical: list[str]
     transaction ends, so numbers become visible in commit order: a reader that sees number N has seen every
     number below it, and a cursor never skips a write that committed late. (SQLite's write lock already orders
     every write.) The caller holds the patients' row locks already (it wrote or locked them), so the counter
-    row is always locked last. One statement on PostgreSQL (the counter taken in its WITH, so the counter row
-    is held for one round trip fewer), two on SQLite; one text for any number of patients, and one new version
-    of a patient's row whether it takes one number or two."""
+    row is always locked last. The numbers live in `patient_stamps` (migration 0016), one narrow row per
+    patient, written with an upsert: a new patient's row is inserted, a known one's updated, one new version
+    whether it takes one number or two, and the patient's own row (eleven indexes) is not written again.
+    One statement on PostgreSQL (the counter taken in its WITH, so the counter row is held for one round trip
+    fewer), two on SQLite; one text for any number of patients."""
     if not identities and not clinical:
         return
     places: dict[str, list[int | None]] = {}
@@ -462,11 +464,15 @@ async def stamp_changes(db: Database, identities: list[str], clinical: list[str]
         params["last"] = int(await fetch_value(db, take, params))
     else:
         last, first = "(SELECT value FROM taken)", f"WITH taken AS ({take}) "
-    # The k-th number handed out is last - n + k: consecutive numbers, in order.
-    await execute(db, f"""{first}UPDATE patients SET
-        change_number = COALESCE({last} - CAST(:n AS bigint) + stamped.identity_place, patients.change_number),
-        clinical_change = COALESCE({last} - CAST(:n AS bigint) + stamped.clinical_place, patients.clinical_change)
-        FROM {rows_of(db, "stamped", STAMPED)} WHERE patients.id = stamped.id""", params)
+    # The k-th number handed out is last - n + k: consecutive numbers, in order. (`WHERE true`: SQLite reads an
+    # ON CONFLICT after a SELECT with no WHERE as part of a join.)
+    await execute(db, f"""{first}INSERT INTO patient_stamps (patient_id, change_number, clinical_change)
+        SELECT stamped.id, {last} - CAST(:n AS bigint) + stamped.identity_place,
+               {last} - CAST(:n AS bigint) + stamped.clinical_place
+        FROM {rows_of(db, "stamped", STAMPED)} WHERE true
+        ON CONFLICT (patient_id) DO UPDATE SET
+            change_number = COALESCE(excluded.change_number, patient_stamps.change_number),
+            clinical_change = COALESCE(excluded.clinical_change, patient_stamps.clinical_change)""", params)
 
 
 def locking(db: Database) -> str:

@@ -32,6 +32,7 @@ APP_RIGHTS: dict[str, tuple[str, ...]] = {
     "duplicate_flags": ("UPDATE",),  # a possible duplicate decided "not a duplicate" (migration 0008)
     "formulary": ("DELETE",),  # replaced whole by each import (migration 0009_day2_pharmacy)
     "counters": ("UPDATE",),  # the devices' change number, taken last in each write (migration 0013)
+    "patient_stamps": ("UPDATE",),  # each patient's change numbers, stamped again by each write (migration 0016)
     "satusehat_outbox": ("UPDATE",),  # each item's state, lease and backoff (migration 0008 satusehat)
 }
 READ_ONLY = ("alembic_version",)

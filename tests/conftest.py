@@ -97,8 +97,9 @@ def postgres_template(password_hash: str) -> Iterator[str]:
 
 
 CLEARED_TABLES = ("visit_checkins, satusehat_outbox, satusehat_ids, dispensings, formulary, patient_merges, "
-                  "duplicate_flags, access_log, visit_revisions, visits, patient_revisions, patients, login_failures, "
-                  "login_throttle, sessions, queue_events, checkins, queue_counters, facility_settings")
+                  "duplicate_flags, access_log, visit_revisions, visits, patient_revisions, patient_stamps, patients, "
+                  "login_failures, login_throttle, sessions, queue_events, checkins, queue_counters, "
+                  "facility_settings")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

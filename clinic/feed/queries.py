@@ -48,8 +48,9 @@ async def index_page(db: Database, after: int, limit: int) -> tuple[list[dict[st
     the survivor, as on the server (clinic.patients.queries._survivors)."""
     rows = await fetch_all(
         db, f"""SELECT p.id, p.record_number, p.name, p.sex, p.birth_date, p.nik, p.bpjs_number, p.mother_nik,
-                p.address, p.version, p.merged_into, p.change_number, {FLAGGED} AS possible_duplicate
-            FROM patients p WHERE p.change_number > :after ORDER BY p.change_number LIMIT :limit""",
+                p.address, p.version, p.merged_into, s.change_number, {FLAGGED} AS possible_duplicate
+            FROM patient_stamps s JOIN patients p ON p.id = s.patient_id
+            WHERE s.change_number > :after ORDER BY s.change_number LIMIT :limit""",
         {"after": after, "limit": limit + 1},
     )
     page = rows[:limit]
@@ -73,8 +74,9 @@ async def working_set_page(db: Database, after: int, limit: int,
                             AND COALESCE(v.care_at, v.created_at) >= :since)
                  OR EXISTS (SELECT 1 FROM checkins c WHERE c.patient_id = p.id AND c.day = :today))"""
     rows = await fetch_all(
-        db, f"""SELECT p.id, p.clinical_change, p.merged_into FROM patients p WHERE p.clinical_change > :after
-            {recent} ORDER BY p.clinical_change LIMIT :limit""",
+        db, f"""SELECT p.id, s.clinical_change, p.merged_into
+            FROM patient_stamps s JOIN patients p ON p.id = s.patient_id
+            WHERE s.clinical_change > :after {recent} ORDER BY s.clinical_change LIMIT :limit""",
         {"after": after, "limit": limit + 1} | ({} if after else {"since": since, "today": facility_date(now)}),
     )
     page = rows[:limit]

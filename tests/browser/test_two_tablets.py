@@ -52,8 +52,9 @@ class Tablet:
         assert outbox(self.page) == []
 
 
-# Columns every stored edit moves on: the version, who and when, and the devices' change number (clinic/feed).
-BOOKKEEPING = ("version", "updated_at", "updated_by", "change_number", "clinical_change")
+# Columns every stored edit moves on: the version, who and when (the devices' change numbers are kept apart, in
+# patient_stamps).
+BOOKKEEPING = ("version", "updated_at", "updated_by")
 
 
 @pytest.fixture

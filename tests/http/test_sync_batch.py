@@ -134,9 +134,9 @@ def test_the_new_records_of_one_request_are_written_in_one_transaction(client_fo
     assert [r["status"] for r in results] == ["stored"] * 6
     received = {row["created_at"] for row in query(nurse, "SELECT created_at FROM visits")}
     assert len(received) == 1
-    changes = sorted(int(row["change_number"]) for row in query(nurse, "SELECT change_number FROM patients"))
+    changes = sorted(int(row["change_number"]) for row in query(nurse, "SELECT change_number FROM patient_stamps"))
     assert len(set(changes)) == 3
-    clinical = [row["clinical_change"] for row in query(nurse, "SELECT clinical_change FROM patients")]
+    clinical = [row["clinical_change"] for row in query(nurse, "SELECT clinical_change FROM patient_stamps")]
     assert all(number is not None and int(number) > max(changes) for number in clinical)
 
 
