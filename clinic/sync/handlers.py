@@ -47,8 +47,11 @@ MAX_ITEM_CHARS = 512 * 1024
 # a 32 KB gzip body of "[],[],..." unpacks to millions of objects: seconds of work and gigabytes.
 MAX_MEMBERS = MAX_ITEMS * (16 + FIELD_NAMES * (FIELD_VALUES + 1))
 JSON_STRING = re.compile('"[^"]*"')  # once escaped quotes are taken out
-NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+# Bytes tables for bytes.translate: what each check deletes (everything else), and brackets made pairs.
+NOT_MEMBER_MARKS = bytes(byte for byte in range(256) if byte not in b",[{")
+NOT_QUOTES_OR_BRACKETS = bytes(byte for byte in range(256) if byte not in b'"[]{}')
 PAIRS = bytes.maketrans(b"[]{}", b"()()")
+ESCAPE = re.compile(rb"\\.", re.DOTALL)  # a backslash and the byte it escapes (\\, \", \n, \u...)
 # A surrogate can come into a decoded string only from an escape (UTF-8 text cannot hold one): \ud800-\udfff.
 SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
@@ -91,7 +94,7 @@ def count_members(text: str) -> int:
     """At most how many values `text` holds, without building them: each entry of a list or member of an
     object either opens its container or follows a comma. The cheap count includes the commas of notes;
     only past the limit are the strings taken out to count exactly."""
-    count = text.count(",") + text.count("[") + text.count("{")
+    count = len(text.encode("utf-8", "surrogatepass").translate(None, NOT_MEMBER_MARKS))  # one pass, not three
     if count <= MAX_MEMBERS:
         return count
     # Without escaped backslashes and quotes each string is a plain "...", and there are at most two
@@ -139,21 +142,24 @@ def parse_body(body: bytes) -> Any:
 def nesting(text: str, most: int) -> int:
     """How deep the lists and objects of the JSON text `text` nest (`most` + 1 when deeper than `most`), read
     on its brackets outside strings, innermost pairs taken out one level at a time (a 100-item batch has
-    ~4,000 brackets but ~60,000 values: walking the values cost ~8 ms). On its UTF-8 bytes: the quotes and
-    backslashes that bound strings are single bytes no other character contains, and bytes.translate drops
-    every other byte at once (on text, the regular expression that did so was half of the check's time)."""
-    brackets = structural(text.encode("utf-8", "surrogatepass")).translate(PAIRS, NOT_BRACKETS)
+    ~4,000 brackets but ~60,000 values: walking the values cost ~8 ms). On its UTF-8 bytes, where quotes,
+    backslashes and brackets are single bytes no other character contains:
+    - each escape (a backslash and the byte after it) goes, so every quote left bounds a string;
+    - every byte but quotes and brackets goes at once (bytes.translate);
+    - two quotes side by side then go: a string with no bracket in it, or the end of one string and the start
+      of the next with nothing between them (the two become one); what was inside a string stays inside;
+    - what is left between quotes (the few strings holding a bracket) goes.
+    (Strings taken out one by one, ~12,000 pieces for a batch, had cost four times as much.)"""
+    data = text.encode("utf-8", "surrogatepass")
+    if b"\\" in data:  # a backslash anywhere (one byte: a fast search): take out the escapes
+        data = ESCAPE.sub(b"", data)
+    skeleton = data.translate(None, NOT_QUOTES_OR_BRACKETS).replace(b'""', b"")
+    brackets = b"".join(skeleton.split(b'"')[0::2]).translate(PAIRS)
     depth = 0
     while brackets and depth <= most:
         brackets = brackets.replace(b"()", b"")
         depth += 1
     return depth
-
-
-def structural(text: bytes) -> bytes:
-    """Valid JSON text without its strings: once escaped backslashes and quotes are taken out, every other
-    piece between quotes is a string."""
-    return b"".join(text.replace(b"\\\\", b"").replace(b'\\"', b"").split(b'"')[0::2])
 
 
 MAX_INFLATED = 32 * 1024 * 1024  # a gzip body may not unpack to more than this (no zip bombs)
