@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -298,8 +299,8 @@ async def append_rows(db: Database, table: str, rows: list[Row]) -> None:
             await execute(db, _insert_text(table, columns, 1, ""), {f"{name}_0": rows[0][name] for name in columns})
             return
         async with db.connection() as connection:
-            await connection.raw_connection.copy_records_to_table(
-                table, records=[tuple(row[name] for name in columns) for row in rows], columns=columns)
+            values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+            await connection.raw_connection.copy_records_to_table(table, records=map(values, rows), columns=columns)
     except asyncpg.UniqueViolationError:
         raise NotAllNew from None
 
