@@ -83,7 +83,7 @@ def counting_statements(counts: Counter[str]) -> Iterator[Counter[str]]:
         patched.append((owner, name, original))
         setattr(owner, name, counted)
 
-    for name in ("fetch", "fetchrow", "fetchval", "execute", "executemany"):
+    for name in ("fetch", "fetchrow", "fetchval", "execute", "executemany", "copy_records_to_table"):
         wrap(asyncpg.connection.Connection, name, None)
     wrap(postgres.PostgresConnection, "acquire", "pool acquire")
     wrap(asyncpg.connection.Connection, "reset", "pool reset on release")

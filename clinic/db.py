@@ -282,11 +282,12 @@ async def _insert_arrays(db: Database, table: str, columns: tuple[str, ...], row
 async def append_rows(db: Database, table: str, rows: list[Row]) -> None:
     """INSERT of `rows` (dicts with the same keys: the columns) that must all be new: NotAllNew when any meets
     a stored row (its id, or another unique key such as a revision's number), and then nothing of the caller's
-    transaction may stay (it rolls back). The bulk path of the high-volume appends (a /sync batch's visits,
-    revisions and access-log entries). PostgreSQL: several rows in one COPY, a bulk load with no statement to
-    parse or plan, each value encoded with its column's type as it is (no array of each column to build and
-    check element by element), about a third faster than one INSERT from arrays; one row in one INSERT (a COPY
-    takes a round trip more). SQLite: VALUES lists, a row that meets a stored one left out and counted."""
+    transaction may stay (it rolls back). The bulk path of the high-volume appends (a /sync batch's patients,
+    visits, their revisions and access-log entries). PostgreSQL: several rows in one COPY, a bulk load with no
+    statement to parse or plan, each value encoded with its column's type as it is (no array of each column
+    to build and check element by element), about a third faster than one INSERT from arrays; one row in one
+    INSERT (a COPY takes a round trip more). SQLite: VALUES lists, a row that meets a stored one left out and
+    counted."""
     if not rows:
         return
     columns = tuple(rows[0])

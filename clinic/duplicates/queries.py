@@ -6,7 +6,19 @@ from typing import Any
 
 from databases import Database
 
-from clinic.db import Row, execute, execute_many, fetch_all, fetch_one, new_id, rows_of, rows_param, utcnow
+from clinic.db import (
+    Row,
+    among,
+    execute,
+    execute_many,
+    fetch_all,
+    fetch_one,
+    listed,
+    new_id,
+    rows_of,
+    rows_param,
+    utcnow,
+)
 
 MATCH_LIMIT = 20  # more look-alikes than this are not a duplicate to review but a data problem
 
@@ -80,12 +92,11 @@ async def flagged_among(db: Database, patient_ids: list[str]) -> set[str]:
     """Which of these patients have an open flag (either side): the search rows' "possible duplicate" mark."""
     if not patient_ids:
         return set()
-    names = {f"p{i}": patient_id for i, patient_id in enumerate(patient_ids)}
-    listed = ", ".join(":" + name for name in names)
     rows = await fetch_all(
-        db, f"""SELECT patient_id AS id FROM duplicate_flags WHERE status = 'open' AND patient_id IN ({listed})
-            UNION SELECT other_id AS id FROM duplicate_flags WHERE status = 'open' AND other_id IN ({listed})""",
-        names,
+        db, f"""SELECT patient_id AS id FROM duplicate_flags WHERE status = 'open' AND {among(db, "patient_id", "ids")}
+            UNION SELECT other_id AS id FROM duplicate_flags
+            WHERE status = 'open' AND {among(db, "other_id", "ids")}""",
+        {"ids": listed(db, patient_ids)},
     )
     return {row["id"] for row in rows}
 
@@ -123,16 +134,10 @@ async def decide_not_duplicate(db: Database, patient_ids: list[str], user_id: st
 
 async def close_flags(db: Database, patient_ids: list[str], user_id: str, status: str) -> None:
     """Every open flag among these patients gets `status` ("not_duplicate", or "merged")."""
-    params: dict[str, Any] = {"user": user_id, "at": utcnow(), "status": status}
-    names = []
-    for index, patient_id in enumerate(patient_ids):
-        params[f"p{index}"] = patient_id
-        names.append(f":p{index}")
-    listed = ", ".join(names)
     await execute(
         db, f"""UPDATE duplicate_flags SET status = :status, decided_by = :user, decided_at = :at
-            WHERE status = 'open' AND patient_id IN ({listed}) AND other_id IN ({listed})""",
-        params,
+            WHERE status = 'open' AND {among(db, "patient_id", "ids")} AND {among(db, "other_id", "ids")}""",
+        {"user": user_id, "at": utcnow(), "status": status, "ids": listed(db, patient_ids)},
     )
 
 

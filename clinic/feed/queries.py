@@ -10,7 +10,7 @@ from typing import Any
 
 from databases import Database
 
-from clinic.db import Row, execute, fetch_all, fetch_value, utcnow
+from clinic.db import Row, among, execute, fetch_all, fetch_value, listed, utcnow
 from clinic.rules.clock import facility_date
 from clinic.visits.queries import visits_of_patients
 from clinic.visits.records import Visit
@@ -84,9 +84,8 @@ async def working_set_page(db: Database, after: int, limit: int,
     ids = [row["id"] for row in page if row["merged_into"] is None]
     owner = {patient_id: patient_id for patient_id in ids}
     if ids:
-        names = {f"p{i}": patient_id for i, patient_id in enumerate(ids)}
-        aliases = await fetch_all(db, f"""SELECT id, merged_into FROM patients
-                                          WHERE merged_into IN ({", ".join(":" + n for n in names)})""", names)
+        aliases = await fetch_all(db, f"SELECT id, merged_into FROM patients WHERE {among(db, 'merged_into', 'ids')}",
+                                  {"ids": listed(db, ids)})
         owner.update({row["id"]: row["merged_into"] for row in aliases})
     visits: dict[str, list[Visit]] = {}
     for patient_id, found in (await visits_of_patients(db, list(owner))).items():

@@ -8,7 +8,18 @@ from typing import Any
 
 from databases import Database
 
-from clinic.db import NotAllNew, Row, append_rows, fetch_all, fetch_one, insert_rows, utcnow, write_transaction
+from clinic.db import (
+    NotAllNew,
+    Row,
+    among,
+    append_rows,
+    fetch_all,
+    fetch_one,
+    insert_rows,
+    listed,
+    utcnow,
+    write_transaction,
+)
 from clinic.feed.stamps import clinical_changed, clinical_changed_of_visit
 from clinic.outcome import Write
 from clinic.patients.queries import OnWrite
@@ -241,8 +252,7 @@ async def visits_of_patients(db: Database, patient_ids: list[str]) -> dict[str, 
     """Each patient's visits, newest first, each with every revision (the devices' working set)."""
     if not patient_ids:
         return {}
-    names = {f"p{i}": patient_id for i, patient_id in enumerate(patient_ids)}
     found: dict[str, list[Visit]] = {}
-    for visit in await _visits(db, f"v.patient_id IN ({', '.join(':' + n for n in names)})", names):
+    for visit in await _visits(db, among(db, "v.patient_id", "patients"), {"patients": listed(db, patient_ids)}):
         found.setdefault(visit.patient_id, []).append(visit)
     return found
