@@ -111,7 +111,7 @@ def timing_parts(timed: Timed) -> Iterator[None]:
         patched.append((owner, name, original))
         setattr(owner, name, timed_call)
 
-    for name in ("fetch", "fetchrow", "execute", "executemany"):
+    for name in ("fetch", "fetchrow", "execute", "executemany", "copy_records_to_table"):
         wrap(asyncpg.connection.Connection, name, "statements")
     wrap(JSONResponse, "render", "JSON", is_async=False)
     wrap(jinja2.Template, "render", "template", is_async=False)
