@@ -58,6 +58,11 @@ TYPE = """async ({text, pause}) => {
   return {times, shown: rows.querySelectorAll('tr[data-patient-id]').length};
 }"""
 
+WORKER_STATE = """navigator.serviceWorker.getRegistration().then((r) => r
+  ? {installing: r.installing && r.installing.state, waiting: r.waiting && r.waiting.state,
+     active: r.active && r.active.state}
+  : 'none')"""
+
 SHOWN = """() => {
   const mark = performance.getEntriesByName('clinic:record-shown')[0];
   const nav = performance.getEntriesByType('navigation')[0];
@@ -119,7 +124,10 @@ def measure(count: int) -> dict[str, Any]:
                     ready = "document.getElementById('sync-status').getAttribute('data-ready') === 'true'"
                     wait_until(page, ready, 900)
                     download = time.monotonic() - began
-                    wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller !== null", 300)
+                    try:
+                        wait_until(page, "navigator.serviceWorker && navigator.serviceWorker.controller !== null", 300)
+                    except AssertionError as timed_out:  # seen once: say what the worker was doing
+                        raise AssertionError(f"{timed_out}; the registration: {page.evaluate(WORKER_STATE)}") from None
                     wait_until(page, "caches.open('pages-v1').then(c => c.match('/offline')).then(Boolean)", 300)
                     stored = page.evaluate("ClinicDevice.allPatients().then(all => all.length)")
                     assert stored == count, stored
