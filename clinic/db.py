@@ -285,8 +285,8 @@ async def append_rows(db: Database, table: str, rows: list[Row]) -> None:
     transaction may stay (it rolls back). The bulk path of the high-volume appends (a /sync batch's patients,
     visits, their revisions and access-log entries). PostgreSQL: several rows in one COPY, a bulk load with no
     statement to parse or plan, each value encoded with its column's type as it is (no array of each column
-    to build and check element by element), about a third faster than one INSERT from arrays; one row in one
-    INSERT (a COPY takes a round trip more). SQLite: VALUES lists, a row that meets a stored one left out and
+    to build and check element by element), about a third faster than one INSERT from arrays; one row by
+    `insert_rows` (a COPY takes a round trip more). SQLite: VALUES lists, a row that meets a stored one left out and
     counted."""
     if not rows:
         return
@@ -297,7 +297,7 @@ async def append_rows(db: Database, table: str, rows: list[Row]) -> None:
         return
     try:
         if len(rows) == 1:
-            await execute(db, _insert_text(table, columns, 1, ""), {f"{name}_0": rows[0][name] for name in columns})
+            await insert_rows(db, table, rows)
             return
         async with db.connection() as connection:
             values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
