@@ -8,6 +8,7 @@ import re
 import selectors
 import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -619,7 +620,13 @@ def test_healthz_says_when_the_database_goes_away(migrated_url, tmp_path):
             name = migrated_url.rsplit("/", 1)[1]
             asyncio.run(_admin_sql(migrated_url.rsplit("/", 1)[0] + "/postgres",
                                    f"DROP DATABASE {name} WITH (FORCE)"))
+        threads = set(threading.enumerate())
         response = client.get("/healthz")
+        # aiosqlite stops the thread of a connection that could not open without waiting for it: it hands the
+        # stop's answer to the app's event loop, which must still be running then (not closed by the client's
+        # exit), else the thread raises "Event loop is closed" into whatever test runs next.
+        for thread in set(threading.enumerate()) - threads:
+            thread.join(timeout=10)
         assert (response.status_code, response.json()) == (503, {"status": "error", "database": "unreachable"})
 
 
