@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import sqlite3
 import time
 from typing import Any
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, Request, expect
 
 from tests.browser.fixtures import LiveServer, login
 
@@ -18,6 +20,26 @@ def count(server: LiveServer, sql: str, params: tuple[Any, ...] = ()) -> int:
     path = server.database_url.removeprefix("sqlite:///")
     with sqlite3.connect(path) as conn:
         return int(conn.execute(sql, params).fetchone()[0])
+
+
+def sent_items(context: BrowserContext) -> list[dict[str, Any]]:
+    """The items of every /sync request the browser sends from now on, as the server reads them (the outbox
+    gzips its bodies). What a user's replay sent, or did not send, is the device's own behaviour: a test
+    asserts it here, not through the database. Whether the server stored something also depends on a
+    route holding back every request, and once (a CI run) a replay stored its items through a
+    `route.abort()` of /sync that every other run of the same test saw hold."""
+    items: list[dict[str, Any]] = []
+
+    def on_request(request: Request) -> None:
+        if request.method != "POST" or not request.url.endswith("/sync"):
+            return
+        body = request.post_data_buffer or b""
+        if body[:2] == b"\x1f\x8b":
+            body = gzip.decompress(body)
+        items.extend(json.loads(body)["items"])
+
+    context.on("request", on_request)
+    return items
 
 
 def wait_until(page: Page, expression: str, timeout: float = 20) -> Any:

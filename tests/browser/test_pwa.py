@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.fixtures import CHROMIUM_FLAGS, login
-from tests.browser.offline_helpers import count, outbox, sign_in_ready, wait_until
+from tests.browser.offline_helpers import count, outbox, sent_items, sign_in_ready, wait_until
 from tests.browser.test_offline import queue_patients_offline
 from tests.conftest import USER_IDS
 
@@ -98,18 +98,22 @@ def test_sign_out_warns_keeps_unsynced_items_and_removes_cached_pages(context, p
 
     # Another user on the same tablet: the nurse's items wait for the nurse.
     login(page, "doctor")
+    sent = sent_items(context)
     page.goto("/sync/status")
     page.click("[data-sync-now]")
     page.wait_for_timeout(1000)
     # The doctor has nothing of their own waiting; the nurse's items stay on the device, unsent.
     expect(page.locator("#sync-status")).to_have_attribute("data-pending", "0")
     assert len(outbox(page)) == 2
-    assert count(live_server, "SELECT COUNT(*) FROM patients") == 0
+    assert sent == []
 
     page.click(".logout-form button")
     page.wait_for_url("**/login")
     login(page, "nurse")
     wait_until(page, "ClinicDB.allInOrder().then(items => items.length === 0)", timeout=30)
+    # Her own sign-in sends them, in her name: the same watch sees them go.
+    assert {item["key"] for item in sent} == set(ids)
+    assert {item["author"] for item in sent} == {USER_IDS["nurse"]}
     for patient_id in ids:
         assert count(live_server, "SELECT COUNT(*) FROM patients WHERE id = ? AND created_by = ?",
                      (patient_id, USER_IDS["nurse"])) == 1
