@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.common import record
+from bench.common import STATEMENT_METHODS, record
 from bench.support import (
     SECRET_KEY,
     ServerProcess,
@@ -111,7 +111,7 @@ def timing_parts(timed: Timed) -> Iterator[None]:
         patched.append((owner, name, original))
         setattr(owner, name, timed_call)
 
-    for name in ("fetch", "fetchrow", "execute", "executemany", "copy_records_to_table"):
+    for name in STATEMENT_METHODS:
         wrap(asyncpg.connection.Connection, name, "statements")
     wrap(JSONResponse, "render", "JSON", is_async=False)
     wrap(jinja2.Template, "render", "template", is_async=False)

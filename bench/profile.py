@@ -21,6 +21,7 @@ from contextlib import contextmanager, nullcontext
 from functools import partial
 from typing import Any
 
+from bench.common import STATEMENT_METHODS
 from bench.internals import ItemHandler, sync_items_wrapped
 from bench.support import (
     SECRET_KEY,
@@ -83,7 +84,7 @@ def counting_statements(counts: Counter[str]) -> Iterator[Counter[str]]:
         patched.append((owner, name, original))
         setattr(owner, name, counted)
 
-    for name in ("fetch", "fetchrow", "fetchval", "execute", "executemany", "copy_records_to_table"):
+    for name in STATEMENT_METHODS:
         wrap(asyncpg.connection.Connection, name, None)
     wrap(postgres.PostgresConnection, "acquire", "pool acquire")
     wrap(asyncpg.connection.Connection, "reset", "pool reset on release")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.common import Result, chromium_path, record
+from bench.common import STATEMENT_METHODS, Result, chromium_path, record
 from bench.internals import app_database, signed_in_user, sync_item_handler
 from bench.throttle_proxy import SLOW_4G, Profile, ThrottleProxy
 from tests.live_server import LiveServer
@@ -435,8 +435,7 @@ async def server_profile(setup: Setup, n_visits: int = 50) -> dict[str, float]:
     # where they are timed: COPY included, and a COMMIT told from the statements by its text.
     counts = {"statements": 0, "commits": 0, "commit_s": 0.0, "statement_s": 0.0}
     connection = asyncpg.connection.Connection
-    names = ("fetch", "fetchrow", "fetchval", "execute", "executemany", "copy_records_to_table")
-    originals = {name: getattr(connection, name) for name in names}
+    originals = {name: getattr(connection, name) for name in STATEMENT_METHODS}
 
     def timed(name: str) -> Any:
         original = originals[name]
